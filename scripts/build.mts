@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * npm run build            lessons/*.md → notebooks/, build/instructor/, build/tests/
+ * npm run build -- --check fail if a committed notebook is out of date
+ * (--lessons DIR, --notebooks DIR and --out DIR point elsewhere, for tests)
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { chalk, fs } from "zx";
+import { buildLesson } from "../src/engine/build.js";
+import { parseLesson } from "../src/engine/lesson.js";
+import { serializeNotebook } from "../src/engine/notebook.js";
+import { instructorDir, lessonsDir as defaultLessons, notebooksDir, projectRoot } from "../src/engine/paths.js";
+import { formatProblem } from "../src/engine/problem.js";
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      check: { type: "boolean", default: false },
+      lessons: { type: "string", default: defaultLessons },
+      notebooks: { type: "string", default: notebooksDir },
+      out: { type: "string", default: path.dirname(instructorDir) },
+    },
+  });
+  const lessonsDir = values.lessons;
+  const files = (await fs.readdir(lessonsDir)).filter((f: string) => f.endsWith(".md")).sort();
+  let failures = 0;
+  for (const name of files) {
+    const file = path.relative(projectRoot, path.join(lessonsDir, name));
+    const lesson = parseLesson(await fs.readFile(path.join(lessonsDir, name), "utf8"), file);
+    if (!lesson.ok) {
+      lesson.problems.forEach((p) => console.error(chalk.red(formatProblem(p))));
+      failures++;
+      continue;
+    }
+    const built = buildLesson(lesson.value);
+    const learnerFile = path.join(values.notebooks, `${lesson.value.id}.ipynb`);
+    const learnerText = serializeNotebook(built.learner);
+    if (values.check) {
+      const committed = await fs.readFile(learnerFile, "utf8").catch(() => "");
+      if (committed !== learnerText) {
+        console.error(chalk.red(`${path.relative(projectRoot, learnerFile)} is out of date with ${file}: run npm run build and commit the notebook`));
+        failures++;
+      }
+      continue;
+    }
+    await fs.outputFile(learnerFile, learnerText);
+    await fs.outputFile(path.join(values.out, "instructor", `${lesson.value.id}.ipynb`), serializeNotebook(built.instructor));
+    await fs.outputJson(path.join(values.out, "tests", `${lesson.value.id}.json`), built.tests, { spaces: 1 });
+    console.log(`${chalk.green("built")} ${file} → notebooks/${lesson.value.id}.ipynb (+ instructor copy and tests in build/)`);
+  }
+  if (values.check && failures === 0) console.log(`${files.length} notebook${files.length === 1 ? " is" : "s are"} up to date with lessons/`);
+  return failures ? 1 : 0;
+}
+
+main().then((code) => { process.exitCode = code; });

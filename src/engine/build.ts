@@ -1,0 +1,127 @@
+/**
+ * Lesson → notebooks. One master notebook is made from the lesson, then each
+ * copy is a list of small stages, each `(notebook) → notebook`:
+ *
+ *   instructor: removeMarkers, sealLockedCells
+ *   learner:    dropInstructorNotes, stripSolutionCode, stripHiddenTestCode, sealLockedCells
+ *
+ * and the grader's test file is read off the instructor copy.
+ */
+import { createHash } from "node:crypto";
+import { exercisesOf, type Lesson, type LessonCell } from "./lesson.js";
+import { removeMarkerLines, stripHiddenTests, stripSolutions } from "./markers.js";
+import { TSLAB_KERNELSPEC, type Cell, type CellRole, type Notebook } from "./notebook.js";
+
+export type Stage = (notebook: Notebook) => Notebook;
+
+/** A short, stable fingerprint of a cell's source (line endings and trailing space ignored). */
+export function checksum(source: string): string {
+  const normal = source.replace(/\r\n?/g, "\n").split("\n").map((l) => l.trimEnd()).join("\n").trim();
+  return createHash("sha256").update(normal).digest("hex").slice(0, 16);
+}
+
+const bullets = (items: readonly string[]): string => items.map((i) => `- ${i}`).join("\n");
+
+function markdown(id: string, source: string, role?: CellRole): Cell {
+  return { cell_type: "markdown", id, metadata: role ? { rollcall: role } : {}, source };
+}
+
+function code(id: string, source: string, role?: CellRole): Cell {
+  return { cell_type: "code", id, metadata: role ? { rollcall: role } : {}, source, outputs: [], execution_count: null };
+}
+
+/** Every cell of the lesson, solutions, hidden tests and instructor notes included. */
+export function lessonToNotebook(lesson: Lesson): Notebook {
+  const counters = { md: 0, code: 0, note: 0 };
+  const next = (kind: keyof typeof counters): string => `${kind}-${++counters[kind]}`;
+  const toCell = (cell: LessonCell): Cell => {
+    switch (cell.kind) {
+      case "markdown": return markdown(next("md"), cell.source);
+      case "instructor": return markdown(next("note"), `> 🧑‍🏫 **Instructor note**\n>\n${cell.source.split("\n").map((l) => `> ${l}`.trimEnd()).join("\n")}`, { role: "note" });
+      case "code": return code(next("code"), cell.source, cell.locked ? { role: "locked", checksum: "" } : undefined);
+      case "answer": return code(cell.exercise, cell.source, { role: "answer", exercise: cell.exercise, points: cell.points });
+      case "check": return code(`${cell.exercise}-check`, cell.source, { role: "check", exercise: cell.exercise, checksum: "" });
+    }
+  };
+  const exercises = exercisesOf(lesson.cells);
+  const intro = [
+    `# ${lesson.title}`,
+    `⏱ About ${lesson.minutes} minutes · ${exercises.length} exercise${exercises.length === 1 ? "" : "s"}`,
+    `## Objectives\n\n${bullets(lesson.objectives)}`,
+  ].join("\n\n");
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: TSLAB_KERNELSPEC,
+      language_info: { name: "typescript", file_extension: ".ts", mimetype: "text/typescript" },
+      rollcall: { lesson: lesson.id, minutes: lesson.minutes },
+    },
+    cells: [markdown("objectives", intro), ...lesson.cells.map(toCell), markdown("keypoints", `## Key points\n\n${bullets(lesson.keypoints)}`)],
+  };
+}
+
+/** Applies `change` to the source of every code cell whose role passes `when`. */
+const mapCode = (when: (role: CellRole | undefined) => boolean, change: (source: string, role: CellRole) => string): Stage =>
+  (notebook) => ({
+    ...notebook,
+    cells: notebook.cells.map((cell) => {
+      const role = cell.metadata.rollcall;
+      return cell.cell_type === "code" && role && when(role) ? { ...cell, source: change(cell.source, role) } : cell;
+    }),
+  });
+
+export const dropInstructorNotes: Stage = (notebook) => ({ ...notebook, cells: notebook.cells.filter((c) => c.metadata.rollcall?.role !== "note") });
+
+export const stripSolutionCode: Stage = mapCode((r) => r?.role === "answer", (source, role) => stripSolutions(source, "exercise" in role ? role.exercise : ""));
+
+export const stripHiddenTestCode: Stage = mapCode((r) => r?.role === "check", stripHiddenTests);
+
+export const removeMarkers: Stage = mapCode((r) => r?.role === "answer" || r?.role === "check", removeMarkerLines);
+
+/** Check cells and locked cells: read-only in Jupyter, with a checksum the grader verifies. */
+export const sealLockedCells: Stage = (notebook) => ({
+  ...notebook,
+  cells: notebook.cells.map((cell) => {
+    const role = cell.metadata.rollcall;
+    if (cell.cell_type !== "code" || (role?.role !== "check" && role?.role !== "locked")) return cell;
+    return { ...cell, metadata: { ...cell.metadata, rollcall: { ...role, checksum: checksum(cell.source) }, editable: false, deletable: false } };
+  }),
+});
+
+export const INSTRUCTOR_STAGES: readonly Stage[] = [removeMarkers, sealLockedCells];
+export const LEARNER_STAGES: readonly Stage[] = [dropInstructorNotes, stripSolutionCode, stripHiddenTestCode, sealLockedCells];
+
+export const applyStages = (notebook: Notebook, stages: readonly Stage[]): Notebook => stages.reduce((nb, stage) => stage(nb), notebook);
+
+/** What the grader needs from a lesson: never read from a submission. */
+export interface LessonTests {
+  readonly lesson: string;
+  readonly title: string;
+  readonly exercises: readonly { readonly id: string; readonly points: number; readonly answerCell: string; readonly checkCell: string; readonly check: string }[];
+  readonly lockedCells: readonly { readonly id: string; readonly checksum: string; readonly source: string }[];
+}
+
+export function testsOf(lesson: Lesson, instructor: Notebook): LessonTests {
+  const sourceOf = (id: string): string => instructor.cells.find((c) => c.id === id)?.source ?? "";
+  return {
+    lesson: lesson.id,
+    title: lesson.title,
+    exercises: exercisesOf(lesson.cells).map((e) => ({ id: e.id, points: e.points, answerCell: e.id, checkCell: `${e.id}-check`, check: sourceOf(`${e.id}-check`) })),
+    lockedCells: instructor.cells
+      .filter((c) => c.metadata.rollcall?.role === "locked")
+      .map((c) => ({ id: c.id, checksum: checksum(c.source), source: c.source })),
+  };
+}
+
+export interface BuiltLesson {
+  readonly learner: Notebook;
+  readonly instructor: Notebook;
+  readonly tests: LessonTests;
+}
+
+export function buildLesson(lesson: Lesson): BuiltLesson {
+  const master = lessonToNotebook(lesson);
+  const instructor = applyStages(master, INSTRUCTOR_STAGES);
+  return { learner: applyStages(master, LEARNER_STAGES), instructor, tests: testsOf(lesson, instructor) };
+}

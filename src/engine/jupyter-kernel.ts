@@ -1,0 +1,232 @@
+/**
+ * A Jupyter kernel process spoken to over ZeroMQ with the Jupyter messaging
+ * protocol (v5.3), the way Jupyter itself talks to it. No Python is needed:
+ * this is how the headless runner drives the real tslab kernel.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Dealer, Subscriber } from "zeromq";
+import type { ExecuteOptions, Execution, Kernel, KernelCommand } from "./kernel.js";
+import { OutputCollector } from "./output-collector.js";
+
+const DELIMITER = "<IDS|MSG>";
+const PROTOCOL_VERSION = "5.3";
+/** How long an interrupted cell may take to stop before the kernel is killed. */
+const INTERRUPT_GRACE_MS = 3000;
+
+export interface Message {
+  readonly header: { readonly msg_id: string; readonly msg_type: string };
+  readonly parent_header: { readonly msg_id?: string };
+  readonly content: Record<string, unknown>;
+}
+
+interface Pending {
+  readonly collector: OutputCollector;
+  reply?: Record<string, unknown>;
+  idle: boolean;
+  readonly done: () => void;
+}
+
+/** Free loopback ports for the kernel to bind (the kernel binds, we connect). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  })));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+export interface StartOptions {
+  /** The kernel's working folder: tslab resolves imports and roots its compiler here. */
+  readonly cwd: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Give up if the kernel has not answered kernel_info by then. */
+  readonly startTimeoutMs?: number;
+}
+
+export class JupyterKernel implements Kernel {
+  private readonly session = randomUUID();
+  private readonly pending = new Map<string, Pending>();
+  private readonly shell = new Dealer({ linger: 0 });
+  private readonly iopub = new Subscriber({ linger: 0 });
+  private stderrTail = "";
+  private exit: string | undefined;
+  private waitingInfo: ((m: Message) => void) | undefined;
+
+  private constructor(private readonly child: ChildProcess, private readonly key: string, private readonly folder: string) {}
+
+  get alive(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Starts the kernel and resolves once it answers and its output channel is live. */
+  static async start(command: KernelCommand, options: StartOptions): Promise<JupyterKernel> {
+    const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-kernel-"));
+    const [shell, iopub, stdin, control, hb] = (await freePorts(5)) as [number, number, number, number, number];
+    const key = randomUUID();
+    const connectionFile = path.join(folder, "connection.json");
+    await writeFile(connectionFile, JSON.stringify({
+      ip: "127.0.0.1", transport: "tcp", signature_scheme: "hmac-sha256", key,
+      shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
+    }), { mode: 0o600 });
+    const [program, ...args] = command.argv.map((a) => a.replace("{connection_file}", connectionFile));
+    const child = spawn(program ?? "", args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "ignore", "pipe"] });
+    const kernel = new JupyterKernel(child, key, folder);
+    kernel.watch(command.name);
+    kernel.shell.connect(`tcp://127.0.0.1:${shell}`);
+    kernel.iopub.connect(`tcp://127.0.0.1:${iopub}`);
+    kernel.iopub.subscribe();
+    void kernel.listen(kernel.shell);
+    void kernel.listen(kernel.iopub);
+    try {
+      await kernel.waitUntilReady(options.startTimeoutMs ?? 30_000);
+    } catch (error) {
+      await kernel.stop();
+      throw error;
+    }
+    return kernel;
+  }
+
+  private watch(name: string): void {
+    this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-2000);
+    });
+    const ended = (why: string): void => {
+      if (this.exit !== undefined) return;
+      const said = this.stderrTail.trim() ? `; it said: ${this.stderrTail.trim().split("\n").slice(-5).join(" | ")}` : "";
+      this.exit = `the ${name} kernel ${why}${said}`;
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.collector.finish("died", this.exit);
+        p.done();
+      }
+    };
+    this.child.on("error", (error) => ended(`could not start (${error.message})`));
+    this.child.on("exit", (code, signal) => ended(signal ? `was stopped by ${signal}` : `exited with code ${String(code)}`));
+  }
+
+  /**
+   * The output channel (a ZeroMQ subscription) drops what is published before it
+   * connects, so ask for kernel_info until its status messages arrive there too.
+   */
+  private async waitUntilReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exit) throw new Error(this.exit);
+      const id = await this.send(this.shell, "kernel_info_request", {});
+      const seen = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 250);
+        this.waitingInfo = (m) => {
+          if (m.parent_header.msg_id === id) { clearTimeout(timer); resolve(true); }
+        };
+      });
+      if (seen) { this.waitingInfo = undefined; return; }
+    }
+    throw new Error(this.exit ?? `the kernel did not answer within ${Math.round(timeoutMs / 1000)} s`);
+  }
+
+  private sign(frames: readonly string[]): string {
+    const hmac = createHmac("sha256", this.key);
+    for (const f of frames) hmac.update(f);
+    return hmac.digest("hex");
+  }
+
+  private async send(socket: Dealer, msgType: string, content: object, id: string = randomUUID()): Promise<string> {
+    const header = { msg_id: id, session: this.session, username: "rollcall", date: new Date().toISOString(), msg_type: msgType, version: PROTOCOL_VERSION };
+    const frames = [JSON.stringify(header), "{}", "{}", JSON.stringify(content)];
+    await socket.send([DELIMITER, this.sign(frames), ...frames]);
+    return header.msg_id;
+  }
+
+  private decode(frames: readonly Buffer[]): Message | undefined {
+    const at = frames.findIndex((f) => f.toString() === DELIMITER);
+    if (at < 0) return undefined;
+    const [signature, header, parent, metadata, content] = frames.slice(at + 1, at + 6).map((f) => f.toString());
+    if (content === undefined || signature !== this.sign([header ?? "", parent ?? "", metadata ?? "", content])) return undefined;
+    return { header: JSON.parse(header ?? "{}"), parent_header: JSON.parse(parent ?? "{}"), content: JSON.parse(content) };
+  }
+
+  private async listen(socket: Dealer | Subscriber): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        const message = this.decode(frames);
+        if (message) this.route(message, socket === this.iopub);
+      }
+    } catch {
+      // The socket was closed: the kernel is stopping.
+    }
+  }
+
+  private route(message: Message, fromIopub: boolean): void {
+    if (fromIopub) this.waitingInfo?.(message);
+    const pending = this.pending.get(message.parent_header.msg_id ?? "");
+    if (!pending) return;
+    if (!fromIopub) {
+      if (message.header.msg_type === "execute_reply") pending.reply = message.content;
+    } else if (message.header.msg_type === "status") {
+      pending.idle = message.content.execution_state === "idle";
+    } else {
+      pending.collector.add(message.header.msg_type, message.content);
+    }
+    // Done when both the reply (shell) and the idle status (iopub) are in, as nbclient waits.
+    if (pending.reply && pending.idle) {
+      this.pending.delete(message.parent_header.msg_id ?? "");
+      const status = pending.reply.status;
+      pending.collector.finish(status === "ok" ? "ok" : status === "abort" || status === "aborted" ? "aborted" : "error", undefined, pending.reply.execution_count);
+      pending.done();
+    }
+  }
+
+  async execute(code: string, options: ExecuteOptions = {}): Promise<Execution> {
+    const collector = new OutputCollector(options.maxOutputChars);
+    if (this.exit) return collector.finish("died", this.exit).result();
+    let timer: NodeJS.Timeout | undefined;
+    let killer: NodeJS.Timeout | undefined;
+    await new Promise<void>((done) => {
+      const id = randomUUID();
+      // Registered before sending, so that no message about it can arrive unheard.
+      this.pending.set(id, { collector, idle: false, done });
+      const content = { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true };
+      void this.send(this.shell, "execute_request", content, id);
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const seconds = (options.timeoutMs ?? 0) / 1000;
+          collector.timedOut(`stopped: this cell was still running after ${seconds} s (an endless loop?), so it was interrupted`);
+          this.interrupt();
+          killer = setTimeout(() => {
+            collector.timedOut(`stopped: this cell ran past ${seconds} s and did not stop when interrupted, so its kernel was shut down`);
+            this.child.kill("SIGKILL");
+          }, INTERRUPT_GRACE_MS);
+        }, options.timeoutMs);
+      }
+    });
+    clearTimeout(timer);
+    clearTimeout(killer);
+    return collector.result();
+  }
+
+  interrupt(): void {
+    if (this.alive) this.child.kill("SIGINT");
+  }
+
+  async stop(): Promise<void> {
+    if (this.alive) {
+      // A kernel keeps nothing worth a graceful goodbye (tslab lingers after
+      // shutdown_request), so it is simply ended.
+      const exited = new Promise((resolve) => this.child.once("exit", resolve));
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), 1000);
+      await exited;
+      clearTimeout(timer);
+    }
+    for (const socket of [this.shell, this.iopub]) socket.close();
+    await rm(this.folder, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Lesson source: one Markdown file per lesson, read into cells.
+ *
+ * ```ts exercise=first-student points=2   the learner's answer (has SOLUTION markers)
+ * ```ts check=first-student               the self-check (may have HIDDEN TESTS markers)
+ * ```ts locked                            a code cell the learner should not change
+ * ```ts                                   any other code cell
+ * ```instructor                           Markdown for the instructor copy only
+ *
+ * Everything between fences is Markdown. Front matter (YAML) holds the title,
+ * the minutes it takes, the objectives and the key points.
+ */
+import path from "node:path";
+import MarkdownIt from "markdown-it";
+import { parse as parseYaml } from "yaml";
+import { failed, ok, type Problem, type Result } from "./problem.js";
+import { findMarkerProblems } from "./markers.js";
+
+export interface LessonCellBase {
+  /** 1-based line of the cell's first line in the lesson file. */
+  readonly line: number;
+  readonly source: string;
+}
+export interface MarkdownCell extends LessonCellBase { readonly kind: "markdown" }
+export interface InstructorNote extends LessonCellBase { readonly kind: "instructor" }
+export interface PlainCode extends LessonCellBase { readonly kind: "code"; readonly locked: boolean }
+export interface AnswerCell extends LessonCellBase { readonly kind: "answer"; readonly exercise: string; readonly points: number }
+export interface CheckCell extends LessonCellBase { readonly kind: "check"; readonly exercise: string }
+export type LessonCell = MarkdownCell | InstructorNote | PlainCode | AnswerCell | CheckCell;
+
+export interface Lesson {
+  /** The file name without `.md`, e.g. `01-arrays`. */
+  readonly id: string;
+  readonly file: string;
+  readonly title: string;
+  readonly minutes: number;
+  readonly objectives: readonly string[];
+  readonly keypoints: readonly string[];
+  readonly cells: readonly LessonCell[];
+}
+
+export interface Exercise {
+  readonly id: string;
+  readonly points: number;
+  readonly answer: AnswerCell;
+  readonly check: CheckCell;
+}
+
+const LESSON_ID = /^\d\d-[a-z0-9]+(-[a-z0-9]+)*$/;
+const EXERCISE_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const CODE_LANGUAGES = new Set(["ts", "typescript"]);
+
+/** `exercise=first-student points=2 locked` → { exercise: "first-student", points: 2, locked: true } */
+export function parseFenceAttributes(info: string): Record<string, string | number | boolean> {
+  const attributes: Record<string, string | number | boolean> = {};
+  for (const match of info.matchAll(/([A-Za-z_][\w-]*)(?:=("(?:[^"\\]|\\.)*"|\S+))?/g)) {
+    const [, key, raw] = match;
+    if (key === undefined) continue;
+    if (raw === undefined) attributes[key] = true;
+    else if (raw.startsWith('"')) attributes[key] = JSON.parse(raw) as string;
+    else attributes[key] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+  }
+  return attributes;
+}
+
+interface FrontMatter { readonly data: unknown; readonly bodyStart: number }
+
+/** Splits `---\nyaml\n---\n` off the top; bodyStart is the 0-based line where the body begins. */
+function splitFrontMatter(lines: readonly string[]): FrontMatter | undefined {
+  if (lines[0]?.trim() !== "---") return undefined;
+  const end = lines.findIndex((l, i) => i > 0 && l.trim() === "---");
+  if (end < 0) return undefined;
+  return { data: parseYaml(lines.slice(1, end).join("\n")), bodyStart: end + 1 };
+}
+
+function readMeta(data: unknown, file: string): Result<Pick<Lesson, "title" | "minutes" | "objectives" | "keypoints">> {
+  const problems: Problem[] = [];
+  const say = (message: string): void => void problems.push({ file, line: 1, message });
+  if (typeof data !== "object" || data === null) {
+    return failed([{ file, line: 1, message: "the front matter must be YAML keys: title, minutes, objectives, keypoints" }]);
+  }
+  const meta = data as Record<string, unknown>;
+  const strings = (key: string): string[] => {
+    const value = meta[key];
+    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string")) return value as string[];
+    say(`front matter '${key}' must be a list of at least one sentence`);
+    return [];
+  };
+  const title = typeof meta.title === "string" && meta.title.trim() ? meta.title : (say("front matter 'title' is missing"), "");
+  const minutes = typeof meta.minutes === "number" && meta.minutes > 0 ? meta.minutes : (say("front matter 'minutes' must be a positive number (the time the lesson takes)"), 0);
+  const objectives = strings("objectives");
+  const keypoints = strings("keypoints");
+  return problems.length ? failed(problems) : ok({ title, minutes, objectives, keypoints });
+}
+
+/** Turns one fenced block into a cell, or says what is wrong with its info string. */
+function fenceToCell(info: string, source: string, line: number, file: string): LessonCell | Problem | undefined {
+  const [language = "", ...rest] = info.trim().split(/\s+/);
+  if (language === "instructor") return { kind: "instructor", source, line };
+  if (!CODE_LANGUAGES.has(language)) return undefined; // another language: stays in the Markdown as an example
+  const attributes = parseFenceAttributes(rest.join(" "));
+  const known = new Set(["exercise", "points", "check", "locked"]);
+  const unknown = Object.keys(attributes).filter((k) => !known.has(k));
+  if (unknown.length) return { file, line, message: `unknown cell attribute '${unknown[0]}' (use exercise=ID points=N, check=ID or locked)` };
+  const { exercise, points, check, locked } = attributes;
+  if (exercise !== undefined) {
+    if (typeof exercise !== "string" || !EXERCISE_ID.test(exercise)) return { file, line, message: `exercise id '${String(exercise)}' must be lower-case words joined by '-', e.g. exercise=first-student` };
+    if (typeof points !== "number" || !Number.isInteger(points) || points < 1) return { file, line, message: `exercise '${exercise}' needs points=N, a whole number of at least 1` };
+    return { kind: "answer", exercise, points, source, line };
+  }
+  if (check !== undefined) {
+    if (typeof check !== "string" || !EXERCISE_ID.test(check)) return { file, line, message: `check=${String(check)} must name an exercise id, e.g. check=first-student` };
+    return { kind: "check", exercise: check, source, line };
+  }
+  if (points !== undefined) return { file, line, message: "points= belongs on an exercise cell: add exercise=ID" };
+  return { kind: "code", locked: locked === true, source, line };
+}
+
+/** Reads a lesson's text into its cells, or every problem found in it. */
+export function parseLesson(text: string, file: string): Result<Lesson> {
+  const id = path.basename(file).replace(/\.md$/, "");
+  if (!LESSON_ID.test(id)) return failed([{ file, message: `a lesson file is named NN-words.md (like 01-arrays.md), not '${path.basename(file)}'` }]);
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  const front = splitFrontMatter(lines);
+  if (!front) return failed([{ file, line: 1, message: "the lesson must start with YAML front matter between two '---' lines (title, minutes, objectives, keypoints)" }]);
+  const meta = readMeta(front.data, file);
+
+  const problems: Problem[] = meta.ok ? [] : [...meta.problems];
+  const cells: LessonCell[] = [];
+  let markdownFrom = front.bodyStart; // 0-based line where pending Markdown starts
+  const flushMarkdown = (until: number): void => {
+    const source = lines.slice(markdownFrom, until).join("\n").trim();
+    if (source) cells.push({ kind: "markdown", source, line: markdownFrom + 1 });
+  };
+
+  const body = lines.slice(front.bodyStart).join("\n");
+  for (const token of new MarkdownIt().parse(body, {})) {
+    if (token.type !== "fence" || !token.map) continue;
+    const start = token.map[0] + front.bodyStart;
+    const end = token.map[1] + front.bodyStart; // exclusive
+    const cell = fenceToCell(token.info, token.content.replace(/\n$/, ""), start + 2, file);
+    if (cell === undefined) continue;
+    if ("message" in cell) { problems.push(cell); continue; }
+    const closing = lines[end - 1]?.trim() ?? "";
+    if (end - 1 === start || !/^(`{3,}|~{3,})$/.test(closing)) {
+      problems.push({ file, line: start + 1, message: "this code fence is never closed: add a line with ``` after the code" });
+    }
+    flushMarkdown(start);
+    cells.push(cell);
+    markdownFrom = end;
+  }
+  flushMarkdown(lines.length);
+
+  problems.push(...findMarkerProblems(cells, file), ...findExerciseProblems(cells, file));
+  if (problems.length || !meta.ok) return failed(problems);
+  return ok({ id, file, ...meta.value, cells });
+}
+
+/** Pairs each exercise's answer cell with its check cell, in lesson order. */
+export function exercisesOf(cells: readonly LessonCell[]): Exercise[] {
+  const exercises: Exercise[] = [];
+  for (const answer of cells) {
+    if (answer.kind !== "answer") continue;
+    const check = cells.find((c): c is CheckCell => c.kind === "check" && c.exercise === answer.exercise);
+    if (check) exercises.push({ id: answer.exercise, points: answer.points, answer, check });
+  }
+  return exercises;
+}
+
+function findExerciseProblems(cells: readonly LessonCell[], file: string): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Map<string, { answer?: number; check?: number }>();
+  cells.forEach((cell, index) => {
+    if (cell.kind !== "answer" && cell.kind !== "check") return;
+    const entry = seen.get(cell.exercise) ?? {};
+    if (entry[cell.kind] !== undefined) problems.push({ file, line: cell.line, message: `exercise '${cell.exercise}' has a second ${cell.kind} cell; each exercise has one answer cell and one check cell` });
+    entry[cell.kind] = index;
+    seen.set(cell.exercise, entry);
+  });
+  for (const [exercise, { answer, check }] of seen) {
+    const line = cells[answer ?? check ?? 0]?.line;
+    if (answer === undefined) problems.push({ file, line, message: `check=${exercise} has no answer cell: add a \`\`\`ts exercise=${exercise} points=N cell before it` });
+    else if (check === undefined) problems.push({ file, line, message: `exercise '${exercise}' has no self-check: add a \`\`\`ts check=${exercise} cell after it` });
+    else if (check < answer) problems.push({ file, line, message: `the check for '${exercise}' comes before its answer cell; move it after` });
+  }
+  return problems;
+}

@@ -1,0 +1,27 @@
+/**
+ * A mistake in something a user gave us (a lesson file, a notebook, a command
+ * line), as a value: where it is and what to do about it. Stack traces are for
+ * bugs in rollcall; problems are for users.
+ */
+export interface Problem {
+  /** The file the problem is in, as the user named it. */
+  readonly file: string;
+  /** 1-based line in that file, when there is one. */
+  readonly line?: number;
+  /** The notebook cell (id or 1-based number), when there is one. */
+  readonly cell?: string;
+  /** What is wrong and what to do, in one or two sentences. */
+  readonly message: string;
+}
+
+/** `file:line: message` or `file (cell c): message`, the way compilers say it. */
+export function formatProblem(p: Problem): string {
+  const where = p.line !== undefined ? `${p.file}:${p.line}` : p.cell !== undefined ? `${p.file} (cell ${p.cell})` : p.file;
+  return `${where}: ${p.message}`;
+}
+
+/** Either a value or the problems that stopped us from making it. */
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly Problem[] };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const failed = <T>(problems: readonly Problem[]): Result<T> => ({ ok: false, problems });

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { cp, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { buildLesson, checksum, dropInstructorNotes, LEARNER_STAGES, sealLockedCells } from "../src/engine/build.js";
+import { parseLesson, type Lesson } from "../src/engine/lesson.js";
+import { parseNotebook, serializeNotebook, type Notebook } from "../src/engine/notebook.js";
+import { lessonsDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
+
+const run = promisify(execFile);
+
+async function lessons(): Promise<Lesson[]> {
+  const files = (await readdir(lessonsDir)).filter((f) => f.endsWith(".md")).sort();
+  return Promise.all(files.map(async (f) => {
+    const result = parseLesson(await readFile(path.join(lessonsDir, f), "utf8"), `lessons/${f}`);
+    assert.ok(result.ok, `lessons/${f} does not parse: ${JSON.stringify(!result.ok && result.problems)}`);
+    return result.value;
+  }));
+}
+
+const codeOf = (nb: Notebook): string => nb.cells.filter((c) => c.cell_type === "code").map((c) => c.source).join("\n");
+
+test("the learner copy has stubs, not solutions, hidden tests or instructor notes", async () => {
+  for (const lesson of await lessons()) {
+    const { learner, instructor, tests } = buildLesson(lesson);
+    const code = codeOf(learner);
+    assert.doesNotMatch(code, /BEGIN SOLUTION|HIDDEN TESTS/, lesson.id);
+    assert.ok(!learner.cells.some((c) => c.metadata.rollcall?.role === "note"), `${lesson.id}: instructor notes leaked`);
+    for (const exercise of tests.exercises) {
+      const answer = learner.cells.find((c) => c.id === exercise.answerCell);
+      assert.match(answer?.source ?? "", new RegExp(`throw todo\\("${exercise.id}"\\);`), `${lesson.id}: ${exercise.id} has no stub`);
+      const solution = instructor.cells.find((c) => c.id === exercise.answerCell)?.source ?? "";
+      assert.notEqual(solution, answer?.source, `${lesson.id}: ${exercise.id}'s instructor copy is the stub`);
+      const learnerCheck = learner.cells.find((c) => c.id === exercise.checkCell)?.source ?? "";
+      assert.ok(exercise.check.length >= learnerCheck.length, "the grader's check keeps the hidden tests");
+    }
+    assert.doesNotMatch(codeOf(instructor), /\/\/ (BEGIN|END) (SOLUTION|HIDDEN TESTS)/, `${lesson.id}: markers left in the instructor copy`);
+  }
+});
+
+test("a learner's exercise and hidden-test lines never reach the learner copy", async () => {
+  for (const lesson of await lessons()) {
+    const learnerLines = new Set(codeOf(buildLesson(lesson).learner).split("\n").map((l) => l.trim()));
+    for (const cell of lesson.cells) {
+      if (cell.kind !== "answer" && cell.kind !== "check") continue;
+      const secret = cell.source.split(/\/\/ (?:BEGIN|END) (?:SOLUTION|HIDDEN TESTS)/).filter((_, i) => i % 2 === 1);
+      for (const line of secret.join("\n").split("\n").map((l) => l.trim()).filter((l) => l.length > 8)) {
+        assert.ok(!learnerLines.has(line), `${lesson.id}: leaked into the learner copy: ${line}`);
+      }
+    }
+  }
+});
+
+test("locked and check cells are sealed last, so their checksums match what the learner gets", async () => {
+  assert.equal(LEARNER_STAGES.at(-1), sealLockedCells, "sealLockedCells must be the last stage");
+  assert.equal(LEARNER_STAGES[0], dropInstructorNotes);
+  for (const lesson of await lessons()) {
+    const { learner } = buildLesson(lesson);
+    const sealed = learner.cells.filter((c) => c.metadata.rollcall?.role === "check" || c.metadata.rollcall?.role === "locked");
+    assert.ok(sealed.length > 0);
+    for (const cell of sealed) {
+      const role = cell.metadata.rollcall;
+      assert.equal(role && "checksum" in role ? role.checksum : "", checksum(cell.source), `${lesson.id} ${cell.id}`);
+      assert.equal(cell.metadata.editable, false);
+    }
+  }
+});
+
+test("notebooks survive a write and a read unchanged", async () => {
+  for (const lesson of await lessons()) {
+    const { learner } = buildLesson(lesson);
+    const again = parseNotebook(serializeNotebook(learner), "x.ipynb");
+    assert.ok(again.ok);
+    assert.equal(serializeNotebook(again.value), serializeNotebook(learner));
+  }
+});
+
+test("every built notebook is valid under nbformat's own schema (Debian's python3-nbformat)", async () => {
+  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-build-"));
+  const files: string[] = [];
+  for (const lesson of await lessons()) {
+    const { learner, instructor } = buildLesson(lesson);
+    for (const [kind, nb] of [["learner", learner], ["instructor", instructor]] as const) {
+      const file = path.join(folder, `${lesson.id}.${kind}.ipynb`);
+      await writeFile(file, serializeNotebook(nb));
+      files.push(file);
+    }
+  }
+  const script = "import sys, nbformat\nfor f in sys.argv[1:]:\n    nbformat.validate(nbformat.read(f, as_version=4))\nprint('valid', len(sys.argv) - 1)";
+  const { stdout } = await run("/usr/bin/python3", ["-c", script, ...files]).catch((error: { stderr?: string }) => {
+    throw new Error(`nbformat rejected a notebook (or is not installed: apt-get install python3-nbformat):\n${error.stderr ?? String(error)}`);
+  });
+  assert.equal(stdout.trim(), `valid ${files.length}`);
+});
+
+test("npm run build -- --check passes on the committed notebooks and fails on a stale one", async () => {
+  const script = path.join(projectRoot, "dist", "scripts", "build.mjs");
+  const fresh = await run(process.execPath, [script, "--check"]);
+  assert.match(fresh.stdout, /up to date/);
+
+  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-stale-"));
+  await cp(lessonsDir, path.join(folder, "lessons"), { recursive: true });
+  await cp(notebooksDir, path.join(folder, "notebooks"), { recursive: true });
+  const [first] = (await readdir(path.join(folder, "lessons"))).filter((f) => f.endsWith(".md")).sort();
+  assert.ok(first);
+  const lessonFile = path.join(folder, "lessons", first);
+  await writeFile(lessonFile, (await readFile(lessonFile, "utf8")) + "\nOne more sentence.\n");
+  const stale = await run(process.execPath, [script, "--check", "--lessons", path.join(folder, "lessons"), "--notebooks", path.join(folder, "notebooks")]).then(
+    () => assert.fail("--check passed on a stale notebook"),
+    (error: { code?: number; stderr?: string }) => error,
+  );
+  assert.equal(stale.code, 1);
+  assert.match(stale.stderr ?? "", new RegExp(`${first.replace(".md", "")}\\.ipynb is out of date with .*${first}: run npm run build`));
+});
