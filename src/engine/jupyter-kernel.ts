@@ -17,6 +17,8 @@ const DELIMITER = "<IDS|MSG>";
 const PROTOCOL_VERSION = "5.3";
 /** How long an interrupted cell may take to stop before the kernel is killed. */
 const INTERRUPT_GRACE_MS = 3000;
+/** How long to wait for a cell's idle status once its reply is in. */
+const IDLE_GRACE_MS = 1000;
 
 export interface Message {
   readonly header: { readonly msg_id: string; readonly msg_type: string };
@@ -59,8 +61,10 @@ export class JupyterKernel implements Kernel {
   private stderrTail = "";
   private exit: string | undefined;
   private waitingInfo: ((m: Message) => void) | undefined;
+  /** When the last cell failed, for kernels that abort what arrives just after an error. */
+  private lastFailure = -Infinity;
 
-  private constructor(private readonly child: ChildProcess, private readonly key: string, private readonly folder: string) {}
+  private constructor(private readonly child: ChildProcess, private readonly key: string, private readonly folder: string, private readonly abortWindowMs: number) {}
 
   get alive(): boolean {
     return this.exit === undefined;
@@ -78,7 +82,7 @@ export class JupyterKernel implements Kernel {
     }), { mode: 0o600 });
     const [program, ...args] = command.argv.map((a) => a.replace("{connection_file}", connectionFile));
     const child = spawn(program ?? "", args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "ignore", "pipe"] });
-    const kernel = new JupyterKernel(child, key, folder);
+    const kernel = new JupyterKernel(child, key, folder, command.abortWindowMs ?? 0);
     kernel.watch(command.name);
     kernel.shell.connect(`tcp://127.0.0.1:${shell}`);
     kernel.iopub.connect(`tcp://127.0.0.1:${iopub}`);
@@ -166,27 +170,38 @@ export class JupyterKernel implements Kernel {
 
   private route(message: Message, fromIopub: boolean): void {
     if (fromIopub) this.waitingInfo?.(message);
-    const pending = this.pending.get(message.parent_header.msg_id ?? "");
+    const id = message.parent_header.msg_id ?? "";
+    const pending = this.pending.get(id);
     if (!pending) return;
     if (!fromIopub) {
-      if (message.header.msg_type === "execute_reply") pending.reply = message.content;
+      if (message.header.msg_type !== "execute_reply") return;
+      pending.reply = message.content;
+      // tslab drops iopub messages when a cell floods its output, the idle status
+      // among them; like nbclient, stop waiting for it a while after the reply.
+      setTimeout(() => this.settle(id), IDLE_GRACE_MS).unref();
     } else if (message.header.msg_type === "status") {
       pending.idle = message.content.execution_state === "idle";
     } else {
       pending.collector.add(message.header.msg_type, message.content);
     }
     // Done when both the reply (shell) and the idle status (iopub) are in, as nbclient waits.
-    if (pending.reply && pending.idle) {
-      this.pending.delete(message.parent_header.msg_id ?? "");
-      const status = pending.reply.status;
-      pending.collector.finish(status === "ok" ? "ok" : status === "abort" || status === "aborted" ? "aborted" : "error", undefined, pending.reply.execution_count);
-      pending.done();
-    }
+    if (pending.reply && pending.idle) this.settle(id);
+  }
+
+  private settle(id: string): void {
+    const pending = this.pending.get(id);
+    if (!pending?.reply) return;
+    this.pending.delete(id);
+    const status = pending.reply.status;
+    pending.collector.finish(status === "ok" ? "ok" : status === "abort" || status === "aborted" ? "aborted" : "error", undefined, pending.reply.execution_count);
+    pending.done();
   }
 
   async execute(code: string, options: ExecuteOptions = {}): Promise<Execution> {
     const collector = new OutputCollector(options.maxOutputChars);
     if (this.exit) return collector.finish("died", this.exit).result();
+    const wait = this.lastFailure + this.abortWindowMs - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     let timer: NodeJS.Timeout | undefined;
     let killer: NodeJS.Timeout | undefined;
     await new Promise<void>((done) => {
@@ -209,7 +224,9 @@ export class JupyterKernel implements Kernel {
     });
     clearTimeout(timer);
     clearTimeout(killer);
-    return collector.result();
+    const result = collector.result();
+    if (result.status !== "ok") this.lastFailure = performance.now();
+    return result;
   }
 
   interrupt(): void {

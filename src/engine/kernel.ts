@@ -39,9 +39,11 @@ export interface Kernel {
 export interface KernelCommand {
   readonly name: string;
   readonly argv: readonly string[];
+  /** Some kernels refuse requests that arrive just after an error (tslab: within 200 ms); wait that long. */
+  readonly abortWindowMs?: number;
 }
 
 /** This project's tslab, started with the same Node that runs rollcall. */
 export function tslabCommand(projectRoot: string): KernelCommand {
-  return { name: "tslab", argv: [process.execPath, path.join(projectRoot, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"] };
+  return { name: "tslab", argv: [process.execPath, path.join(projectRoot, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"], abortWindowMs: 220 };
 }

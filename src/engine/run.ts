@@ -33,10 +33,6 @@ export interface NotebookRun {
   readonly durationMs: number;
 }
 
-/** tslab aborts requests that arrive within 200 ms of an error; wait that out before the next cell. */
-const TSLAB_ABORT_WINDOW_MS = 220;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 const isEmpty = (cell: CodeCell): boolean => cell.source.trim() === "";
 
 export async function runNotebook(notebook: Notebook, kernel: Kernel, options: RunOptions = {}): Promise<NotebookRun> {
@@ -65,9 +61,8 @@ export async function runNotebook(notebook: Notebook, kernel: Kernel, options: R
     runs.push(run);
     options.onCell?.(run);
     cells.push({ ...cell, outputs: execution.outputs, execution_count: execution.executionCount });
-    if (execution.status !== "ok") {
-      if (stopOnError) stopped = `not run: cell ${index} stopped with ${execution.status === "error" ? "an error" : `status '${execution.status}'`}`;
-      else if (execution.status === "error" || execution.status === "timeout") await sleep(TSLAB_ABORT_WINDOW_MS);
+    if (execution.status !== "ok" && stopOnError) {
+      stopped = `not run: cell ${index} stopped with ${execution.status === "error" ? "an error" : `status '${execution.status}'`}`;
     }
   }
   return { notebook: { ...notebook, cells }, cells: runs, durationMs: performance.now() - started };

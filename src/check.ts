@@ -1,0 +1,268 @@
+// Self-checks: run a few small tests on your answer and see how it went.
+//
+// A check never stops your notebook. Whatever your code does (returns a wrong
+// value, crashes, or is not written yet), the check reports it and the next
+// cells still run.
+
+import escapeHtml from "escape-html";
+import { inspect, isDeepStrictEqual } from "node:util";
+import { publish } from "./display";
+import { isNotDoneYet } from "./not-done-yet";
+
+/**
+ * The tools you use inside `check(...)` to write tests. Each call is one test.
+ * @example
+ * check("enroll", (t: Tester) => {
+ *   t.equal("adds a new name", () => enroll(["Ada"], "Mei"), ["Ada", "Mei"]);
+ * });
+ */
+export interface Tester {
+  /**
+   * Passes when what `actual` returns deeply equals `expected` (same values, same shape).
+   * `actual` is a function, so a crash inside it fails only this test.
+   * @example
+   * check("first-student", (t) => {
+   *   t.equal("the first of three", () => firstStudent(["Ada", "Grace", "Mei"]), "Ada");
+   * });
+   */
+  equal<T>(name: string, actual: () => T, expected: T, options?: { points?: number }): void;
+  /**
+   * Passes when `actual` returns `true`. Say in `expected` what should be true.
+   * @example
+   * check("pick-one", (t) => {
+   *   t.ok("picks someone from the roster", () => roster.includes(pickOne(roster)), {
+   *     expected: "a name from the roster",
+   *   });
+   * });
+   */
+  ok(name: string, actual: () => boolean, options?: { points?: number; expected?: string }): void;
+  /**
+   * Passes when `fn` throws an error.
+   * @example
+   * check("no-empty-pick", (t) => {
+   *   t.throws("refuses an empty list", () => pickOne([]), { expected: "an error for an empty list" });
+   * });
+   */
+  throws(name: string, fn: () => unknown, options?: { points?: number; expected?: string }): void;
+}
+
+/**
+ * How one test went: "pass", "fail" (a wrong answer), "error" (your code crashed),
+ * or "todo" (the exercise is not written yet). `message` says why when it did not pass.
+ * @example
+ * const r: TestResult = { name: "the first of three", status: "pass", message: "", points: 1, maxPoints: 1 };
+ */
+export interface TestResult {
+  name: string;
+  status: "pass" | "fail" | "error" | "todo";
+  message: string;
+  points: number;
+  maxPoints: number;
+}
+
+/**
+ * How a whole check went. `score` adds up the points of the tests that passed.
+ * @example
+ * const result = runCheck("first-student", (t) => { t.equal("first", () => firstStudent(roster), "Ada Lovelace"); });
+ * result.status;   // "pass", "fail" or "todo"
+ */
+export interface CheckResult {
+  exercise: string;
+  status: "pass" | "fail" | "todo";
+  tests: TestResult[];
+  score: number;
+  maxScore: number;
+  hints: string[];
+}
+
+/**
+ * Check an exercise: run the tests written in `define` and show a report.
+ * It never throws, so "Run All" keeps going. Hints are shown when something is not right yet.
+ *
+ * @example
+ * import { check, roster } from "rollcall";
+ * check(
+ *   "first-student",
+ *   (t) => {
+ *     t.equal("the first name in the roster", () => firstStudent(roster), "Ada Lovelace");
+ *     t.equal("works on another list", () => firstStudent(["Mei", "Yuki"]), "Mei");
+ *   },
+ *   { hints: ["The first item of a list is at index 0: names[0]."] },
+ * );
+ */
+export function check(exercise: string, define: (t: Tester) => void, options: { hints?: readonly string[] } = {}): void {
+  // Returns nothing on purpose: a notebook shows a cell's last value, and the report is enough.
+  showCheck(runCheck(exercise, define, options));
+}
+
+/**
+ * Run a check's tests and return how they went, without showing anything.
+ * @example
+ * const result = runCheck("first-student", (t) => { t.equal("first", () => firstStudent(roster), "Ada Lovelace"); });
+ * result.status; // "pass", "fail" or "todo"
+ */
+export function runCheck(exercise: string, define: (t: Tester) => void, options: { hints?: readonly string[] } = {}): CheckResult {
+  const tests: TestResult[] = [];
+  try {
+    define(testerInto(tests));
+  } catch (error) {
+    // The check's own code crashed, outside any test (for example it called your code directly).
+    tests.push(crashed("setting up the check", 0, error));
+  }
+  return summarize(exercise, tests, [...(options?.hints ?? [])]); // `?.`: a notebook may pass null
+}
+
+/** Show a check's report: text, HTML, and the result itself for the grader. */
+export function showCheck(result: CheckResult): void {
+  try {
+    const { text, html } = report(result);
+    publish({ "text/plain": text, "text/html": html, "application/vnd.rollcall.check+json": result });
+  } catch (error) {
+    process.stderr.write(`rollcall could not show this check's report: ${String(error)}\n`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// How it works
+
+/** What a test found when it ran to the end. */
+interface Outcome {
+  passed: boolean;
+  message: string;
+}
+
+/** A `Tester` whose tests each run at once and write their result into `tests`. */
+function testerInto(tests: TestResult[]): Tester {
+  function run(name: string, points: number = 1, test: () => Outcome): void {
+    try {
+      const { passed, message } = test();
+      tests.push(
+        passed
+          ? { name, status: "pass", message: "", points, maxPoints: points }
+          : { name, status: "fail", message, points: 0, maxPoints: points },
+      );
+    } catch (error) {
+      tests.push(crashed(name, points, error));
+    }
+  }
+
+  return {
+    equal(name, actual, expected, options) {
+      run(name, options?.points, () => {
+        const value = actual();
+        return { passed: isDeepStrictEqual(value, expected), message: `expected ${brief(expected)}, got ${brief(value)}` };
+      });
+    },
+    ok(name, actual, options) {
+      run(name, options?.points, () => {
+        const value = actual();
+        const message = options?.expected === undefined ? `expected true, got ${brief(value)}` : `expected ${options.expected}`;
+        return { passed: value === true, message };
+      });
+    },
+    throws(name, fn, options) {
+      run(name, options?.points, () => {
+        let value: unknown;
+        try {
+          value = fn();
+        } catch (error) {
+          if (isNotDoneYet(error)) throw error; // the stub is still there: that is "todo", not a pass
+          return { passed: true, message: "" };
+        }
+        return { passed: false, message: `expected ${options?.expected ?? "an error"}, but it returned ${brief(value)}` };
+      });
+    },
+  };
+}
+
+/** A test whose code threw: "todo" if it was the exercise's stub, "error" otherwise. */
+function crashed(name: string, points: number, error: unknown): TestResult {
+  const status = isNotDoneYet(error) ? "todo" : "error";
+  const message = status === "todo" ? (error as Error).message : `your code threw ${describe(error)} — ${adviceFor(error)}`;
+  return { name, status, message, points: 0, maxPoints: points };
+}
+
+function summarize(exercise: string, tests: TestResult[], hints: string[]): CheckResult {
+  const sum = (numbers: number[]) => numbers.reduce((total, n) => total + n, 0);
+  return {
+    exercise,
+    status: overallStatus(tests),
+    tests,
+    score: sum(tests.map((t) => t.points)),
+    maxScore: sum(tests.map((t) => t.maxPoints)),
+    hints,
+  };
+}
+
+/** "todo" while any stub is left, "pass" when every test passes, "fail" otherwise. */
+function overallStatus(tests: TestResult[]): CheckResult["status"] {
+  if (tests.some((t) => t.status === "todo")) return "todo";
+  if (tests.length > 0 && tests.every((t) => t.status === "pass")) return "pass";
+  return "fail";
+}
+
+/** The report as plain text and as HTML, built from the same lines. */
+function report(result: CheckResult): { text: string; html: string } {
+  const { exercise, status, tests, score, maxScore } = result;
+  const failed = tests.filter((t) => t.status === "fail" || t.status === "error");
+  const points = `(${score}/${maxScore} ${maxScore === 1 ? "point" : "points"})`;
+
+  let headline: string;
+  if (status === "pass") {
+    headline = `✅ ${exercise}: ${tests.length === 1 ? "the check passes" : `all ${tests.length} checks pass`} ${points}`;
+  } else if (status === "todo") {
+    headline = `⏳ not done yet: ${exercise} — write your answer in the cell above where it says TODO, run it, then run this check again.`;
+  } else if (tests.length === 0) {
+    headline = `❌ ${exercise}: this check has no tests`;
+  } else {
+    const which = tests.length === 1 ? "the check failed" : `${failed.length} of ${tests.length} checks failed`;
+    headline = `❌ ${exercise}: ${which} ${points}`;
+  }
+  // While the stub is there, list only real failures; otherwise every test, ✓ or ✗.
+  const listed = status === "pass" ? [] : status === "todo" ? failed : tests;
+  const lines = listed.map((t) => (t.status === "pass" ? `✓ ${t.name}` : `✗ ${t.name}: ${t.message}`));
+  const hints = status === "pass" ? [] : result.hints.map((hint) => `💡 Hint: ${hint}`);
+
+  const text = [headline, ...[...lines, ...hints].map((line) => `  ${line}`)].join("\n");
+  const colour = { pass: "#2e7d32", fail: "#c62828", todo: "#b26a00" }[status];
+  const html = [
+    `<div class="rollcall-check" style="border-left:4px solid ${colour};padding:4px 10px;margin:4px 0;">`,
+    `<div style="color:${colour};font-weight:bold;">${escapeHtml(headline)}</div>`,
+    ...lines.map((line) => `<div style="margin-left:1em;">${escapeHtml(line)}</div>`),
+    ...hints.map((hint) => `<div style="margin-left:1em;color:#555;">${escapeHtml(hint)}</div>`),
+    "</div>",
+  ].join("\n");
+  return { text, html };
+}
+
+/** A value as a short line of text: 'Ada', [ 1, 2 ], { name: 'Ada' }; at most 200 characters. */
+function brief(value: unknown): string {
+  let text: string;
+  try {
+    text = inspect(value, { depth: 2, breakLength: Infinity, maxArrayLength: 20, maxStringLength: 200 });
+  } catch {
+    text = "(a value that cannot be shown)";
+  }
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+/** "TypeError: Cannot read properties of undefined (reading 'name')" */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return brief(error);
+  const firstLine = `${error.name}: ${error.message}`.split("\n")[0] ?? "";
+  return firstLine.length > 200 ? `${firstLine.slice(0, 199)}…` : firstLine;
+}
+
+/** One friendly sentence about what usually causes this kind of error. */
+function adviceFor(error: unknown): string {
+  if (error instanceof ReferenceError) {
+    return "a name is used that does not exist: check its spelling, and run the cell that defines it.";
+  }
+  if (error instanceof TypeError && /undefined|null/.test(error.message)) {
+    return "something was undefined or null: maybe a misspelled property, or a function that does not return yet.";
+  }
+  if (error instanceof Error && error.name === "SqlError") {
+    return "SQLite refused the SQL; the message says why.";
+  }
+  return "read the message, fix your code, run its cell, then run this check again.";
+}

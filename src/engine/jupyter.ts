@@ -1,0 +1,118 @@
+/**
+ * Finding a Jupyter to open the course in, and giving it the tslab kernel.
+ *
+ * No process is left running and nothing is printed here: `scripts/start.mts`
+ * decides what to say and what to start.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+
+/** Pythons tried in order: Debian's system Python first (its Jupyter comes from apt), then whatever PATH has. */
+const PYTHON_CANDIDATES = ["/usr/bin/python3", "python3", "python"] as const;
+/** How long one probe may take; importing notebook cold takes about a second. */
+const PROBE_TIMEOUT_MS = 15_000;
+
+/** The kernel's name: the notebooks' `metadata.kernelspec.name` is "tslab". */
+export const KERNEL_NAME = "tslab";
+
+export type JupyterFound =
+  | { readonly ok: true; readonly python: string; readonly version: string }
+  | { readonly ok: false; readonly message: string };
+
+/** Runs a program and resolves with its trimmed stdout, or undefined when it fails or is missing. */
+function probe(file: string, args: readonly string[], timeout = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout, encoding: "utf8", windowsHide: true }, (error, stdout) => {
+      resolve(error ? undefined : stdout.trim());
+    });
+  });
+}
+
+/** True on Debian, Ubuntu and their relatives, where apt has Jupyter packaged. */
+export function isDebianLike(): boolean {
+  return existsSync("/etc/debian_version");
+}
+
+/** What to run to get Jupyter Notebook and nbclient, for this machine. */
+export function installAdvice(): string {
+  return isDebianLike()
+    ? "sudo apt-get install -y jupyter-notebook python3-nbclient"
+    : "python3 -m pip install --user notebook nbclient";
+}
+
+/**
+ * Looks for a Python that can run Jupyter Notebook (with nbclient).
+ *
+ * @example
+ * const found = await findJupyter();
+ * if (found.ok) console.log(`${found.python} has notebook ${found.version}`);
+ * else console.error(found.message);
+ */
+export async function findJupyter(): Promise<JupyterFound> {
+  for (const python of PYTHON_CANDIDATES) {
+    const version = await probe(python, ["-c", "import notebook, nbclient; print(notebook.__version__)"]);
+    if (version) return { ok: true, python, version };
+  }
+  return {
+    ok: false,
+    message:
+      `Jupyter Notebook was not found (tried ${PYTHON_CANDIDATES.join(", ")}: none can import notebook and nbclient). ` +
+      `Install it with:\n  ${installAdvice()}\nthen run npm start again.`,
+  };
+}
+
+/** The kernelspec Jupyter reads to start tslab with this project's Node and this project's tslab. */
+export function kernelSpec(projectRoot: string): Record<string, unknown> {
+  return {
+    argv: [process.execPath, path.join(projectRoot, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"],
+    display_name: "TypeScript (rollcall)",
+    language: "typescript",
+    interrupt_mode: "signal",
+  };
+}
+
+/**
+ * Writes `<dataDir>/kernels/tslab/kernel.json` (absolute paths, safe to repeat)
+ * and returns the kernel's folder.
+ *
+ * @example
+ * await installKernelSpec(jupyterDataDir, projectRoot); // → <root>/.jupyter/kernels/tslab
+ */
+export async function installKernelSpec(dataDir: string, projectRoot: string): Promise<string> {
+  const folder = path.join(path.resolve(dataDir), "kernels", KERNEL_NAME);
+  const file = path.join(folder, "kernel.json");
+  const text = JSON.stringify(kernelSpec(path.resolve(projectRoot)), null, 1) + "\n";
+  const current = await readFile(file, "utf8").catch(() => undefined);
+  if (current !== text) {
+    await mkdir(folder, { recursive: true });
+    await writeFile(file, text);
+  }
+  return folder;
+}
+
+/**
+ * The environment for a Jupyter that keeps to `dataDir`: it finds the kernelspec
+ * there (JUPYTER_PATH) and writes its config, runtime files and notebook
+ * signatures there too, never into the user's own Jupyter folders.
+ */
+export function jupyterEnv(dataDir: string): NodeJS.ProcessEnv {
+  const root = path.resolve(dataDir);
+  const existing = process.env["JUPYTER_PATH"];
+  return {
+    ...process.env,
+    JUPYTER_PATH: existing ? `${root}${path.delimiter}${existing}` : root,
+    JUPYTER_DATA_DIR: root,
+    JUPYTER_CONFIG_DIR: path.join(root, "config"),
+    JUPYTER_RUNTIME_DIR: path.join(root, "runtime"),
+  };
+}
+
+/**
+ * The user's own Jupyter data folder (`python -m jupyter --data-dir`), where VS Code,
+ * JupyterLab and a Jupyter the user starts themselves look for kernels.
+ */
+export async function userJupyterDataDir(python: string): Promise<string | undefined> {
+  return probe(python, ["-m", "jupyter", "--data-dir"]);
+}

@@ -1,0 +1,57 @@
+/** Shared by the tests that run notebooks: the lessons, built fresh, and ways to read check results. */
+import assert from "node:assert/strict";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { buildLesson, type BuiltLesson } from "../../src/engine/build.js";
+import { parseLesson, type Lesson } from "../../src/engine/lesson.js";
+import { serializeNotebook, type Notebook, type Output } from "../../src/engine/notebook.js";
+import { instructorDir, lessonsDir } from "../../src/engine/paths.js";
+
+export const CHECK_MIME = "application/vnd.rollcall.check+json";
+
+export interface CheckReport {
+  readonly exercise: string;
+  readonly status: "pass" | "fail" | "todo";
+  readonly tests: readonly { readonly name: string; readonly status: string; readonly message: string }[];
+  readonly hints: readonly string[];
+  readonly text: string;
+}
+
+export async function allLessons(): Promise<Lesson[]> {
+  const files = (await readdir(lessonsDir)).filter((f) => f.endsWith(".md")).sort();
+  return Promise.all(files.map(async (f) => {
+    const result = parseLesson(await readFile(path.join(lessonsDir, f), "utf8"), `lessons/${f}`);
+    assert.ok(result.ok, `lessons/${f} does not parse: ${JSON.stringify(!result.ok && result.problems)}`);
+    return result.value;
+  }));
+}
+
+/** Builds a lesson and writes its instructor copy where the kernel can import "rollcall" (build/instructor/). */
+export async function writeInstructorCopy(lesson: Lesson): Promise<{ built: BuiltLesson; file: string }> {
+  const built = buildLesson(lesson);
+  await mkdir(instructorDir, { recursive: true });
+  const file = path.join(instructorDir, `${lesson.id}.ipynb`);
+  await writeFile(file, serializeNotebook(built.instructor));
+  return { built, file };
+}
+
+/** Every self-check report a run printed, in order. */
+export function checkReports(notebook: Notebook): CheckReport[] {
+  const reports: CheckReport[] = [];
+  for (const cell of notebook.cells) {
+    if (cell.cell_type !== "code") continue;
+    for (const output of cell.outputs) {
+      if (output.output_type !== "display_data" || !(CHECK_MIME in output.data)) continue;
+      const raw = output.data[CHECK_MIME];
+      const report = raw as Omit<CheckReport, "text">;
+      reports.push({ ...report, text: String(output.data["text/plain"] ?? "") });
+    }
+  }
+  return reports;
+}
+
+/** Output a learner would read as something gone wrong: stderr text or an error. */
+export function troubles(notebook: Notebook): string[] {
+  return notebook.cells.flatMap((cell) => cell.cell_type !== "code" ? [] : cell.outputs
+    .flatMap((o: Output) => o.output_type === "error" ? [`${cell.id}: ${o.ename}: ${o.evalue}`] : o.output_type === "stream" && o.name === "stderr" ? [`${cell.id}: ${o.text}`] : []));
+}
