@@ -34,7 +34,7 @@ function code(id: string, source: string, role?: CellRole): Cell {
 export function lessonToNotebook(lesson: Lesson): Notebook {
   const counters = { md: 0, code: 0, note: 0 };
   const next = (kind: keyof typeof counters): string => `${kind}-${++counters[kind]}`;
-  const toCell = (cell: LessonCell): Cell => {
+  const toCell = (cell: Exclude<LessonCell, { kind: "wrong" }>): Cell => {
     switch (cell.kind) {
       case "markdown": return markdown(next("md"), cell.source);
       case "instructor": return markdown(next("note"), `> 🧑‍🏫 **Instructor note**\n>\n${cell.source.split("\n").map((l) => `> ${l}`.trimEnd()).join("\n")}`, { role: "note" });
@@ -57,7 +57,11 @@ export function lessonToNotebook(lesson: Lesson): Notebook {
       language_info: { name: "typescript", file_extension: ".ts", mimetype: "text/typescript" },
       rollcall: { lesson: lesson.id, minutes: lesson.minutes },
     },
-    cells: [markdown("objectives", intro), ...lesson.cells.map(toCell), markdown("keypoints", `## Key points\n\n${bullets(lesson.keypoints)}`)],
+    cells: [
+      markdown("objectives", intro),
+      ...lesson.cells.flatMap((c) => (c.kind === "wrong" ? [] : [toCell(c)])), // wrong answers are for tests only
+      markdown("keypoints", `## Key points\n\n${bullets(lesson.keypoints)}`),
+    ],
   };
 }
 
@@ -98,7 +102,13 @@ export const applyStages = (notebook: Notebook, stages: readonly Stage[]): Noteb
 export interface LessonTests {
   readonly lesson: string;
   readonly title: string;
-  readonly exercises: readonly { readonly id: string; readonly points: number; readonly answerCell: string; readonly checkCell: string; readonly check: string }[];
+  readonly exercises: readonly {
+    readonly id: string; readonly points: number; readonly answerCell: string; readonly checkCell: string;
+    /** The check with its hidden tests: the grader runs this, never the submission's copy. */
+    readonly check: string;
+    /** Plausible wrong answers, each of which the check must fail. */
+    readonly wrongAnswers: readonly string[];
+  }[];
   readonly lockedCells: readonly { readonly id: string; readonly checksum: string; readonly source: string }[];
 }
 
@@ -107,7 +117,10 @@ export function testsOf(lesson: Lesson, instructor: Notebook): LessonTests {
   return {
     lesson: lesson.id,
     title: lesson.title,
-    exercises: exercisesOf(lesson.cells).map((e) => ({ id: e.id, points: e.points, answerCell: e.id, checkCell: `${e.id}-check`, check: sourceOf(`${e.id}-check`) })),
+    exercises: exercisesOf(lesson.cells).map((e) => ({
+      id: e.id, points: e.points, answerCell: e.id, checkCell: `${e.id}-check`, check: sourceOf(`${e.id}-check`),
+      wrongAnswers: e.wrongAnswers.map((w) => w.source),
+    })),
     lockedCells: instructor.cells
       .filter((c) => c.metadata.rollcall?.role === "locked")
       .map((c) => ({ id: c.id, checksum: checksum(c.source), source: c.source })),

@@ -3,6 +3,7 @@
  *
  * ```ts exercise=first-student points=2   the learner's answer (has SOLUTION markers)
  * ```ts check=first-student               the self-check (may have HIDDEN TESTS markers)
+ * ```ts wrong=first-student               a plausible wrong answer, for the lesson's tests only
  * ```ts locked                            a code cell the learner should not change
  * ```ts                                   any other code cell
  * ```instructor                           Markdown for the instructor copy only
@@ -26,7 +27,9 @@ export interface InstructorNote extends LessonCellBase { readonly kind: "instruc
 export interface PlainCode extends LessonCellBase { readonly kind: "code"; readonly locked: boolean }
 export interface AnswerCell extends LessonCellBase { readonly kind: "answer"; readonly exercise: string; readonly points: number }
 export interface CheckCell extends LessonCellBase { readonly kind: "check"; readonly exercise: string }
-export type LessonCell = MarkdownCell | InstructorNote | PlainCode | AnswerCell | CheckCell;
+/** A plausible mistake: its check must fail it with a message that helps. Never in a notebook. */
+export interface WrongAnswer extends LessonCellBase { readonly kind: "wrong"; readonly exercise: string }
+export type LessonCell = MarkdownCell | InstructorNote | PlainCode | AnswerCell | CheckCell | WrongAnswer;
 
 export interface Lesson {
   /** The file name without `.md`, e.g. `01-arrays`. */
@@ -44,6 +47,7 @@ export interface Exercise {
   readonly points: number;
   readonly answer: AnswerCell;
   readonly check: CheckCell;
+  readonly wrongAnswers: readonly WrongAnswer[];
 }
 
 const LESSON_ID = /^\d\d-[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -99,10 +103,10 @@ function fenceToCell(info: string, source: string, line: number, file: string): 
   if (language === "instructor") return { kind: "instructor", source, line };
   if (!CODE_LANGUAGES.has(language)) return undefined; // another language: stays in the Markdown as an example
   const attributes = parseFenceAttributes(rest.join(" "));
-  const known = new Set(["exercise", "points", "check", "locked"]);
+  const known = new Set(["exercise", "points", "check", "wrong", "locked"]);
   const unknown = Object.keys(attributes).filter((k) => !known.has(k));
-  if (unknown.length) return { file, line, message: `unknown cell attribute '${unknown[0]}' (use exercise=ID points=N, check=ID or locked)` };
-  const { exercise, points, check, locked } = attributes;
+  if (unknown.length) return { file, line, message: `unknown cell attribute '${unknown[0]}' (use exercise=ID points=N, check=ID, wrong=ID or locked)` };
+  const { exercise, points, check, wrong, locked } = attributes;
   if (exercise !== undefined) {
     if (typeof exercise !== "string" || !EXERCISE_ID.test(exercise)) return { file, line, message: `exercise id '${String(exercise)}' must be lower-case words joined by '-', e.g. exercise=first-student` };
     if (typeof points !== "number" || !Number.isInteger(points) || points < 1) return { file, line, message: `exercise '${exercise}' needs points=N, a whole number of at least 1` };
@@ -111,6 +115,10 @@ function fenceToCell(info: string, source: string, line: number, file: string): 
   if (check !== undefined) {
     if (typeof check !== "string" || !EXERCISE_ID.test(check)) return { file, line, message: `check=${String(check)} must name an exercise id, e.g. check=first-student` };
     return { kind: "check", exercise: check, source, line };
+  }
+  if (wrong !== undefined) {
+    if (typeof wrong !== "string" || !EXERCISE_ID.test(wrong)) return { file, line, message: `wrong=${String(wrong)} must name an exercise id, e.g. wrong=first-student` };
+    return { kind: "wrong", exercise: wrong, source, line };
   }
   if (points !== undefined) return { file, line, message: "points= belongs on an exercise cell: add exercise=ID" };
   return { kind: "code", locked: locked === true, source, line };
@@ -162,7 +170,8 @@ export function exercisesOf(cells: readonly LessonCell[]): Exercise[] {
   for (const answer of cells) {
     if (answer.kind !== "answer") continue;
     const check = cells.find((c): c is CheckCell => c.kind === "check" && c.exercise === answer.exercise);
-    if (check) exercises.push({ id: answer.exercise, points: answer.points, answer, check });
+    const wrongAnswers = cells.filter((c): c is WrongAnswer => c.kind === "wrong" && c.exercise === answer.exercise);
+    if (check) exercises.push({ id: answer.exercise, points: answer.points, answer, check, wrongAnswers });
   }
   return exercises;
 }
@@ -177,6 +186,9 @@ function findExerciseProblems(cells: readonly LessonCell[], file: string): Probl
     entry[cell.kind] = index;
     seen.set(cell.exercise, entry);
   });
+  for (const wrong of cells) {
+    if (wrong.kind === "wrong" && !seen.has(wrong.exercise)) problems.push({ file, line: wrong.line, message: `wrong=${wrong.exercise} names no exercise of this lesson` });
+  }
   for (const [exercise, { answer, check }] of seen) {
     const line = cells[answer ?? check ?? 0]?.line;
     if (answer === undefined) problems.push({ file, line, message: `check=${exercise} has no answer cell: add a \`\`\`ts exercise=${exercise} points=N cell before it` });
