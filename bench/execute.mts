@@ -1,0 +1,71 @@
+/**
+ * Issue figures for the runner, measured side by side in one run:
+ * - executing the 01-arrays instructor notebook headless (kernel start to stop),
+ *   against `jupyter nbconvert --execute` on the same notebook;
+ * - a warm trivial cell's round trip (p50, p95).
+ */
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { buildLesson } from "../src/engine/build.js";
+import { executeNotebookFile } from "../src/engine/execute-file.js";
+import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
+import { tslabCommand } from "../src/engine/kernel.js";
+import { parseLesson } from "../src/engine/lesson.js";
+import { serializeNotebook } from "../src/engine/notebook.js";
+import { instructorDir, lessonsDir, projectRoot } from "../src/engine/paths.js";
+
+const run = promisify(execFile);
+const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const median = (values: readonly number[]): number => quantile([...values].sort((a, b) => a - b), 0.5);
+
+async function instructorCopy(lessonId: string): Promise<string> {
+  const file = `lessons/${lessonId}.md`;
+  const lesson = parseLesson(await readFile(path.join(lessonsDir, `${lessonId}.md`), "utf8"), file);
+  if (!lesson.ok) throw new Error(`${file} does not parse`);
+  await mkdir(instructorDir, { recursive: true });
+  const out = path.join(instructorDir, `${lessonId}.ipynb`);
+  await writeFile(out, serializeNotebook(buildLesson(lesson.value).instructor));
+  return out;
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+export async function benchExecute(rounds = 5): Promise<Record<string, number>> {
+  const notebook = await instructorCopy("01-arrays");
+  const jupyterPath = await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-"));
+  await mkdir(path.join(jupyterPath, "kernels", "tslab"), { recursive: true });
+  await writeFile(path.join(jupyterPath, "kernels", "tslab", "kernel.json"), JSON.stringify({ argv: tslabCommand(projectRoot).argv, display_name: "TypeScript", language: "typescript" }));
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < rounds; i++) { // interleaved, so that noise hits both alike
+    ours.push(await timed(async () => {
+      const result = await executeNotebookFile(notebook, { timeoutMs: 60_000 });
+      if (!result.ok || result.value.cells.some((c) => c.status !== "ok")) throw new Error("the notebook did not run cleanly");
+    }));
+    theirs.push(await timed(() => run("/usr/bin/python3", ["-m", "nbconvert", "--to", "notebook", "--execute", "--stdout", notebook], { cwd: instructorDir, env: { ...process.env, JUPYTER_PATH: jupyterPath }, maxBuffer: 64 << 20 })));
+  }
+
+  const kernel = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: os.tmpdir() });
+  const trips: number[] = [];
+  try {
+    for (let i = 0; i < 20; i++) await kernel.execute("1"); // warm up
+    for (let i = 0; i < 200; i++) trips.push(await timed(() => kernel.execute("1")));
+  } finally {
+    await kernel.stop();
+  }
+  trips.sort((a, b) => a - b);
+  return {
+    "01-arrays headless, rollcall (ms, median)": median(ours),
+    "01-arrays, jupyter nbconvert --execute (ms, median)": median(theirs),
+    "speed-up vs nbconvert (×)": median(theirs) / median(ours),
+    "warm trivial cell p50 (ms)": quantile(trips, 0.5),
+    "warm trivial cell p95 (ms)": quantile(trips, 0.95),
+  };
+}
