@@ -102,6 +102,8 @@ export const applyStages = (notebook: Notebook, stages: readonly Stage[]): Noteb
 export interface LessonTests {
   readonly lesson: string;
   readonly title: string;
+  /** Every cell id of the lesson's notebook, to tell the learner's added cells from the lesson's. */
+  readonly cellIds: readonly string[];
   readonly exercises: readonly {
     readonly id: string; readonly points: number; readonly answerCell: string; readonly checkCell: string;
     /** The check with its hidden tests: the grader runs this, never the submission's copy. */
@@ -117,6 +119,7 @@ export function testsOf(lesson: Lesson, instructor: Notebook): LessonTests {
   return {
     lesson: lesson.id,
     title: lesson.title,
+    cellIds: instructor.cells.map((c) => c.id),
     exercises: exercisesOf(lesson.cells).map((e) => ({
       id: e.id, points: e.points, answerCell: e.id, checkCell: `${e.id}-check`, check: sourceOf(`${e.id}-check`),
       wrongAnswers: e.wrongAnswers.map((w) => w.source),

@@ -1,0 +1,241 @@
+/**
+ * The grader's side of the workers: start them contained, run a submission's
+ * cells with time, memory and output limits, believe only signed messages, and
+ * recycle a worker after anything abnormal. Kernel start (~1 s) is paid once per
+ * worker, not once per submission.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import type { CheckResult } from "../check.js";
+import type { CellStatus } from "./kernel.js";
+import type { Output } from "./notebook.js";
+import { projectRoot } from "./paths.js";
+import { signMessage, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
+
+export interface Limits {
+  readonly cellTimeoutMs: number;
+  readonly submissionTimeoutMs: number;
+  readonly maxOutputChars: number;
+  readonly memoryMb: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { cellTimeoutMs: 10_000, submissionTimeoutMs: 60_000, maxOutputChars: 20_000, memoryMb: 512 };
+
+export interface CellOutcome {
+  readonly status: CellStatus | "skipped";
+  readonly outputs: readonly Output[];
+  readonly reports: readonly CheckResult[];
+  readonly message?: string;
+}
+
+export interface WorkerRun {
+  /** One per cell sent; cells after a stop are missing. */
+  readonly outcomes: readonly CellOutcome[];
+  /** Set when the worker stopped before the last cell: which cell and why. */
+  readonly stoppedAt?: { readonly index: number; readonly status: CellStatus; readonly message: string; readonly wholeRun: boolean };
+  /** False when the worker must not take another submission. */
+  readonly reusable: boolean;
+}
+
+const INTERRUPT_GRACE_MS = 2000;
+const WORKER_SCRIPT = path.join(projectRoot, "dist", "src", "engine", "grade-worker.js");
+const SUBMISSIONS_PER_WORKER = 100;
+
+/** Where a learner's code may write, and nothing else: one folder per worker. */
+const scratchRoot = path.join(projectRoot, "build", "grading");
+
+/** Runs the worker without a network where this machine allows it (root, or unprivileged user namespaces). */
+const networkless: readonly string[] = (() => {
+  const probe = spawnSync("unshare", ["--net", "--map-root-user", "true"], { stdio: "ignore" });
+  if (probe.status === 0) return ["unshare", "--net", "--map-root-user", "--"];
+  const asRoot = spawnSync("unshare", ["--net", "true"], { stdio: "ignore" });
+  return asRoot.status === 0 ? ["unshare", "--net", "--"] : [];
+})();
+
+export const networkIsolated = (): boolean => networkless.length > 0;
+
+let nextWorker = 0;
+
+export class GradingWorker {
+  private readonly key = randomBytes(32).toString("hex");
+  private listener: ((m: WorkerMessage) => void) | undefined;
+  private tampered = false;
+  private exitInfo: string | undefined;
+  private stderrTail = "";
+  private exited: Promise<void>;
+  submissions = 0;
+
+  private constructor(private readonly child: ChildProcess, private readonly scratch: string) {
+    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => {
+      this.exitInfo = signal ? `signal ${signal}` : `exit code ${String(code)}`;
+      rmSync(this.scratch, { recursive: true, force: true });
+      resolve();
+    }));
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => { this.stderrTail = (this.stderrTail + chunk).slice(-4000); });
+    child.stdout?.resume(); // learner code writing straight to fd 1 is ignored
+    child.on("message", (raw: Signed) => {
+      const message = this.verify(raw);
+      if (message) this.listener?.(message);
+      else this.tampered = true;
+    });
+  }
+
+  static async start(memoryMb: number): Promise<GradingWorker> {
+    const scratch = path.join(scratchRoot, `${process.pid}-${nextWorker++}`);
+    mkdirSync(scratch, { recursive: true });
+    // Node 20 takes one path a flag; a folder ends in "/".
+    // TypeScript watches the node_modules folders it looks for on the way up, though they do not exist.
+    const lookups = [scratchRoot, path.dirname(scratchRoot)].flatMap((dir) => [path.join(dir, "node_modules"), path.join(dir, "node_modules", "@types")]);
+    const reads = [`${path.join(projectRoot, "node_modules")}/`, `${path.join(projectRoot, "dist")}/`, path.join(projectRoot, "package.json"), `${scratch}/`, ...lookups];
+    const node = [
+      process.execPath, "--experimental-permission", ...reads.map((r) => `--allow-fs-read=${r}`), `--allow-fs-write=${scratch}/`,
+      `--max-old-space-size=${Math.max(64, Math.floor(memoryMb / 2))}`, "--disable-warning=ExperimentalWarning", "--no-warnings", WORKER_SCRIPT,
+    ];
+    const [program, ...args] = [...networkless, ...node];
+    const env = { PATH: process.env.PATH ?? "", HOME: scratch, TMPDIR: scratch, NODE_ENV: "production" };
+    const child = spawn(program ?? process.execPath, args, { cwd: scratch, env, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "json" });
+    const worker = new GradingWorker(child, scratch);
+    await worker.handshake();
+    return worker;
+  }
+
+  private verify(raw: Signed): WorkerMessage | undefined {
+    if (typeof raw?.body !== "string" || typeof raw.mac !== "string" || raw.mac !== signMessage(this.key, raw.body)) return undefined;
+    return JSON.parse(raw.body) as WorkerMessage;
+  }
+
+  private async handshake(): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => {
+      this.listener = (m) => { if (m.type === "ready") resolve(); };
+      void this.exited.then(() => reject(new Error(`the grading worker did not start (${this.exitInfo}): ${this.stderrTail.trim().split("\n").slice(-3).join(" | ")}`)));
+    });
+    this.child.send({ type: "init", key: this.key } satisfies WorkerCommand);
+    await ready;
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Runs the cells in order and reports how each ended; never throws for anything the learner's code does. */
+  async run(cells: readonly string[], limits: Limits): Promise<WorkerRun> {
+    this.submissions++;
+    const id = this.submissions;
+    const outcomes: CellOutcome[] = [];
+    let current = -1;
+    let stopReason: { status: CellStatus; message: string; wholeRun?: boolean } | undefined;
+    let cellTimer: NodeJS.Timeout | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    let clean = true;
+    const kill = (status: CellStatus, message: string, wholeRun = false): void => {
+      stopReason ??= { status, message, wholeRun };
+      this.child.kill("SIGKILL");
+    };
+    const memoryWatch = setInterval(() => {
+      if (this.residentMb() > limits.memoryMb) kill("error", `stopped: the code used more than ${limits.memoryMb} MB of memory`);
+    }, 100);
+    const deadline = setTimeout(() => kill("timeout", `stopped: the notebook ran past its ${limits.submissionTimeoutMs / 1000} s limit`, true), limits.submissionTimeoutMs);
+
+    const finished = new Promise<void>((resolve) => {
+      this.listener = (m) => {
+        if (!("id" in m) || m.id !== id) return;
+        if (m.type === "cell-start") {
+          current = m.index;
+          cellTimer = setTimeout(() => {
+            stopReason = { status: "timeout", message: `stopped: this cell was still running after ${limits.cellTimeoutMs / 1000} s (an endless loop?)` };
+            this.child.kill("SIGINT");
+            killTimer = setTimeout(() => kill("timeout", stopReason?.message ?? "stopped"), INTERRUPT_GRACE_MS);
+          }, limits.cellTimeoutMs);
+        } else if (m.type === "cell-end") {
+          clearTimeout(cellTimer);
+          clearTimeout(killTimer);
+          const timedOut = stopReason?.status === "timeout";
+          outcomes[m.index] = { status: timedOut ? "timeout" : m.status, outputs: m.outputs, reports: m.reports, ...(timedOut ? { message: stopReason?.message } : {}) };
+          if (timedOut) { clean = false; stopReason = undefined; }
+        } else if (m.type === "submission-end") {
+          clean &&= m.clean;
+          resolve();
+        }
+      };
+      void this.exited.then(resolve);
+    });
+    this.child.send({ type: "submission", id, cells: cells.map((source) => ({ source })), maxOutputChars: limits.maxOutputChars } satisfies WorkerCommand);
+    await finished;
+    clearInterval(memoryWatch);
+    clearTimeout(deadline);
+    clearTimeout(cellTimer);
+    clearTimeout(killTimer);
+    this.listener = undefined;
+
+    if (this.tampered) {
+      this.child.kill("SIGKILL");
+      return { outcomes, stoppedAt: { index: Math.max(current, 0), status: "error", message: "stopped: the grader received a message it did not send (tampering)", wholeRun: true }, reusable: false };
+    }
+    if (!this.alive || outcomes.length < cells.length) {
+      const why = stopReason?.message ?? (/heap out of memory/i.test(this.stderrTail)
+        ? `stopped: the code used more than the ${limits.memoryMb} MB memory limit`
+        : `stopped: the code ended the grading process (${this.exitInfo ?? "it stopped answering"}); code must not exit or crash the kernel`);
+      if (this.alive) this.child.kill("SIGKILL");
+      return { outcomes, stoppedAt: { index: Math.max(current, outcomes.length), status: stopReason?.status ?? "died", message: why, wholeRun: stopReason?.wholeRun ?? false }, reusable: false };
+    }
+    return { outcomes, reusable: clean && this.submissions < SUBMISSIONS_PER_WORKER };
+  }
+
+  private residentMb(): number {
+    try {
+      const pages = Number(readFileSync(`/proc/${this.child.pid}/statm`, "utf8").split(" ")[1]);
+      return (pages * 4096) / (1024 * 1024);
+    } catch {
+      return 0;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.alive) this.child.kill("SIGKILL");
+    await this.exited;
+  }
+}
+
+/** N warm workers; a worker that saw anything abnormal is replaced by a fresh one. */
+export class WorkerPool {
+  private readonly idle: GradingWorker[] = [];
+  private readonly waiting: ((w: GradingWorker) => void)[] = [];
+  private readonly starting = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(private readonly size: number, private readonly memoryMb: number, private readonly onError: (error: Error) => void) {
+    for (let i = 0; i < size; i++) this.spawnOne();
+  }
+
+  private spawnOne(): void {
+    const started = GradingWorker.start(this.memoryMb).then((worker) => this.give(worker), (error: Error) => this.onError(error));
+    this.starting.add(started);
+    void started.finally(() => this.starting.delete(started));
+  }
+
+  private give(worker: GradingWorker): void {
+    if (this.closed) { void worker.stop(); return; }
+    const taker = this.waiting.shift();
+    if (taker) taker(worker);
+    else this.idle.push(worker);
+  }
+
+  acquire(): Promise<GradingWorker> {
+    const worker = this.idle.shift();
+    return worker ? Promise.resolve(worker) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(worker: GradingWorker, reusable: boolean): void {
+    if (reusable && worker.alive) { this.give(worker); return; }
+    void worker.stop();
+    if (!this.closed) this.spawnOne();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.starting]);
+    await Promise.all(this.idle.splice(0).map((w) => w.stop()));
+  }
+}

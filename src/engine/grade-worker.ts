@@ -1,0 +1,165 @@
+/**
+ * The grading worker: a child process that runs learners' cells in tslab's own
+ * executor (the engine inside the tslab kernel), one submission at a time.
+ *
+ * Started by grade-pool.ts under Node's permission model (reads: node_modules,
+ * dist and its scratch folder; writes: the scratch folder; no processes, no
+ * workers) and, where it can, without a network. Before any learner's code runs
+ * it freezes JavaScript's built-ins (SES lockdown), the helper module and the
+ * Node modules a cell may require, hides the rest, and keeps the key that signs
+ * its messages in a closure, so that a learner's code cannot patch `check`,
+ * assertions or globals, and cannot forge a result.
+ */
+import { createRequire } from "node:module";
+import path from "node:path";
+import { format } from "node:util";
+import { setCheckReporter, type CheckResult } from "../check.js";
+import { projectRoot } from "./paths.js";
+import type { MimeBundle, Output } from "./notebook.js";
+import { signMessage, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
+
+/** Node modules a lesson's cell may use; everything else (processes, network, vm, v8, inspector, …) is refused. */
+const ALLOWED_MODULES = new Set([
+  "assert", "buffer", "crypto", "events", "fs", "fs/promises", "os", "path", "perf_hooks", "querystring",
+  "readline", "stream", "string_decoder", "timers", "timers/promises", "url", "util", "zlib",
+]);
+
+/** An error as a learner reads it: its stack when there is one (frozen errors format as {} otherwise). */
+function describeError(value: unknown): unknown {
+  if (value instanceof Error || (typeof value === "object" && value !== null && "message" in value)) {
+    const e = value as Error & { code?: string; resource?: string };
+    const head = typeof e.stack === "string" && e.stack ? e.stack : `${e.name ?? "Error"}: ${e.message}`;
+    return e.resource ? `${head}\n(${e.code ?? "denied"}: ${e.resource})` : head;
+  }
+  return value;
+}
+
+function main(): void {
+  const started = performance.now();
+  const require = createRequire(path.join(projectRoot, "package.json"));
+  // Everything trusted is loaded and captured now, before any learner's code.
+  const { createConverter } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
+  const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
+  const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
+  const tslabPublic = require("tslab") as object;
+  const rollcall = require("rollcall") as object;
+  require("ses");
+
+  const converter = createConverter({ isJS: false, isBrowser: false });
+  // A cell compiled once (with the same declarations before it) is the same for the next learner.
+  const compiled = new Map<string, ReturnType<typeof converter.convert>>();
+  const convert = converter.convert.bind(converter);
+  converter.convert = (prevDecl: string, src: string) => {
+    const key = `${prevDecl}\u0000${src}`;
+    let result = compiled.get(key);
+    if (!result) {
+      result = convert(prevDecl, src);
+      if (compiled.size > 5000) compiled.clear();
+      compiled.set(key, result);
+    }
+    return result;
+  };
+
+  // Per-cell capture of what the learner's code prints and displays.
+  let outputs: Output[] = [];
+  let budget = 0;
+  const take = (text: string): string | undefined => {
+    if (budget <= 0) return undefined;
+    const kept = text.length <= budget ? text : `${text.slice(0, budget)}\n… output cut: this cell printed too much.\n`;
+    budget -= text.length;
+    return kept;
+  };
+  const stream = (name: "stdout" | "stderr", text: string): void => {
+    const kept = take(text);
+    if (kept === undefined) return;
+    const last = outputs.at(-1);
+    if (last?.output_type === "stream" && last.name === name) outputs[outputs.length - 1] = { ...last, text: last.text + kept };
+    else outputs.push({ output_type: "stream", name, text: kept });
+  };
+  const executor = createExecutor(process.cwd(), { node: converter, browser: converter, close: () => converter.close() }, {
+    log: (...args: unknown[]) => stream("stdout", `${format(...args)}\n`),
+    error: (...args: unknown[]) => stream("stderr", `${format(...args.map(describeError))}\n`),
+  });
+  const writeTo = (name: "stdout" | "stderr") => ((chunk: string | Uint8Array) => { stream(name, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")); return true; }) as typeof process.stdout.write;
+  process.stdout.write = writeTo("stdout");
+  process.stderr.write = writeTo("stderr");
+  jupyter.lastWriteDisplayData = (content: { data: MimeBundle }) => {
+    if (take(JSON.stringify(content.data)) !== undefined) outputs.push({ output_type: "display_data", data: content.data, metadata: {} });
+  };
+  let reports: CheckResult[] = [];
+  setCheckReporter((result) => reports.push(result));
+
+  // The cells' `require`: the helper module, tslab's display, and a short list of Node modules, all frozen.
+  const baseRequire = require;
+  const safeRequire = (id: string): unknown => {
+    const name = id.replace(/^node:/, "");
+    if (name === "rollcall") return rollcall;
+    if (name === "tslab") return tslabPublic;
+    if (ALLOWED_MODULES.has(name)) return baseRequire(name);
+    throw new Error(`require("${id}") is not available while grading: lessons use "rollcall" and Node's basic modules only`);
+  };
+  const tslabGlobals = (globalThis as unknown as { __tslab__: { exports: object } }).__tslab__;
+
+  const sendSigned = (key: string, message: WorkerMessage): void => {
+    const body = JSON.stringify(message);
+    process.send?.({ body, mac: signMessage(key, body) } satisfies Signed);
+  };
+
+  process.once("message", (first: WorkerCommand) => {
+    if (first.type !== "init") return;
+    const key = first.key;
+    harden(safeRequire, rollcall, tslabPublic);
+    const baselineGlobals = new Set(Reflect.ownKeys(globalThis));
+    const baselineListeners = process.listenerCount("message");
+    // Timers a learner's code leaves behind could run during the next learner's cells.
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate").length;
+    const baselineTimers = timers();
+
+    process.on("SIGINT", () => executor.interrupt());
+    process.on("message", (command: WorkerCommand) => {
+      if (command.type !== "submission") return;
+      void runSubmission(command).then(() => {
+        executor.reset();
+        const extraGlobals = Reflect.ownKeys(globalThis).filter((k) => !baselineGlobals.has(k));
+        for (const k of extraGlobals) Reflect.deleteProperty(globalThis, k);
+        const why = extraGlobals.length ? "the learner's code added globals"
+          : process.listenerCount("message") !== baselineListeners + 1 ? "the learner's code listens for messages"
+          : timers() > baselineTimers ? "the learner's code left timers running"
+          : undefined;
+        sendSigned(key, { type: "submission-end", id: command.id, clean: why === undefined, ...(why ? { why } : {}) });
+      });
+    });
+
+    async function runSubmission(command: Extract<WorkerCommand, { type: "submission" }>): Promise<void> {
+      for (const [index, cell] of command.cells.entries()) {
+        outputs = [];
+        reports = [];
+        budget = command.maxOutputChars;
+        sendSigned(key, { type: "cell-start", id: command.id, index });
+        const ok = await executor.execute(cell.source).catch((error: unknown) => { stream("stderr", `${String(error)}\n`); return false; });
+        sendSigned(key, { type: "cell-end", id: command.id, index, status: ok ? "ok" : "error", outputs, reports });
+      }
+    }
+
+    sendSigned(key, { type: "ready", startupMs: performance.now() - started });
+  });
+
+  /** Freezes the language's built-ins and what cells can reach, and hides the rest. */
+  function harden(cellRequire: (id: string) => unknown, ...reachable: object[]): void {
+    for (const name of ["fetch", "WebSocket", "EventSource"]) Reflect.deleteProperty(globalThis, name);
+    const g = globalThis as unknown as { lockdown: (options: object) => void; harden: (o: unknown) => unknown };
+    g.lockdown({ errorTaming: "unsafe", consoleTaming: "unsafe", overrideTaming: "severe", stackFiltering: "verbose", domainTaming: "unsafe", evalTaming: "unsafeEval" });
+    // Node's modules are frozen one level deep: a cell cannot swap the functions
+    // the checks rely on (util.isDeepStrictEqual, …), and Node keeps working inside.
+    for (const name of [...ALLOWED_MODULES, "events"]) Object.freeze(baseRequire(name));
+    for (const object of reachable) g.harden(object);
+    // tslab passes `__tslab__.require` to every cell: make it ours, and unreplaceable.
+    Object.defineProperty(globalThis, "__tslab__", { value: Object.freeze({ exports: tslabGlobals.exports, require: cellRequire }), writable: false, configurable: false });
+    for (const name of ["process", "globalThis", "Buffer", "console"]) {
+      const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
+      if (descriptor?.configurable) Object.defineProperty(globalThis, name, { ...descriptor, configurable: false, ...("value" in descriptor ? { writable: false } : {}) });
+    }
+  }
+}
+
+main();
