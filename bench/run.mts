@@ -7,8 +7,9 @@ import path from "node:path";
 import { fs } from "zx";
 import { projectRoot } from "../src/engine/paths.js";
 import { benchExecute } from "./execute.mjs";
+import { benchGrade } from "./grade.mjs";
 
-const benches: Record<string, () => Promise<Record<string, number>>> = { execute: () => benchExecute() };
+const benches: Record<string, () => Promise<Record<string, number>>> = { execute: () => benchExecute(), grade: () => benchGrade() };
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2);

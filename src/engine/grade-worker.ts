@@ -105,6 +105,8 @@ function main(): void {
     process.send?.({ body, mac: signMessage(key, body) } satisfies Signed);
   };
 
+  // A grader that is killed (even with -9) closes the channel: its workers go too.
+  process.on("disconnect", () => process.exit(0));
   process.once("message", (first: WorkerCommand) => {
     if (first.type !== "init") return;
     const key = first.key;

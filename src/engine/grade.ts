@@ -119,10 +119,12 @@ export function errorSummary(stderr: string): string {
 
 function testsFromReport(report: CheckResult, points: number, taskId: number, output: string): TestOutcome[] {
   const shares = splitPoints(points, report.tests.map((t) => t.maxPoints));
+  // While the stub is still there the exercise is not attempted: no test earns points.
+  const notDone = report.status === "todo";
   return report.tests.map((t, i): TestOutcome => {
     const share = shares[i] ?? 0;
-    const status = t.status === "pass" ? "pass" : t.name === TAMPER_TEST ? "error" : "fail";
-    const message = t.status === "todo" ? "not done yet: the answer still has the TODO stub" : t.message;
+    const status = t.status === "pass" && !notDone ? "pass" : t.name === TAMPER_TEST ? "error" : "fail";
+    const message = notDone ? "not done yet: the answer still has the TODO stub" : t.message;
     return {
       name: t.name, status, ...(status === "pass" ? {} : { message }), ...(i === 0 && output ? { output } : {}),
       task_id: taskId, exercise: report.exercise, points: status === "pass" ? share : 0, max_points: share,

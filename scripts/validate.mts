@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * npm run validate -- LESSON [LESSON...]
+ *
+ * Grades the lesson's own notebooks with the real grader: the instructor copy
+ * must pass every test, the learner copy must fail every exercise (not done
+ * yet), and each of the lesson's wrong answers must fail its exercise.
+ */
+import os from "node:os";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { chalk } from "zx";
+import * as helpers from "../src/index.js";
+import { buildLesson } from "../src/engine/build.js";
+import { gradableLesson, gradeSubmission, type GradableLesson } from "../src/engine/grade.js";
+import { DEFAULT_LIMITS, WorkerPool } from "../src/engine/grade-pool.js";
+import { serializeNotebook, type Notebook } from "../src/engine/notebook.js";
+import { lessonsDir } from "../src/engine/paths.js";
+import { formatProblem } from "../src/engine/problem.js";
+import type { LearnerResults } from "../src/engine/results.js";
+
+const pointsOf = (results: LearnerResults, exercise: string): number =>
+  results.tests.filter((t) => t.exercise === exercise).reduce((sum, t) => sum + t.points, 0);
+
+async function validate(lessonId: string, pool: WorkerPool): Promise<string[]> {
+  const file = `lessons/${lessonId}.md`;
+  const text = await readFile(path.join(lessonsDir, `${lessonId}.md`), "utf8").catch(() => undefined);
+  if (text === undefined) return [`${file}: no such lesson`];
+  const grading = gradableLesson(text, file, Object.keys(helpers));
+  if (!grading.ok) return grading.problems.map(formatProblem);
+  const g: GradableLesson = grading.value;
+  const { learner, instructor } = buildLesson(g.lesson);
+  const grade = async (name: string, notebook: Notebook): Promise<LearnerResults> =>
+    (await gradeSubmission(name, `${lessonId}/${name}.ipynb`, new TextEncoder().encode(serializeNotebook(notebook)), g, pool, DEFAULT_LIMITS)).results;
+
+  const problems: string[] = [];
+  const [teacher, blank] = await Promise.all([grade("instructor", instructor), grade("learner", learner)]);
+  for (const t of teacher.tests.filter((t) => t.status !== "pass")) problems.push(`instructor copy: ${t.exercise} › ${t.name}: ${t.message ?? t.status}`);
+  for (const exercise of g.tests.exercises) {
+    if (pointsOf(blank, exercise.id) !== 0) problems.push(`learner copy: '${exercise.id}' scores points before the learner writes anything`);
+  }
+  // Every wrong answer in the lesson, each tried in the instructor copy in place of the solution.
+  const tries = g.tests.exercises.flatMap((exercise) => exercise.wrongAnswers.map((wrong, i) => ({ exercise, wrong, i })));
+  const wrongs = await Promise.all(tries.map(({ exercise, wrong, i }) => grade(`wrong-${exercise.id}-${i + 1}`, {
+    ...instructor,
+    cells: instructor.cells.map((c) => (c.id === exercise.answerCell && c.cell_type === "code" ? { ...c, source: wrong } : c)),
+  })));
+  tries.forEach(({ exercise, i }, k) => {
+    const results = wrongs[k];
+    if (results && pointsOf(results, exercise.id) >= exercise.points) problems.push(`wrong answer ${i + 1} of '${exercise.id}' gets full marks: its check does not catch it`);
+  });
+  const verdict = problems.length ? chalk.red("✗") : chalk.green("✓");
+  console.log(`${verdict} ${lessonId}: instructor ${teacher.score}/${teacher.max_score}, learner ${blank.score}/${blank.max_score}, ${tries.length} wrong answers tried`);
+  return problems;
+}
+
+async function main(): Promise<number> {
+  const lessons = process.argv.slice(2);
+  if (lessons.length === 0) {
+    console.error("usage: npm run validate -- LESSON [LESSON...]   (e.g. 01-arrays)");
+    return 2;
+  }
+  let failure: Error | undefined;
+  const pool = new WorkerPool(os.availableParallelism(), DEFAULT_LIMITS.memoryMb, (error) => { failure = error; });
+  try {
+    let problems: string[] = [];
+    for (const lesson of lessons) problems = problems.concat(await validate(lesson, pool));
+    problems.forEach((p) => console.error(`  ${p}`));
+    if (failure) throw failure;
+    return problems.length ? 1 : 0;
+  } finally {
+    await pool.close();
+  }
+}
+
+main().then((code) => { process.exitCode = code; }, (error: unknown) => {
+  console.error(chalk.red(`rollcall validate failed: ${(error as Error).message}`));
+  process.exitCode = 1;
+});
