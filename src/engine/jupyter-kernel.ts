@@ -60,7 +60,7 @@ export class JupyterKernel implements Kernel {
   private readonly iopub = new Subscriber({ linger: 0 });
   private stderrTail = "";
   private exit: string | undefined;
-  private waitingInfo: ((m: Message) => void) | undefined;
+  private waitingInfo: ((m: Message, fromIopub: boolean) => void) | undefined;
   /** When the last cell failed, for kernels that abort what arrives just after an error. */
   private lastFailure = -Infinity;
 
@@ -118,22 +118,37 @@ export class JupyterKernel implements Kernel {
 
   /**
    * The output channel (a ZeroMQ subscription) drops what is published before it
-   * connects, so ask for kernel_info until its status messages arrive there too.
+   * connects: once the kernel answers kernel_info, ask again every 20 ms until
+   * its status messages arrive on the output channel too.
    */
   private async waitUntilReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.exit) throw new Error(this.exit);
-      const id = await this.send(this.shell, "kernel_info_request", {});
-      const seen = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), 250);
-        this.waitingInfo = (m) => {
-          if (m.parent_header.msg_id === id) { clearTimeout(timer); resolve(true); }
+    const asked = new Set<string>();
+    let answered = false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const deadline = Date.now() + timeoutMs;
+        this.waitingInfo = (m, fromIopub) => {
+          if (!asked.has(m.parent_header.msg_id ?? "")) return;
+          if (fromIopub) resolve();
+          else answered = true;
         };
+        const ask = (): void => {
+          const id = randomUUID();
+          asked.add(id);
+          void this.send(this.shell, "kernel_info_request", {}, id);
+        };
+        ask();
+        timer = setInterval(() => {
+          if (this.exit) reject(new Error(this.exit));
+          else if (Date.now() > deadline) reject(new Error(`the kernel did not answer within ${Math.round(timeoutMs / 1000)} s`));
+          else if (answered) ask();
+        }, 20);
       });
-      if (seen) { this.waitingInfo = undefined; return; }
+    } finally {
+      clearInterval(timer);
+      this.waitingInfo = undefined;
     }
-    throw new Error(this.exit ?? `the kernel did not answer within ${Math.round(timeoutMs / 1000)} s`);
   }
 
   private sign(frames: readonly string[]): string {
@@ -169,7 +184,7 @@ export class JupyterKernel implements Kernel {
   }
 
   private route(message: Message, fromIopub: boolean): void {
-    if (fromIopub) this.waitingInfo?.(message);
+    this.waitingInfo?.(message, fromIopub);
     const id = message.parent_header.msg_id ?? "";
     const pending = this.pending.get(id);
     if (!pending) return;
