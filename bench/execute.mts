@@ -52,7 +52,7 @@ export async function benchExecute(rounds = 5): Promise<Record<string, number>> 
     theirs.push(await timed(() => run("/usr/bin/python3", ["-m", "nbconvert", "--to", "notebook", "--execute", "--stdout", notebook], { cwd: instructorDir, env: { ...process.env, JUPYTER_PATH: jupyterPath }, maxBuffer: 64 << 20 })));
   }
 
-  const kernel = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: os.tmpdir() });
+  const kernel = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-cwd-")) });
   const trips: number[] = [];
   try {
     for (let i = 0; i < 20; i++) await kernel.execute("1"); // warm up

@@ -1,35 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { OUTPUT_CAP, renderFeedback, type FeedbackContext } from "../src/engine/feedback.js";
-import { roundPoints, type LearnerResults, type Status, type TestOutcome } from "../src/engine/results.js";
+import { EXERCISES, outcome, results } from "./support/results.js";
 
-const EXERCISES = [
-  { id: "add-student", points: 3 },
-  { id: "last-student", points: 2 },
-  { id: "count-rows", points: 1 },
-];
-
-const outcome = (exercise: string, name: string, points: number, max_points: number, status: Status, extra: Partial<TestOutcome> = {}): TestOutcome => ({
-  name,
-  status,
-  task_id: EXERCISES.findIndex((e) => e.id === exercise) + 1,
-  exercise,
-  points,
-  max_points,
-  ...extra,
-});
-
-const results = (learner: string, tests: TestOutcome[], extra: Partial<LearnerResults> = {}): LearnerResults => ({
-  version: 3,
-  status: tests.some((t) => t.status === "error") ? "error" : tests.every((t) => t.status === "pass") ? "pass" : "fail",
-  tests,
-  score: roundPoints(tests.reduce((s, t) => s + roundPoints(t.points), 0)),
-  max_score: 6,
-  learner,
-  lesson: "keeping-a-roster",
-  notes: [],
-  ...extra,
-});
 
 const context = (answers: Record<string, string> = {}): FeedbackContext => ({
   title: "Keeping a roster",

@@ -2,34 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parse } from "csv-parse/sync";
 import { renderGradebook } from "../src/engine/gradebook.js";
-import { roundPoints, type LearnerResults, type Status, type TestOutcome } from "../src/engine/results.js";
+import { roundPoints } from "../src/engine/results.js";
+import { EXERCISES, outcome, results } from "./support/results.js";
 
-const EXERCISES = [
-  { id: "add-student", points: 3 },
-  { id: "last-student", points: 2 },
-  { id: "count-rows", points: 1 },
-] as const;
-
-const outcome = (exercise: string, name: string, points: number, max_points: number, status: Status = points === max_points ? "pass" : "fail"): TestOutcome => ({
-  name,
-  status,
-  task_id: EXERCISES.findIndex((e) => e.id === exercise) + 1,
-  exercise,
-  points,
-  max_points,
-});
-
-const results = (learner: string, tests: TestOutcome[], extra: Partial<LearnerResults> = {}): LearnerResults => ({
-  version: 3,
-  status: tests.every((t) => t.status === "pass") ? "pass" : "fail",
-  tests,
-  score: roundPoints(tests.reduce((s, t) => s + roundPoints(t.points), 0)),
-  max_score: 6,
-  learner,
-  lesson: "keeping-a-roster",
-  notes: [],
-  ...extra,
-});
 
 // Tests deliberately out of lesson order, with thirds that round.
 const full = results("Ada Lovelace", [

@@ -85,7 +85,9 @@ async function mkdirKernel(jupyterPath: string): Promise<string> {
 }
 
 let kernel: JupyterKernel;
-before(async () => { kernel = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: os.tmpdir() }); });
+// A folder of its own: tslab compiles every .ts file in its working folder, and the machine's /tmp holds anything.
+const emptyFolder = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), "rollcall-kernel-cwd-"));
+before(async () => { kernel = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: await emptyFolder() }); });
 after(async () => { await kernel.stop(); });
 
 test("an endless loop is interrupted at the cell's time limit, and the kernel carries on", LIMIT, async () => {
@@ -113,7 +115,7 @@ test("a flood of output is cut at the cap, with a note", LIMIT, async () => {
 });
 
 test("a kernel that dies mid-run is reported on that cell and the ones after it, not as a hang", LIMIT, async () => {
-  const doomed = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: os.tmpdir() });
+  const doomed = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: await emptyFolder() });
   try {
     const { cells } = await runNotebook(notebookOf("1", "process.exit(3)", "2"), doomed, { stopOnError: false, timeoutMs: 20_000 });
     assert.deepEqual(cells.map((c) => c.status), ["ok", "died", "died"]);

@@ -42,6 +42,7 @@ export interface WorkerRun {
 const INTERRUPT_GRACE_MS = 2000;
 const WORKER_SCRIPT = path.join(projectRoot, "dist", "src", "engine", "grade-worker.js");
 const SUBMISSIONS_PER_WORKER = 100;
+const TAMPERED = "stopped: the grader received a message it did not send (tampering)";
 
 /** Where a learner's code may write, and nothing else: one folder per worker. */
 const scratchRoot = path.join(projectRoot, "build", "grading");
@@ -62,6 +63,8 @@ export class GradingWorker {
   private readonly key = randomBytes(32).toString("hex");
   private listener: ((m: WorkerMessage) => void) | undefined;
   private tampered = false;
+  /** Told at once when a message fails its signature, so that the run stops at the cell that sent it. */
+  private onTamper: (() => void) | undefined;
   private exitInfo: string | undefined;
   private stderrTail = "";
   private exited: Promise<void>;
@@ -78,7 +81,12 @@ export class GradingWorker {
     child.on("message", (raw: Signed) => {
       const message = this.verify(raw);
       if (message) this.listener?.(message);
-      else this.tampered = true;
+      else {
+        this.tampered = true;
+        // Between runs no learner's code should be running at all: the worker is not to be trusted again.
+        if (this.onTamper) this.onTamper();
+        else this.child.kill("SIGKILL");
+      }
     });
   }
 
@@ -88,7 +96,8 @@ export class GradingWorker {
     // Node 20 takes one path a flag; a folder ends in "/".
     // TypeScript watches the node_modules folders it looks for on the way up, though they do not exist.
     const lookups = [scratchRoot, path.dirname(scratchRoot)].flatMap((dir) => [path.join(dir, "node_modules"), path.join(dir, "node_modules", "@types")]);
-    const reads = [`${path.join(projectRoot, "node_modules")}/`, `${path.join(projectRoot, "dist")}/`, path.join(projectRoot, "package.json"), `${scratch}/`, ...lookups];
+    // dist/src only: dist/test and dist/bench hold right answers.
+    const reads = [`${path.join(projectRoot, "node_modules")}/`, `${path.join(projectRoot, "dist", "src")}/`, path.join(projectRoot, "package.json"), `${scratch}/`, ...lookups];
     const node = [
       process.execPath, "--experimental-permission", ...reads.map((r) => `--allow-fs-read=${r}`), `--allow-fs-write=${scratch}/`,
       `--max-old-space-size=${Math.max(64, Math.floor(memoryMb / 2))}`, "--disable-warning=ExperimentalWarning", "--no-warnings", WORKER_SCRIPT,
@@ -129,10 +138,14 @@ export class GradingWorker {
     let cellTimer: NodeJS.Timeout | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     let clean = true;
+    /** The cell the run was stopped at; messages after it are not believed. */
+    let stoppedIndex: number | undefined;
     const kill = (status: CellStatus, message: string, wholeRun = false): void => {
       stopReason ??= { status, message, wholeRun };
+      stoppedIndex ??= current;
       this.child.kill("SIGKILL");
     };
+    this.onTamper = () => kill("error", TAMPERED);
     const memoryWatch = setInterval(() => {
       if (this.residentMb() > limits.memoryMb) kill("error", `stopped: the code used more than ${limits.memoryMb} MB of memory`);
     }, 100);
@@ -140,7 +153,7 @@ export class GradingWorker {
 
     const finished = new Promise<void>((resolve) => {
       this.listener = (m) => {
-        if (!("id" in m) || m.id !== id) return;
+        if (!("id" in m) || m.id !== id || stoppedIndex !== undefined) return;
         if (m.type === "cell-start") {
           current = m.index;
           cellTimer = setTimeout(() => {
@@ -153,7 +166,9 @@ export class GradingWorker {
           clearTimeout(killTimer);
           const timedOut = stopReason?.status === "timeout";
           outcomes[m.index] = { status: timedOut ? "timeout" : m.status, outputs: m.outputs, reports: m.reports, ...(timedOut ? { message: stopReason?.message } : {}) };
-          if (timedOut) { clean = false; stopReason = undefined; }
+          // An interrupt can stop trusted code halfway (a check's own bookkeeping, say, which
+          // then takes every later check for a nested one): the next cells get a fresh worker.
+          if (timedOut) kill("timeout", stopReason?.message ?? "stopped");
         } else if (m.type === "submission-end") {
           clean &&= m.clean;
           resolve();
@@ -168,17 +183,18 @@ export class GradingWorker {
     clearTimeout(cellTimer);
     clearTimeout(killTimer);
     this.listener = undefined;
+    this.onTamper = undefined;
 
     if (this.tampered) {
       this.child.kill("SIGKILL");
-      return { outcomes, stoppedAt: { index: Math.max(current, 0), status: "error", message: "stopped: the grader received a message it did not send (tampering)", wholeRun: true }, reusable: false };
+      return { outcomes, stoppedAt: { index: stoppedIndex ?? Math.max(current, 0), status: "error", message: TAMPERED, wholeRun: false }, reusable: false };
     }
     if (!this.alive || outcomes.length < cells.length) {
       const why = stopReason?.message ?? (/heap out of memory/i.test(this.stderrTail)
         ? `stopped: the code used more than the ${limits.memoryMb} MB memory limit`
         : `stopped: the code ended the grading process (${this.exitInfo ?? "it stopped answering"}); code must not exit or crash the kernel`);
       if (this.alive) this.child.kill("SIGKILL");
-      return { outcomes, stoppedAt: { index: Math.max(current, outcomes.length), status: stopReason?.status ?? "died", message: why, wholeRun: stopReason?.wholeRun ?? false }, reusable: false };
+      return { outcomes, stoppedAt: { index: stoppedIndex ?? Math.max(current, outcomes.length), status: stopReason?.status ?? "died", message: why, wholeRun: stopReason?.wholeRun ?? false }, reusable: false };
     }
     return { outcomes, reusable: clean && this.submissions < SUBMISSIONS_PER_WORKER };
   }

@@ -149,6 +149,22 @@ function main(): void {
   /** Freezes the language's built-ins and what cells can reach, and hides the rest. */
   function harden(cellRequire: (id: string) => unknown, ...reachable: object[]): void {
     for (const name of ["fetch", "WebSocket", "EventSource"]) Reflect.deleteProperty(globalThis, name);
+    // process.mainModule.require is Node's own require, past the cells' safe one (net, http, vm, …).
+    Reflect.deleteProperty(process, "mainModule");
+    // Signals only to itself: never the grader, its process group or another worker.
+    const own = process.pid;
+    const internal = process as unknown as { _kill: (pid: number, signal: number) => number };
+    const rawKill = internal._kill.bind(process);
+    const EPERM = -1;
+    Object.defineProperty(process, "_kill", { value: (pid: number, signal: number) => (pid === own ? rawKill(pid, signal) : EPERM), writable: false, configurable: false });
+    const kill = process.kill.bind(process);
+    Object.defineProperty(process, "kill", {
+      value: (pid: number, signal?: string | number) => {
+        if (pid !== own) throw new Error("process.kill() may only signal this process while grading");
+        return kill(pid, signal);
+      },
+      writable: false, configurable: false,
+    });
     const g = globalThis as unknown as { lockdown: (options: object) => void; harden: (o: unknown) => unknown };
     g.lockdown({ errorTaming: "unsafe", consoleTaming: "unsafe", overrideTaming: "severe", stackFiltering: "verbose", domainTaming: "unsafe", evalTaming: "unsafeEval" });
     // Node's modules are frozen one level deep: a cell cannot swap the functions

@@ -97,6 +97,7 @@ async function runPlan(plan: GradingPlan, pool: WorkerPool, limits: Limits): Pro
       break;
     }
     skip.add(index);
+    if (sources.every((_, i) => final[i] !== undefined)) break; // it stopped at the last cell: nothing left to run
   }
   return sources.map((_, i) => final[i] ?? { status: "skipped", outputs: [], reports: [], message: "not run: the grader gave up after the code stopped it several times" });
 }
