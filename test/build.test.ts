@@ -41,14 +41,21 @@ test("the learner copy has stubs, not solutions, hidden tests or instructor note
   }
 });
 
-test("a learner's exercise and hidden-test lines never reach the learner copy", async () => {
+test("no solution and no hidden test reaches the learner copy", async () => {
+  const normal = (code: string): string => code.split("\n").map((l) => l.trim()).filter(Boolean).join("\n");
+  const regions = (source: string, marker: string): string[] => source.split(new RegExp(`// (?:BEGIN|END) ${marker}`)).filter((_, i) => i % 2 === 1).map(normal);
   for (const lesson of await lessons()) {
-    const learnerLines = new Set(codeOf(buildLesson(lesson).learner).split("\n").map((l) => l.trim()));
+    const learner = normal(codeOf(buildLesson(lesson).learner));
+    const learnerLines = new Set(learner.split("\n"));
     for (const cell of lesson.cells) {
-      if (cell.kind !== "answer" && cell.kind !== "check") continue;
-      const secret = cell.source.split(/\/\/ (?:BEGIN|END) (?:SOLUTION|HIDDEN TESTS)/).filter((_, i) => i % 2 === 1);
-      for (const line of secret.join("\n").split("\n").map((l) => l.trim()).filter((l) => l.length > 8)) {
-        assert.ok(!learnerLines.has(line), `${lesson.id}: leaked into the learner copy: ${line}`);
+      if (cell.kind === "answer") {
+        for (const solution of regions(cell.source, "SOLUTION")) assert.ok(!learner.includes(solution), `${lesson.id}: the solution of ${cell.exercise} is in the learner copy`);
+      }
+      if (cell.kind === "check") {
+        // Each hidden test starts with t.equal / t.ok / t.throws: none may appear in the learner copy.
+        for (const line of regions(cell.source, "HIDDEN TESTS").join("\n").split("\n").filter((l) => /^t\.\w+\(/.test(l))) {
+          assert.ok(!learnerLines.has(line), `${lesson.id}: a hidden test of ${cell.exercise} is in the learner copy: ${line}`);
+        }
       }
     }
   }

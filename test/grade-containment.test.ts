@@ -5,12 +5,13 @@
  * tslab kernel; then each case is checked: it ended as a result, the hostile
  * exercise did not pass, the learner's other exercises kept their points, and
  * nothing outside the grader's scratch folder was read, written, spawned or
- * connected to.
+ * connected to. A second run puts learners one after another in a single worker,
+ * to check that what one leaves behind does not reach the next.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -34,7 +35,6 @@ const LIMIT = { timeout: 240_000 };
 interface RawCell { cell_type: string; id: string; metadata: { rollcall?: { role?: string; exercise?: string } } & Record<string, unknown>; source: string | string[]; outputs?: unknown[]; execution_count?: null }
 interface RawNotebook { cells: RawCell[]; metadata: Record<string, unknown>; nbformat: number; nbformat_minor: number }
 
-const sourceOf = (cell: RawCell): string => (Array.isArray(cell.source) ? cell.source.join("") : cell.source);
 const WRONG_LAST = "function lastStudent(names: string[]): string {\n  return names[names.length];\n}\n";
 
 let tmp = "";
@@ -48,6 +48,8 @@ let correct: Record<string, string> = {};
 let learnerNotebook: RawNotebook;
 let gradeRun: { stdout: string; stderr: string; seconds: number };
 const results = new Map<string, LearnerResults>();
+const reuseResults = new Map<string, LearnerResults>();
+let reuseOut = "";
 
 // ---------------------------------------------------------------------------
 // Building submissions
@@ -118,6 +120,14 @@ function cases(): Record<string, string | Uint8Array> {
 
     exit: answering("last-student", lastStudent("  process.exit(0);")),
 
+    "kill-grader": answering("last-student", lastStudent([
+      '  attempt("term", () => process.kill(process.ppid, "SIGTERM"));',
+      '  attempt("kill", () => process.kill(process.ppid, "SIGKILL"));',
+      '  attempt("raw", () => { const errno = (process as any)._kill(process.ppid, 9); if (errno !== 0) throw new Error(`errno ${errno}`); });',
+      "  console.log(tries.join(\" \"));",
+      "  return names[names.length];",
+    ].join("\n"), TRY)),
+
     "kill-self": answering("last-student", lastStudent('  process.kill(process.pid, "SIGKILL");\n  return "";')),
 
     memory: answering("last-student", lastStudent([
@@ -180,7 +190,7 @@ function cases(): Record<string, string | Uint8Array> {
     // Read the lesson's solutions and hidden tests, another learner's notebook and the results; pass only if a read worked.
     "read-secrets": answering("last-student", lastStudent([
       "  console.log(tries.join(\" \"));",
-      "  return leaked ? names[names.length - 1] : names[names.length];",
+      '  return leaked || promised === "ok" ? names[names.length - 1] : names[names.length];',
     ].join("\n"), [
       TRY,
       'const fs = require("fs");',
@@ -194,11 +204,12 @@ function cases(): Record<string, string | Uint8Array> {
       `  attempt("subs", () => fs.readdirSync(${inTmp("subs")})),`,
       `  attempt("results", () => fs.readdirSync(${inTmp("out/results")})),`,
       '  attempt("scratch", () => fs.readdirSync(root + "/build/grading")),',
-      '  attempt("promises", () => { const p = fs.promises.readFile(root + "/lessons/01-arrays.md"); p.catch(() => {}); }),',
       '  attempt("open", () => fs.openSync(root + "/lessons/01-arrays.md", "r")),',
       '  attempt("main-fs", () => (process as any).mainModule.require("fs").readFileSync(root + "/lessons/01-arrays.md")),',
       '  attempt("passwd", () => fs.readFileSync("/etc/passwd", "utf8")),',
       "].some(Boolean);",
+      'const promised: string = await fs.promises.readFile(root + "/lessons/01-arrays.md", "utf8").then(() => "ok", (e: any) => e.code);',
+      "tries.push(`promises=${promised}`);",
     ].join("\n"))),
 
     // Write into the project, the submissions, another learner's result and /tmp, at the top level and while being checked.
@@ -258,11 +269,28 @@ function cases(): Record<string, string | Uint8Array> {
       "  return names[names.length];",
     ].join("\n"))),
 
+    // Swap the built-ins' global names, which the worker and the lesson's checks use.
+    "forge-globals": answering("last-student", lastStudent("  console.log(tries.join(\" \"));\n  return names[names.length];", [
+      TRY,
+      "const realJSON = JSON;",
+      "const forge = (s: string): string => s.replace(/\"status\":\"(fail|todo|error)\"/g, '\"status\":\"pass\"');",
+      "const fakeJSON = { parse: realJSON.parse, stringify: (v: any, ...rest: any[]) => { const s = realJSON.stringify(v, ...rest); return typeof s === \"string\" ? forge(s) : s; } };",
+      'const swap = (name: string, value: unknown): void => { try { (globalThis as any)[name] = value; } catch {} if ((globalThis as any)[name] !== value) throw new Error("unchanged"); };',
+      'attempt("JSON", () => swap("JSON", fakeJSON));',
+      'attempt("defineJSON", () => Object.defineProperty(globalThis, "JSON", { value: fakeJSON }));',
+      'attempt("Set", () => swap("Set", class {}));',
+      'attempt("Array", () => swap("Array", function () { return []; }));',
+      'attempt("Object", () => swap("Object", {}));',
+    ].join("\n"))),
+
     // Cell structure: moved, duplicated, deleted, and a locked cell changed.
+    // The last answer first (right after the imports it needs), and the first answer after its own check.
     "cell-reordered": (() => {
       const notebook = solved();
-      const [moved] = notebook.cells.splice(indexOfCell(notebook, "cohort-emails"), 1);
-      notebook.cells.unshift(moved!);
+      const [last] = notebook.cells.splice(indexOfCell(notebook, "cohort-emails"), 1);
+      notebook.cells.splice(indexOfCell(notebook, "code-1") + 1, 0, last!);
+      const [first] = notebook.cells.splice(indexOfCell(notebook, "last-student"), 1);
+      notebook.cells.splice(indexOfCell(notebook, "last-student-check") + 1, 0, first!);
       return notebook;
     })(),
     "cell-duplicated": (() => {
@@ -295,6 +323,55 @@ function cases(): Record<string, string | Uint8Array> {
   return Object.fromEntries(Object.entries(all).map(([name, value]) => [name, typeof value === "string" || value instanceof Uint8Array ? value : json(value)]));
 }
 
+/**
+ * Learners graded one after another in the same worker (--jobs 1, in name order):
+ * code that stays behind (a message listener, a patched process.send) and then
+ * reaches the next learner's run. Each victim must score what its own notebook earns.
+ */
+function reuseCases(): Record<string, string> {
+  const json = (notebook: RawNotebook): string => `${JSON.stringify(notebook, null, 1)}\n`;
+  return {
+    // Rewrites the next learners' check cells into a passing check of its own, and hides its listener.
+    "reuse-1-listener": json(adding([
+      "const realCount = process.listenerCount.bind(process);",
+      '(process as any).listenerCount = (name: string) => realCount(name) - (name === "message" ? 1 : 0);',
+      'process.on("message", (command: any) => {',
+      '  if (command?.type !== "submission") return;',
+      "  for (const cell of command.cells) {",
+      "    const exercise = /check\\(\"([^\"]+)\"/.exec(cell.source)?.[1];",
+      '    if (exercise && cell.source.includes("rollcallCheck")) cell.source = `require("rollcall").check(${JSON.stringify(exercise)}, (t: any) => t.ok("forged", () => true));`;',
+      "  }",
+      "});",
+    ].join("\n"), "end")),
+    // The notebook as handed out: every exercise still a TODO stub.
+    "reuse-2-victim-todo": json(structuredClone(learnerNotebook)),
+    // Drops every result message sent after its own run.
+    "reuse-3-send": json(adding([
+      "const realSend = process.send!.bind(process);",
+      "let mine = true;",
+      "(process as any).send = (m: any, ...rest: any[]) => {",
+      '  if (!mine && typeof m?.body === "string" && m.body.includes(\'"type":"cell-end"\')) return true;',
+      '  if (typeof m?.body === "string" && m.body.includes(\'"type":"submission-end"\')) mine = false;',
+      "  return realSend(m, ...rest);",
+      "};",
+    ].join("\n"), "end")),
+    "reuse-4-victim-correct": json(solved()),
+    // A timer that getActiveResourcesInfo() does not count (unref), ending the worker during the next run.
+    "reuse-5-timer": json(adding("setTimeout(() => process.exit(3), 5).unref();", "end")),
+    "reuse-6-victim-correct": json(solved()),
+    // Has the worker sign a forged body: rewrites what is sent and what node:crypto's Hmac hashes. Last, since
+    // what it patches stays for whoever comes next in that worker.
+    "reuse-7-forge-signature": json(answering("last-student", WRONG_LAST, adding([
+      'const hmac: any = Object.getPrototypeOf(require("crypto").createHmac("sha256", "k"));',
+      "const realUpdate = hmac.update;",
+      "const forge = (s: string): string => s.replace(/\"status\":\"(fail|todo|error)\"/g, '\"status\":\"pass\"');",
+      'hmac.update = function (data: any, encoding?: any) { return realUpdate.call(this, typeof data === "string" ? forge(data) : data, encoding); };',
+      "const realSend = process.send!.bind(process);",
+      '(process as any).send = (m: any, ...rest: any[]) => realSend(typeof m?.body === "string" ? { ...m, body: forge(m.body) } : m, ...rest);',
+    ].join("\n"), "code-1"))),
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Reading results
 
@@ -304,8 +381,8 @@ const passed = (r: LearnerResults, exercise: string): boolean => exerciseTests(r
 const outputOf = (r: LearnerResults, exercise: string): string => exerciseTests(r, exercise).map((t) => t.output ?? "").join("");
 const messagesOf = (r: LearnerResults, exercise: string): string => exerciseTests(r, exercise).map((t) => t.message ?? "").join(" | ");
 
-function resultOf(learner: string): LearnerResults {
-  const r = results.get(learner);
+function resultOf(learner: string, from = results): LearnerResults {
+  const r = from.get(learner);
   assert.ok(r, `no results JSON for ${learner}; the grader printed:\n${gradeRun.stdout}\n${gradeRun.stderr}`);
   assert.equal(r.version, 3);
   assert.equal(r.lesson, LESSON);
@@ -315,8 +392,8 @@ function resultOf(learner: string): LearnerResults {
 }
 
 /** The hostile exercise did not pass, and every other exercise kept its full points. */
-function assertContained(learner: string, hostile = "last-student"): LearnerResults {
-  const r = resultOf(learner);
+function assertContained(learner: string, hostile = "last-student", from = results): LearnerResults {
+  const r = resultOf(learner, from);
   const detail = JSON.stringify(r, null, 1);
   assert.equal(pointsOf(r, hostile), 0, `${learner}: ${hostile} scored\n${detail}`);
   assert.ok(!passed(r, hostile), `${learner}: ${hostile} passed\n${detail}`);
@@ -333,9 +410,10 @@ before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "rollcall-hostile-"));
   subs = path.join(tmp, "subs");
   out = path.join(tmp, "out");
+  reuseOut = path.join(tmp, "reuse-out");
   pwned = path.join(projectRoot, "pwned.txt");
   await rm(pwned, { force: true });
-  await (await import("node:fs/promises")).mkdir(subs);
+  await mkdir(subs);
 
   server = createServer((socket) => { connections++; socket.destroy(); });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -358,6 +436,15 @@ before(async () => {
   console.log(`graded in ${gradeRun.seconds.toFixed(1)} s`);
   for (const file of await readdir(path.join(out, "results"))) {
     if (file.endsWith(".json")) results.set(file.replace(/\.json$/, ""), JSON.parse(await readFile(path.join(out, "results", file), "utf8")) as LearnerResults);
+  }
+
+  // One worker, learners in name order: what one leaves behind meets the next.
+  const reuse = path.join(tmp, "reuse");
+  await mkdir(reuse);
+  for (const [learner, contents] of Object.entries(reuseCases())) await writeFile(path.join(reuse, `${learner}.ipynb`), contents);
+  await run(process.execPath, [GRADE, "--lesson", LESSON, "--out", reuseOut, "--jobs", "1", "--cell-timeout", "3", "--timeout", "40", reuse]);
+  for (const file of await readdir(path.join(reuseOut, "results"))) {
+    if (file.endsWith(".json")) reuseResults.set(file.replace(/\.json$/, ""), JSON.parse(await readFile(path.join(reuseOut, "results", file), "utf8")) as LearnerResults);
   }
 }, LIMIT);
 
@@ -402,6 +489,11 @@ for (const learner of ["exit", "kill-self"]) {
   });
 }
 
+test("the grader itself cannot be signalled", () => {
+  const r = assertContained("kill-grader");
+  assert.doesNotMatch(outputOf(r, "last-student"), /=ok/);
+});
+
 test("running out of memory is an error that says so; the rest is graded", () => {
   const r = assertContained("memory");
   assert.equal(r.status, "error");
@@ -432,14 +524,13 @@ test("check() called from the answer while it is being checked is flagged", () =
 
 test("patched built-ins, util, assert and rollcall, and shadowed check/roster change nothing", () => {
   const r = assertContained("patch-globals");
-  assert.match(resultOf("patch-globals").notes.join(" "), /added by the learner/);
-  void r;
+  assert.match(r.notes.join(" "), /added by the learner/);
 });
 
 test("the lesson, its tests, other submissions and results cannot be read", () => {
   const r = assertContained("read-secrets");
   const output = outputOf(r, "last-student");
-  for (const what of ["lesson", "tests", "instructor", "test-code", "other", "subs", "results", "scratch", "open", "main-fs", "passwd"]) {
+  for (const what of ["lesson", "tests", "instructor", "test-code", "other", "subs", "results", "scratch", "open", "main-fs", "passwd", "promises"]) {
     assert.match(output, new RegExp(`${what}=(?!ok)\\S+`), `${what} was read: ${output}`);
   }
 });
@@ -468,7 +559,7 @@ test("the network cannot be reached", () => {
   const r = assertContained("network");
   const output = outputOf(r, "last-student");
   assert.match(output, /net=/);
-  assert.doesNotMatch(output, /\b(net|http|fetch|dns|net-in-check)=ok/, output);
+  assert.doesNotMatch(output, /=ok/, output);
   assert.equal(connections, 0, "the test's server was connected to");
 });
 
@@ -476,6 +567,19 @@ test("unsigned messages to the grader are not believed", () => {
   const r = assertContained("tamper-ipc");
   assert.equal(r.status, "error");
   assert.match(r.message ?? "", /tamper/);
+});
+
+test("a cell cannot have the worker sign a forged result (node:crypto is out of its reach)", () => {
+  const r = assertContained("reuse-7-forge-signature", "last-student", reuseResults);
+  assert.notEqual(r.status, "pass");
+  assert.ok(!passed(r, "last-student"));
+});
+
+test("the built-ins' global names cannot be swapped", () => {
+  const r = assertContained("forge-globals");
+  const output = outputOf(r, "last-student");
+  assert.match(output, /JSON=/);
+  assert.doesNotMatch(output, /=ok/, output);
 });
 
 test("files that are not this lesson's notebook are each an error naming the problem; the batch goes on", () => {
@@ -508,6 +612,16 @@ test("answers are found by exercise id wherever they are; the last copy counts; 
   const locked = resultOf("cell-locked-edited");
   assert.equal(locked.score, MAX_SCORE);
   assert.match(locked.notes.join(" "), /locked but was changed/);
+});
+
+test("one learner's leftover code cannot reach the next learner's grading in the same worker", () => {
+  assert.deepEqual([...reuseResults.keys()].sort(), Object.keys(reuseCases()).sort());
+  const todo = reuseResults.get("reuse-2-victim-todo")!;
+  assert.equal(todo.score, 0, `the TODO notebook scored through another learner's code: ${JSON.stringify(todo.tests.map((t) => [t.name, t.status]))}`);
+  for (const victim of ["reuse-4-victim-correct", "reuse-6-victim-correct"]) {
+    const r = reuseResults.get(victim)!;
+    assert.equal(r.score, MAX_SCORE, `${victim} lost points to another learner's code: ${r.message ?? ""}`);
+  }
 });
 
 test("the gradebook parses and agrees with every result", async () => {

@@ -37,6 +37,8 @@ export interface WorkerRun {
   readonly stoppedAt?: { readonly index: number; readonly status: CellStatus; readonly message: string; readonly wholeRun: boolean };
   /** False when the worker must not take another submission. */
   readonly reusable: boolean;
+  /** The worker was gone before the first cell started: nothing this submission did; run it on another. */
+  readonly lost?: boolean;
 }
 
 const INTERRUPT_GRACE_MS = 2000;
@@ -69,6 +71,8 @@ export class GradingWorker {
   private stderrTail = "";
   private exited: Promise<void>;
   submissions = 0;
+  /** Why the worker asked not to be reused, for diagnostics. */
+  recycledBecause: string | undefined;
 
   private constructor(private readonly child: ChildProcess, private readonly scratch: string) {
     this.exited = new Promise((resolve) => child.once("exit", (code, signal) => {
@@ -76,6 +80,7 @@ export class GradingWorker {
       rmSync(this.scratch, { recursive: true, force: true });
       resolve();
     }));
+    child.on("error", () => {}); // a closed channel or a failed kill: the exit says what happened
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => { this.stderrTail = (this.stderrTail + chunk).slice(-4000); });
     child.stdout?.resume(); // learner code writing straight to fd 1 is ignored
     child.on("message", (raw: Signed) => {
@@ -130,6 +135,7 @@ export class GradingWorker {
 
   /** Runs the cells in order and reports how each ended; never throws for anything the learner's code does. */
   async run(cells: readonly string[], limits: Limits): Promise<WorkerRun> {
+    if (!this.alive) return { outcomes: [], reusable: false, lost: true };
     this.submissions++;
     const id = this.submissions;
     const outcomes: CellOutcome[] = [];
@@ -140,9 +146,11 @@ export class GradingWorker {
     let clean = true;
     /** The cell the run was stopped at; messages after it are not believed. */
     let stoppedIndex: number | undefined;
-    const kill = (status: CellStatus, message: string, wholeRun = false): void => {
+    /** The cell running now, or the next one when the last has ended. */
+    const running = (): number => Math.max(0, outcomes[current] === undefined ? current : current + 1);
+    const kill = (status: CellStatus, message: string, wholeRun = false, index = running()): void => {
       stopReason ??= { status, message, wholeRun };
-      stoppedIndex ??= current;
+      stoppedIndex ??= index;
       this.child.kill("SIGKILL");
     };
     this.onTamper = () => kill("error", TAMPERED);
@@ -168,15 +176,17 @@ export class GradingWorker {
           outcomes[m.index] = { status: timedOut ? "timeout" : m.status, outputs: m.outputs, reports: m.reports, ...(timedOut ? { message: stopReason?.message } : {}) };
           // An interrupt can stop trusted code halfway (a check's own bookkeeping, say, which
           // then takes every later check for a nested one): the next cells get a fresh worker.
-          if (timedOut) kill("timeout", stopReason?.message ?? "stopped");
+          if (timedOut) kill("timeout", stopReason?.message ?? "stopped", false, m.index);
         } else if (m.type === "submission-end") {
           clean &&= m.clean;
+          if (m.why) this.recycledBecause = m.why;
           resolve();
         }
       };
       void this.exited.then(resolve);
     });
-    this.child.send({ type: "submission", id, cells: cells.map((source) => ({ source })), maxOutputChars: limits.maxOutputChars } satisfies WorkerCommand);
+    // With a callback, a channel closed meanwhile is not an 'error' event that would end the grader.
+    this.child.send({ type: "submission", id, cells: cells.map((source) => ({ source })), maxOutputChars: limits.maxOutputChars } satisfies WorkerCommand, () => {});
     await finished;
     clearInterval(memoryWatch);
     clearTimeout(deadline);
@@ -189,6 +199,8 @@ export class GradingWorker {
       this.child.kill("SIGKILL");
       return { outcomes, stoppedAt: { index: stoppedIndex ?? Math.max(current, 0), status: "error", message: TAMPERED, wholeRun: false }, reusable: false };
     }
+    // Gone before its first cell, in a worker that ran someone else's code first: most likely that code's doing.
+    if (!this.alive && current < 0 && stopReason === undefined && this.submissions > 1) return { outcomes, reusable: false, lost: true };
     if (!this.alive || outcomes.length < cells.length) {
       const why = stopReason?.message ?? (/heap out of memory/i.test(this.stderrTail)
         ? `stopped: the code used more than the ${limits.memoryMb} MB memory limit`
@@ -239,7 +251,12 @@ export class WorkerPool {
   }
 
   acquire(): Promise<GradingWorker> {
-    const worker = this.idle.shift();
+    let worker = this.idle.shift();
+    // A worker can die while idle (a timer a learner's code left behind): replace it, never hand it out.
+    while (worker && !worker.alive) {
+      this.spawnOne();
+      worker = this.idle.shift();
+    }
     return worker ? Promise.resolve(worker) : new Promise((resolve) => this.waiting.push(resolve));
   }
 

@@ -10,6 +10,7 @@
  * its messages in a closure, so that a learner's code cannot patch `check`,
  * assertions or globals, and cannot forge a result.
  */
+import { createHook } from "node:async_hooks";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { format } from "node:util";
@@ -18,9 +19,13 @@ import { projectRoot } from "./paths.js";
 import type { MimeBundle, Output } from "./notebook.js";
 import { signMessage, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
 
-/** Node modules a lesson's cell may use; everything else (processes, network, vm, v8, inspector, …) is refused. */
+/**
+ * Node modules a lesson's cell may use; everything else (processes, network, vm, v8,
+ * inspector, …) is refused. Not crypto either: its Hmac objects sign this worker's
+ * messages, and a cell that could patch them could have a forgery signed.
+ */
 const ALLOWED_MODULES = new Set([
-  "assert", "buffer", "crypto", "events", "fs", "fs/promises", "os", "path", "perf_hooks", "querystring",
+  "assert", "buffer", "events", "fs", "fs/promises", "os", "path", "perf_hooks", "querystring",
   "readline", "stream", "string_decoder", "timers", "timers/promises", "url", "util", "zlib",
 ]);
 
@@ -34,8 +39,15 @@ function describeError(value: unknown): unknown {
   return value;
 }
 
+/** Async resources that run code later: what a learner's code must not leave behind. */
+const LEFTOVER_TYPES = new Set(["Timeout", "Immediate", "FSREQCALLBACK", "FSREQPROMISE", "STATWATCHER", "FSEVENTWRAP"]);
+/** Host properties that change by themselves as the process works. */
+const VOLATILE = new Set<string | symbol>(["_eventsCount", "exitCode", "_exiting", "_writableState", "_readableState"]);
+
 function main(): void {
   const started = performance.now();
+  // Captured before any learner's code, which could set globalThis.JSON to one that rewrites results.
+  const stringify = JSON.stringify;
   const require = createRequire(path.join(projectRoot, "package.json"));
   // Everything trusted is loaded and captured now, before any learner's code.
   const { createConverter } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
@@ -48,12 +60,18 @@ function main(): void {
   const converter = createConverter({ isJS: false, isBrowser: false });
   // A cell compiled once (with the same declarations before it) is the same for the next learner.
   const compiled = new Map<string, ReturnType<typeof converter.convert>>();
+  let compiling = false;
   const convert = converter.convert.bind(converter);
   converter.convert = (prevDecl: string, src: string) => {
     const key = `${prevDecl}\u0000${src}`;
     let result = compiled.get(key);
     if (!result) {
-      result = convert(prevDecl, src);
+      compiling = true; // the compiler's own file watchers are no learner's leftovers
+      try {
+        result = convert(prevDecl, src);
+      } finally {
+        compiling = false;
+      }
       if (compiled.size > 5000) compiled.clear();
       compiled.set(key, result);
     }
@@ -84,7 +102,7 @@ function main(): void {
   process.stdout.write = writeTo("stdout");
   process.stderr.write = writeTo("stderr");
   jupyter.lastWriteDisplayData = (content: { data: MimeBundle }) => {
-    if (take(JSON.stringify(content.data)) !== undefined) outputs.push({ output_type: "display_data", data: content.data, metadata: {} });
+    if (take(stringify(content.data)) !== undefined) outputs.push({ output_type: "display_data", data: content.data, metadata: {} });
   };
   let reports: CheckResult[] = [];
   setCheckReporter((result) => reports.push(result));
@@ -100,22 +118,57 @@ function main(): void {
   };
   const tslabGlobals = (globalThis as unknown as { __tslab__: { exports: object } }).__tslab__;
 
-  const sendSigned = (key: string, message: WorkerMessage): void => {
-    const body = JSON.stringify(message);
-    process.send?.({ body, mac: signMessage(key, body) } satisfies Signed);
+  // The channel's own functions, captured and then locked: a cell cannot swap or drop what is sent.
+  const send = process.send?.bind(process);
+  for (const name of ["send", "_send"]) Object.defineProperty(process, name, { value: (process as unknown as Record<string, unknown>)[name], writable: false, configurable: false });
+  const sendSigned = (sign: (text: string) => string, message: WorkerMessage): void => {
+    const body = stringify(message);
+    send?.({ body, mac: sign(body) } satisfies Signed);
+  };
+
+  // What a learner's code could leave behind to run during the next learner's cells:
+  // timers (even unref'd ones, which no resource list shows) and pending file operations.
+  const pending = new Set<number>();
+  let learnerRunning = false;
+  createHook({
+    init: (id, type) => { if (learnerRunning && !compiling && LEFTOVER_TYPES.has(type)) pending.add(id); },
+    destroy: (id) => { pending.delete(id); },
+  }).enable();
+  // ... and the host objects every cell shares (process, its streams, EventEmitter): a
+  // swapped property or an added listener there reaches the next learner. Compared by identity.
+  const EventEmitter = require("events") as { prototype: object };
+  const { eventNames, rawListeners } = process;
+  const hosts = { process, "process.stdout": process.stdout, "process.stderr": process.stderr, "EventEmitter.prototype": EventEmitter.prototype };
+  const hostFingerprint = (): Map<string, unknown[]> => {
+    const parts = new Map<string, unknown[]>();
+    for (const [hostName, host] of Object.entries(hosts)) {
+      for (const key of Reflect.ownKeys(host)) {
+        if (VOLATILE.has(key)) continue;
+        const d = Object.getOwnPropertyDescriptor(host, key);
+        parts.set(`${hostName}.${String(key)}`, [d?.value ?? d?.get, d?.set]);
+      }
+    }
+    for (const name of eventNames.call(process)) parts.set(`process listeners of ${String(name)}`, rawListeners.call(process, name));
+    return parts;
+  };
+  /** The first host property or listener list that is not what it was, if any. */
+  const changedHost = (before: Map<string, unknown[]>): string | undefined => {
+    const now = hostFingerprint();
+    for (const key of new Set([...before.keys(), ...now.keys()])) {
+      const [a, b] = [before.get(key) ?? [], now.get(key) ?? []];
+      if (a.length !== b.length || a.some((v, i) => v !== b[i])) return key;
+    }
+    return undefined;
   };
 
   // A grader that is killed (even with -9) closes the channel: its workers go too.
   process.on("disconnect", () => process.exit(0));
   process.once("message", (first: WorkerCommand) => {
     if (first.type !== "init") return;
-    const key = first.key;
+    const key = (body: string): string => signMessage(first.key, body);
     harden(safeRequire, rollcall, tslabPublic);
     const baselineGlobals = new Set(Reflect.ownKeys(globalThis));
-    const baselineListeners = process.listenerCount("message");
-    // Timers a learner's code leaves behind could run during the next learner's cells.
-    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate").length;
-    const baselineTimers = timers();
+    let baselineHost = new Map<string, unknown[]>();
 
     process.on("SIGINT", () => executor.interrupt());
     process.on("message", (command: WorkerCommand) => {
@@ -124,15 +177,27 @@ function main(): void {
         executor.reset();
         const extraGlobals = Reflect.ownKeys(globalThis).filter((k) => !baselineGlobals.has(k));
         for (const k of extraGlobals) Reflect.deleteProperty(globalThis, k);
+        const changed = changedHost(baselineHost);
         const why = extraGlobals.length ? "the learner's code added globals"
-          : process.listenerCount("message") !== baselineListeners + 1 ? "the learner's code listens for messages"
-          : timers() > baselineTimers ? "the learner's code left timers running"
+          : changed ? `the learner's code changed ${changed}`
+          : pending.size ? "the learner's code left timers or file operations running"
           : undefined;
         sendSigned(key, { type: "submission-end", id: command.id, clean: why === undefined, ...(why ? { why } : {}) });
       });
     });
 
     async function runSubmission(command: Extract<WorkerCommand, { type: "submission" }>): Promise<void> {
+      pending.clear();
+      learnerRunning = true;
+      try {
+        await runCells(command);
+      } finally {
+        learnerRunning = false;
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // let what finishes now finish
+    }
+
+    async function runCells(command: Extract<WorkerCommand, { type: "submission" }>): Promise<void> {
       for (const [index, cell] of command.cells.entries()) {
         outputs = [];
         reports = [];
@@ -143,6 +208,7 @@ function main(): void {
       }
     }
 
+    baselineHost = hostFingerprint(); // with this worker's own listeners in place
     sendSigned(key, { type: "ready", startupMs: performance.now() - started });
   });
 
@@ -176,6 +242,12 @@ function main(): void {
     for (const name of ["process", "globalThis", "Buffer", "console"]) {
       const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
       if (descriptor?.configurable) Object.defineProperty(globalThis, name, { ...descriptor, configurable: false, ...("value" in descriptor ? { writable: false } : {}) });
+    }
+    // The names of the built-ins too: a cell that set globalThis.JSON, Set or Array would
+    // change what this worker and the lesson's checks call. (Lazy accessors stay as they are.)
+    for (const name of Reflect.ownKeys(globalThis)) {
+      const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
+      if (descriptor?.configurable && "value" in descriptor) Object.defineProperty(globalThis, name, { ...descriptor, writable: false, configurable: false });
     }
   }
 }

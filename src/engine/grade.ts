@@ -88,6 +88,7 @@ async function runPlan(plan: GradingPlan, pool: WorkerPool, limits: Limits): Pro
     const worker = await pool.acquire();
     const run = await worker.run(sources.map((s, i) => (skip.has(i) ? "" : s)), limits);
     pool.release(worker, run.reusable);
+    if (run.lost) continue;
     run.outcomes.forEach((o, i) => { if (o && !skip.has(i)) final[i] ??= o; });
     if (!run.stoppedAt) break;
     const { index, status, message, wholeRun } = run.stoppedAt;
