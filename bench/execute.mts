@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { buildLesson } from "../src/engine/build.js";
 import { executeNotebookFile } from "../src/engine/execute-file.js";
 import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
+import { installKernelSpec } from "../src/engine/jupyter.js";
 import { tslabCommand } from "../src/engine/kernel.js";
 import { parseLesson } from "../src/engine/lesson.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
@@ -40,8 +41,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 export async function benchExecute(rounds = 5): Promise<Record<string, number>> {
   const notebook = await instructorCopy("01-arrays");
   const jupyterPath = await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-"));
-  await mkdir(path.join(jupyterPath, "kernels", "tslab"), { recursive: true });
-  await writeFile(path.join(jupyterPath, "kernels", "tslab", "kernel.json"), JSON.stringify({ argv: tslabCommand(projectRoot).argv, display_name: "TypeScript", language: "typescript" }));
+  await installKernelSpec(jupyterPath, projectRoot);
   const ours: number[] = [];
   const theirs: number[] = [];
   for (let i = 0; i < rounds; i++) { // interleaved, so that noise hits both alike

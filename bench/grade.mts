@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { buildLesson } from "../src/engine/build.js";
-import { tslabCommand } from "../src/engine/kernel.js";
+import { installKernelSpec } from "../src/engine/jupyter.js";
 import { parseLesson } from "../src/engine/lesson.js";
 import { serializeNotebook, type Notebook } from "../src/engine/notebook.js";
 import { lessonsDir, projectRoot } from "../src/engine/paths.js";
@@ -76,8 +76,7 @@ export async function benchGrade(count = 200, sampleEvery = 10): Promise<Record<
   const ours = await measured(process.execPath, [path.join(projectRoot, "dist", "scripts", "grade.mjs"), "--lesson", "01-arrays", "--out", out, folder]);
 
   const jupyterPath = await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-jupyter-"));
-  await mkdir(path.join(jupyterPath, "kernels", "tslab"), { recursive: true });
-  await writeFile(path.join(jupyterPath, "kernels", "tslab", "kernel.json"), JSON.stringify({ argv: tslabCommand(projectRoot).argv, display_name: "TypeScript", language: "typescript" }));
+  await installKernelSpec(jupyterPath, projectRoot);
   // nbconvert must run where the notebook can import "rollcall": inside the project.
   const inProject = path.join(projectRoot, "build", "bench");
   await mkdir(inProject, { recursive: true });

@@ -1,7 +1,7 @@
 /** The headless runner on the real tslab kernel: lessons, limits, a dying kernel, and nbconvert as the oracle. */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { exercisesOf } from "../src/engine/lesson.js";
 import { executeNotebookFile } from "../src/engine/execute-file.js";
 import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
+import { installKernelSpec } from "../src/engine/jupyter.js";
 import { tslabCommand } from "../src/engine/kernel.js";
 import { parseNotebook, serializeNotebook, TSLAB_KERNELSPEC, type Notebook } from "../src/engine/notebook.js";
 import { instructorDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
@@ -66,7 +67,7 @@ test("results match jupyter nbconvert --execute on the same notebook", LIMIT, as
   const ours = await executeNotebookFile(file, { timeoutMs: 60_000 });
   assert.ok(ours.ok);
   const jupyterPath = await mkdtemp(path.join(os.tmpdir(), "rollcall-jupyter-"));
-  await writeFile(path.join(await mkdirKernel(jupyterPath), "kernel.json"), JSON.stringify({ argv: tslabCommand(projectRoot).argv, display_name: "TypeScript", language: "typescript" }));
+  await installKernelSpec(jupyterPath, projectRoot);
   const { stdout } = await run("/usr/bin/python3", ["-m", "nbconvert", "--to", "notebook", "--execute", "--stdout", file], {
     cwd: instructorDir, env: { ...process.env, JUPYTER_PATH: jupyterPath }, maxBuffer: 64 << 20,
   }).catch((error: { stderr?: string }) => { throw new Error(`nbconvert failed (apt-get install jupyter-nbconvert):\n${error.stderr ?? String(error)}`); });
@@ -78,11 +79,6 @@ test("results match jupyter nbconvert --execute on the same notebook", LIMIT, as
   assert.deepEqual(outputsOf(ours.value.notebook), outputsOf(theirs.value));
 });
 
-async function mkdirKernel(jupyterPath: string): Promise<string> {
-  const folder = path.join(jupyterPath, "kernels", "tslab");
-  await mkdir(folder, { recursive: true });
-  return folder;
-}
 
 let kernel: JupyterKernel;
 // A folder of its own: tslab compiles every .ts file in its working folder, and the machine's /tmp holds anything.

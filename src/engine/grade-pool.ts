@@ -233,7 +233,7 @@ export class WorkerPool {
   private readonly starting = new Set<Promise<void>>();
   private closed = false;
 
-  constructor(private readonly size: number, private readonly memoryMb: number, private readonly onError: (error: Error) => void) {
+  constructor(size: number, private readonly memoryMb: number, private readonly onError: (error: Error) => void) {
     for (let i = 0; i < size; i++) this.spawnOne();
   }
 

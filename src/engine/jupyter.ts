@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { tslabCommand } from "./kernel.js";
 
 /** Pythons tried in order: Debian's system Python first (its Jupyter comes from apt), then whatever PATH has. */
 const PYTHON_CANDIDATES = ["/usr/bin/python3", "python3", "python"] as const;
@@ -66,7 +67,7 @@ export async function findJupyter(): Promise<JupyterFound> {
 /** The kernelspec Jupyter reads to start tslab with this project's Node and this project's tslab. */
 export function kernelSpec(projectRoot: string): Record<string, unknown> {
   return {
-    argv: [process.execPath, path.join(projectRoot, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"],
+    argv: tslabCommand(projectRoot).argv,
     display_name: "TypeScript (rollcall)",
     language: "typescript",
     interrupt_mode: "signal",
