@@ -10,7 +10,7 @@ import { chalk, fs } from "zx";
 import { buildLesson } from "../src/engine/build.js";
 import { parseLesson } from "../src/engine/lesson.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
-import { instructorDir, lessonsDir as defaultLessons, notebooksDir, projectRoot } from "../src/engine/paths.js";
+import { buildDir, lessonsDir as defaultLessons, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
 
 async function main(): Promise<number> {
@@ -19,7 +19,7 @@ async function main(): Promise<number> {
       check: { type: "boolean", default: false },
       lessons: { type: "string", default: defaultLessons },
       notebooks: { type: "string", default: notebooksDir },
-      out: { type: "string", default: path.dirname(instructorDir) },
+      out: { type: "string", default: buildDir },
     },
   });
   const lessonsDir = values.lessons;
@@ -47,10 +47,13 @@ async function main(): Promise<number> {
     await fs.outputFile(learnerFile, learnerText);
     await fs.outputFile(path.join(values.out, "instructor", `${lesson.value.id}.ipynb`), serializeNotebook(built.instructor));
     await fs.outputJson(path.join(values.out, "tests", `${lesson.value.id}.json`), built.tests, { spaces: 1 });
-    console.log(`${chalk.green("built")} ${file} → notebooks/${lesson.value.id}.ipynb (+ instructor copy and tests in build/)`);
+    console.log(`${chalk.green("built")} ${file} → ${path.relative(projectRoot, learnerFile)} (+ instructor copy and tests in ${path.relative(projectRoot, values.out)}/)`);
   }
   if (values.check && failures === 0) console.log(`${files.length} notebook${files.length === 1 ? " is" : "s are"} up to date with lessons/`);
   return failures ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; });
+main().then((code) => { process.exitCode = code; }, (error: unknown) => {
+  console.error(chalk.red(`rollcall failed (a bug, please report it): ${(error as Error).stack ?? String(error)}`));
+  process.exitCode = 1;
+});

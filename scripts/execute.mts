@@ -45,4 +45,7 @@ async function main(): Promise<number> {
   return failedCells.length ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; });
+main().then((code) => { process.exitCode = code; }, (error: unknown) => {
+  console.error(chalk.red(`rollcall failed (a bug, please report it): ${(error as Error).stack ?? String(error)}`));
+  process.exitCode = 1;
+});

@@ -73,6 +73,31 @@ function progress(total: number): { tick: (line: string) => void; stop: () => vo
   return { tick: (line) => bar.increment({ last: line }), stop: () => bar.stop() };
 }
 
+/** Grades the submissions on `jobs` workers; returns the error that stopped the grader's own machinery, if any. */
+async function gradeAll(todo: readonly (Submission & { name: string })[], lesson: GradableLesson, limits: Limits, jobs: number, resultFile: (name: string) => string, out: string): Promise<Error | undefined> {
+  const pool = new WorkerPool(jobs, limits.memoryMb);
+  const bar = progress(todo.length);
+  const grade = async (s: Submission & { name: string }): Promise<void> => {
+    const { results, feedback } = await gradeSubmission(s.name, s.file, await readFile(s.file), lesson, pool, limits);
+    await writeAtomically(path.join(out, "feedback", `${s.name}.html`), feedback);
+    await writeAtomically(resultFile(s.name), `${JSON.stringify(results, null, 2)}\n`);
+    bar.tick(`${s.name}: ${results.score}/${results.max_score} (${results.status})`);
+  };
+  try {
+    const queue = [...todo];
+    await Promise.all(Array.from({ length: jobs }, async () => {
+      for (let s = queue.shift(); s; s = queue.shift()) await grade(s);
+    }));
+    return undefined;
+  } catch (error) {
+    // Only the grader's own machinery throws here (its workers could not start): learners' outcomes are results.
+    return error as Error;
+  } finally {
+    bar.stop();
+    await pool.close();
+  }
+}
+
 async function main(): Promise<number> {
   let parsed;
   try {
@@ -104,14 +129,25 @@ async function main(): Promise<number> {
     lesson.problems.forEach((p) => console.error(formatProblem(p)));
     return 2;
   }
-  const limits: Limits = {
-    ...DEFAULT_LIMITS,
-    ...(values["cell-timeout"] ? { cellTimeoutMs: Number(values["cell-timeout"]) * 1000 } : {}),
-    ...(values.timeout ? { submissionTimeoutMs: Number(values.timeout) * 1000 } : {}),
+  const seconds = (flag: "cell-timeout" | "timeout", fallbackMs: number): number | undefined => {
+    const value = values[flag];
+    if (value === undefined) return fallbackMs;
+    return Number(value) > 0 ? Number(value) * 1000 : undefined;
   };
+  const cellTimeoutMs = seconds("cell-timeout", DEFAULT_LIMITS.cellTimeoutMs);
+  const submissionTimeoutMs = seconds("timeout", DEFAULT_LIMITS.submissionTimeoutMs);
+  if (cellTimeoutMs === undefined || submissionTimeoutMs === undefined) {
+    console.error(`--cell-timeout and --timeout take a number of seconds above 0\n${USAGE}`);
+    return 2;
+  }
+  const limits: Limits = { ...DEFAULT_LIMITS, cellTimeoutMs, submissionTimeoutMs };
   const out = path.resolve(values.out);
   const { submissions, problems } = await findSubmissions(positionals, values.lesson);
   problems.forEach((p) => console.error(chalk.yellow(p)));
+  if (submissions.length === 0) {
+    console.error(`nothing to grade: no submissions found\n${USAGE}`);
+    return 2;
+  }
 
   // Two files for one learner name: the second is renamed, never overwritten.
   const taken = new Set<string>();
@@ -122,33 +158,21 @@ async function main(): Promise<number> {
     return { ...s, name };
   });
   const resultFile = (name: string): string => path.join(out, "results", `${name}.json`);
+  // Graded already means: a result for this lesson (a result of another lesson there is regraded).
+  const gradedBefore = async (name: string): Promise<boolean> => {
+    try { return (JSON.parse(await readFile(resultFile(name), "utf8")) as LearnerResults).lesson === values.lesson; } catch { return false; }
+  };
   const todo: (Submission & { name: string })[] = [];
-  for (const s of named) if (values.force || !(await exists(resultFile(s.name)))) todo.push(s);
+  for (const s of named) if (values.force || !(await gradedBefore(s.name))) todo.push(s);
   if (todo.length < named.length) console.log(`${named.length - todo.length} already graded in ${values.out} (--force regrades them)`);
   if (!networkIsolated()) console.log(chalk.yellow("note: this machine cannot run the workers without a network (unshare); network modules are still refused inside them"));
 
-  let workerFailure: Error | undefined;
-  const pool = new WorkerPool(Math.min(jobs, Math.max(1, todo.length)), limits.memoryMb, (error) => { workerFailure = error; });
-  const bar = progress(todo.length);
-  const grade = async (s: (typeof todo)[number], g: GradableLesson): Promise<void> => {
-    const bytes = await readFile(s.file);
-    const { results, feedback } = await gradeSubmission(s.name, s.file, bytes, g, pool, limits);
-    await writeAtomically(path.join(out, "feedback", `${s.name}.html`), feedback);
-    await writeAtomically(resultFile(s.name), `${JSON.stringify(results, null, 2)}\n`);
-    bar.tick(`${s.name}: ${results.score}/${results.max_score} (${results.status})`);
-  };
-  try {
-    const queue = [...todo];
-    await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-      for (let s = queue.shift(); s && !workerFailure; s = queue.shift()) await grade(s, lesson.value);
-    }));
-  } finally {
-    bar.stop();
-    await pool.close();
-  }
-  if (workerFailure) {
-    console.error(chalk.red(`the grader could not start its workers: ${workerFailure.message}`));
-    return 1;
+  if (todo.length) {
+    const failure = await gradeAll(todo, lesson.value, limits, Math.min(jobs, todo.length), resultFile, out);
+    if (failure) {
+      console.error(chalk.red(`the grader could not run: ${failure.message}. What was graded is kept; run again to go on.`));
+      return 1;
+    }
   }
   const all = await readResults(path.join(out, "results"), values.lesson);
   await writeAtomically(path.join(out, "gradebook.csv"), renderGradebook(all, lesson.value.tests.exercises));

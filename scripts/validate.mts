@@ -38,6 +38,7 @@ async function validate(lessonId: string, pool: WorkerPool): Promise<string[]> {
   for (const t of teacher.tests.filter((t) => t.status !== "pass")) problems.push(`instructor copy: ${t.exercise} › ${t.name}: ${t.message ?? t.status}`);
   for (const exercise of g.tests.exercises) {
     if (pointsOf(blank, exercise.id) !== 0) problems.push(`learner copy: '${exercise.id}' scores points before the learner writes anything`);
+    if (!blank.tests.some((t) => t.exercise === exercise.id && /not done yet/.test(t.message ?? ""))) problems.push(`learner copy: '${exercise.id}' does not say "not done yet"`);
   }
   // Every wrong answer in the lesson, each tried in the instructor copy in place of the solution.
   const tries = g.tests.exercises.flatMap((exercise) => exercise.wrongAnswers.map((wrong, i) => ({ exercise, wrong, i })));
@@ -60,13 +61,11 @@ async function main(): Promise<number> {
     console.error("usage: npm run validate -- LESSON [LESSON...]   (e.g. 01-arrays)");
     return 2;
   }
-  let failure: Error | undefined;
-  const pool = new WorkerPool(os.availableParallelism(), DEFAULT_LIMITS.memoryMb, (error) => { failure = error; });
+  const pool = new WorkerPool(os.availableParallelism(), DEFAULT_LIMITS.memoryMb);
   try {
     let problems: string[] = [];
     for (const lesson of lessons) problems = problems.concat(await validate(lesson, pool));
     problems.forEach((p) => console.error(`  ${p}`));
-    if (failure) throw failure;
     return problems.length ? 1 : 0;
   } finally {
     await pool.close();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { OUTPUT_CAP, renderFeedback, type FeedbackContext } from "../src/engine/feedback.js";
+import { renderFeedback, type FeedbackContext } from "../src/engine/feedback.js";
+import { OUTPUT_CAP } from "../src/engine/results.js";
 import { EXERCISES, outcome, results } from "./support/results.js";
 
 

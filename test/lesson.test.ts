@@ -73,3 +73,8 @@ test("an exercise needs its check after it, once", () => {
   assert.match(problemsOf(swapped).join("\n"), /the check for 'a' comes before its answer cell/);
   assert.match(problemsOf(FRONT + EXERCISE + EXERCISE).join("\n"), /exercise 'add-one' has a second answer cell/);
 });
+
+test("broken YAML and odd attribute quoting are problems with a line, not crashes", () => {
+  assert.match(problemsOf("---\ntitle: [unclosed\n---\n").join("\n"), /lessons\/09-test\.md:\d+: the front matter is not valid YAML/);
+  assert.deepEqual(parseFenceAttributes('title="a\\q"'), { title: "aq" });
+});

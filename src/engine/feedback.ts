@@ -6,7 +6,7 @@
  */
 
 import escapeHtml from "escape-html";
-import { roundPoints, type LearnerResults, type Status, type TestOutcome } from "./results.js";
+import { OUTPUT_CAP, roundPoints, type LearnerResults, type Status, type TestOutcome } from "./results.js";
 
 export interface FeedbackContext {
   /** The lesson's title, as the learner saw it. */
@@ -16,9 +16,6 @@ export interface FeedbackContext {
   /** The learner's answer code, by exercise id. */
   readonly answers: ReadonlyMap<string, string>;
 }
-
-/** Output longer than this is cut in the page (the grader caps it too). */
-export const OUTPUT_CAP = 2000;
 
 const html = (text: string | number): string => escapeHtml(String(text));
 const formatPoints = (n: number): string => String(roundPoints(n));

@@ -71,8 +71,6 @@ export class GradingWorker {
   private stderrTail = "";
   private exited: Promise<void>;
   submissions = 0;
-  /** Why the worker asked not to be reused, for diagnostics. */
-  recycledBecause: string | undefined;
 
   private constructor(private readonly child: ChildProcess, private readonly scratch: string) {
     this.exited = new Promise((resolve) => child.once("exit", (code, signal) => {
@@ -179,7 +177,6 @@ export class GradingWorker {
           if (timedOut) kill("timeout", stopReason?.message ?? "stopped", false, m.index);
         } else if (m.type === "submission-end") {
           clean &&= m.clean;
-          if (m.why) this.recycledBecause = m.why;
           resolve();
         }
       };
@@ -229,16 +226,21 @@ export class GradingWorker {
 /** N warm workers; a worker that saw anything abnormal is replaced by a fresh one. */
 export class WorkerPool {
   private readonly idle: GradingWorker[] = [];
-  private readonly waiting: ((w: GradingWorker) => void)[] = [];
+  private readonly waiting: { resolve: (w: GradingWorker) => void; reject: (e: Error) => void }[] = [];
   private readonly starting = new Set<Promise<void>>();
   private closed = false;
+  /** Why a worker could not start: every wait fails with it, at once, rather than hang. */
+  private failure: Error | undefined;
 
-  constructor(size: number, private readonly memoryMb: number, private readonly onError: (error: Error) => void) {
+  constructor(size: number, private readonly memoryMb: number) {
     for (let i = 0; i < size; i++) this.spawnOne();
   }
 
   private spawnOne(): void {
-    const started = GradingWorker.start(this.memoryMb).then((worker) => this.give(worker), (error: Error) => this.onError(error));
+    const started = GradingWorker.start(this.memoryMb).then((worker) => this.give(worker), (error: Error) => {
+      this.failure = error;
+      for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+    });
     this.starting.add(started);
     void started.finally(() => this.starting.delete(started));
   }
@@ -246,7 +248,7 @@ export class WorkerPool {
   private give(worker: GradingWorker): void {
     if (this.closed) { void worker.stop(); return; }
     const taker = this.waiting.shift();
-    if (taker) taker(worker);
+    if (taker) taker.resolve(worker);
     else this.idle.push(worker);
   }
 
@@ -257,7 +259,9 @@ export class WorkerPool {
       this.spawnOne();
       worker = this.idle.shift();
     }
-    return worker ? Promise.resolve(worker) : new Promise((resolve) => this.waiting.push(resolve));
+    if (worker) return Promise.resolve(worker);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   release(worker: GradingWorker, reusable: boolean): void {

@@ -3,7 +3,7 @@
  * executor (the engine inside the tslab kernel), one submission at a time.
  *
  * Started by grade-pool.ts under Node's permission model (reads: node_modules,
- * dist and its scratch folder; writes: the scratch folder; no processes, no
+ * dist/src and its scratch folder; writes: the scratch folder; no processes, no
  * workers) and, where it can, without a network. Before any learner's code runs
  * it freezes JavaScript's built-ins (SES lockdown), the helper module and the
  * Node modules a cell may require, hides the rest, and keeps the key that signs

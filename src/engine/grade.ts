@@ -11,7 +11,7 @@ import type { CellOutcome, Limits, WorkerPool } from "./grade-pool.js";
 import { parseLesson, type Lesson } from "./lesson.js";
 import { parseNotebook, type Notebook, type Output } from "./notebook.js";
 import { failed, formatProblem, ok, type Result } from "./problem.js";
-import { summarize, type LearnerResults, type TestOutcome } from "./results.js";
+import { OUTPUT_CAP, summarize, type LearnerResults, type TestOutcome } from "./results.js";
 
 export interface GradableLesson {
   readonly lesson: Lesson;
@@ -33,7 +33,6 @@ export interface Graded {
   readonly feedback: string;
 }
 
-const OUTPUT_CAP = 500;
 const MAX_RUNS = 4;
 
 /** Splits an exercise's points over its tests by weight, in cents, so that they add up exactly. */

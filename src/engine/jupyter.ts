@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { tslabCommand } from "./kernel.js";
+import { TSLAB_KERNELSPEC } from "./notebook.js";
 
 /** Pythons tried in order: Debian's system Python first (its Jupyter comes from apt), then whatever PATH has. */
 const PYTHON_CANDIDATES = ["/usr/bin/python3", "python3", "python"] as const;
@@ -16,7 +17,7 @@ const PYTHON_CANDIDATES = ["/usr/bin/python3", "python3", "python"] as const;
 const PROBE_TIMEOUT_MS = 15_000;
 
 /** The kernel's name: the notebooks' `metadata.kernelspec.name` is "tslab". */
-export const KERNEL_NAME = "tslab";
+export const KERNEL_NAME = TSLAB_KERNELSPEC.name;
 
 export type JupyterFound =
   | { readonly ok: true; readonly python: string; readonly version: string }
@@ -68,7 +69,7 @@ export async function findJupyter(): Promise<JupyterFound> {
 export function kernelSpec(projectRoot: string): Record<string, unknown> {
   return {
     argv: tslabCommand(projectRoot).argv,
-    display_name: "TypeScript (rollcall)",
+    display_name: TSLAB_KERNELSPEC.display_name,
     language: "typescript",
     interrupt_mode: "signal",
   };

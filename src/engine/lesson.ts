@@ -61,20 +61,25 @@ export function parseFenceAttributes(info: string): Record<string, string | numb
     const [, key, raw] = match;
     if (key === undefined) continue;
     if (raw === undefined) attributes[key] = true;
-    else if (raw.startsWith('"')) attributes[key] = JSON.parse(raw) as string;
+    else if (raw.startsWith('"')) attributes[key] = raw.slice(1, -1).replace(/\\(.)/g, "$1");
     else attributes[key] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
   }
   return attributes;
 }
 
-interface FrontMatter { readonly data: unknown; readonly bodyStart: number }
+interface FrontMatter { readonly data: unknown; readonly bodyStart: number; readonly error?: { readonly line: number; readonly message: string } }
 
 /** Splits `---\nyaml\n---\n` off the top; bodyStart is the 0-based line where the body begins. */
 function splitFrontMatter(lines: readonly string[]): FrontMatter | undefined {
   if (lines[0]?.trim() !== "---") return undefined;
   const end = lines.findIndex((l, i) => i > 0 && l.trim() === "---");
   if (end < 0) return undefined;
-  return { data: parseYaml(lines.slice(1, end).join("\n")), bodyStart: end + 1 };
+  try {
+    return { data: parseYaml(lines.slice(1, end).join("\n")), bodyStart: end + 1 };
+  } catch (error) {
+    const { linePos, message } = error as { linePos?: { line: number }[]; message: string };
+    return { data: undefined, bodyStart: end + 1, error: { line: 1 + (linePos?.[0]?.line ?? 1), message: `the front matter is not valid YAML: ${message.split("\n")[0]}` } };
+  }
 }
 
 function readMeta(data: unknown, file: string): Result<Pick<Lesson, "title" | "minutes" | "objectives" | "keypoints">> {
@@ -131,6 +136,7 @@ export function parseLesson(text: string, file: string): Result<Lesson> {
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
   const front = splitFrontMatter(lines);
   if (!front) return failed([{ file, line: 1, message: "the lesson must start with YAML front matter between two '---' lines (title, minutes, objectives, keypoints)" }]);
+  if (front.error) return failed([{ file, ...front.error }]);
   const meta = readMeta(front.data, file);
 
   const problems: Problem[] = meta.ok ? [] : [...meta.problems];

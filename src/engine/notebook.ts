@@ -54,7 +54,8 @@ export interface Notebook {
   readonly cells: readonly Cell[];
 }
 
-export const TSLAB_KERNELSPEC = { name: "tslab", display_name: "TypeScript", language: "typescript" } as const;
+/** The kernel every notebook asks for; `npm start` installs it under this name. */
+export const TSLAB_KERNELSPEC = { name: "tslab", display_name: "TypeScript (rollcall)", language: "typescript" } as const;
 
 /** "a\nb\n" → ["a\n", "b\n"]: nbformat's multi-line string. */
 function toLines(text: string): string[] {

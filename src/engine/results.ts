@@ -34,6 +34,9 @@ export interface LearnerResults {
   readonly notes: readonly string[];
 }
 
+/** How much of what a learner's code printed a test's `output` keeps. */
+export const OUTPUT_CAP = 500;
+
 /** Points are shown to two decimals; sums are taken on the rounded values so that JSON and CSV agree. */
 export const roundPoints = (n: number): number => Math.round(n * 100) / 100;
 
