@@ -233,20 +233,21 @@ function overallStatus(tests: TestResult[]): CheckResult["status"] {
 
 /** The report as plain text and as HTML, built from the same lines. */
 function report(result: CheckResult): { text: string; html: string } {
-  const { exercise, status, tests, score, maxScore } = result;
+  const { exercise, status, tests } = result;
   const failed = tests.filter((t) => t.status === "fail" || t.status === "error");
-  const points = `(${score}/${maxScore} ${maxScore === 1 ? "point" : "points"})`;
+  // No points here: a test's points are its weight within the exercise, and the
+  // exercise's own points (shown when grading) are the lesson's to say.
 
   let headline: string;
   if (status === "pass") {
-    headline = `✅ ${exercise}: ${tests.length === 1 ? "the check passes" : `all ${tests.length} checks pass`} ${points}`;
+    headline = `✅ ${exercise}: ${tests.length === 1 ? "the check passes" : `all ${tests.length} checks pass`}`;
   } else if (status === "todo") {
     headline = `⏳ not done yet: ${exercise} — write your answer in the cell above where it says TODO, run it, then run this check again.`;
   } else if (tests.length === 0) {
     headline = `❌ ${exercise}: this check has no tests`;
   } else {
     const which = tests.length === 1 ? "the check failed" : `${failed.length} of ${tests.length} checks failed`;
-    headline = `❌ ${exercise}: ${which} ${points}`;
+    headline = `❌ ${exercise}: ${which}`;
   }
   // While the stub is there, list only real failures; otherwise every test, ✓ or ✗.
   const listed = status === "pass" ? [] : status === "todo" ? failed : tests;
