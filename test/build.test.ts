@@ -6,25 +6,17 @@ import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { buildLesson, checksum, dropInstructorNotes, LEARNER_STAGES, sealLockedCells } from "../src/engine/build.js";
-import { parseLesson, type Lesson } from "../src/engine/lesson.js";
 import { parseNotebook, serializeNotebook, type Notebook } from "../src/engine/notebook.js";
 import { lessonsDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
+import { allLessons } from "./support/notebooks.js";
 
 const run = promisify(execFile);
 
-async function lessons(): Promise<Lesson[]> {
-  const files = (await readdir(lessonsDir)).filter((f) => f.endsWith(".md")).sort();
-  return Promise.all(files.map(async (f) => {
-    const result = parseLesson(await readFile(path.join(lessonsDir, f), "utf8"), `lessons/${f}`);
-    assert.ok(result.ok, `lessons/${f} does not parse: ${JSON.stringify(!result.ok && result.problems)}`);
-    return result.value;
-  }));
-}
 
 const codeOf = (nb: Notebook): string => nb.cells.filter((c) => c.cell_type === "code").map((c) => c.source).join("\n");
 
 test("the learner copy has stubs, not solutions, hidden tests or instructor notes", async () => {
-  for (const lesson of await lessons()) {
+  for (const lesson of await allLessons()) {
     const { learner, instructor, tests } = buildLesson(lesson);
     const code = codeOf(learner);
     assert.doesNotMatch(code, /BEGIN SOLUTION|HIDDEN TESTS/, lesson.id);
@@ -44,7 +36,7 @@ test("the learner copy has stubs, not solutions, hidden tests or instructor note
 test("no solution and no hidden test reaches the learner copy", async () => {
   const normal = (code: string): string => code.split("\n").map((l) => l.trim()).filter(Boolean).join("\n");
   const regions = (source: string, marker: string): string[] => source.split(new RegExp(`// (?:BEGIN|END) ${marker}`)).filter((_, i) => i % 2 === 1).map(normal);
-  for (const lesson of await lessons()) {
+  for (const lesson of await allLessons()) {
     const learner = normal(codeOf(buildLesson(lesson).learner));
     const learnerLines = new Set(learner.split("\n"));
     for (const cell of lesson.cells) {
@@ -64,7 +56,7 @@ test("no solution and no hidden test reaches the learner copy", async () => {
 test("locked and check cells are sealed last, so their checksums match what the learner gets", async () => {
   assert.equal(LEARNER_STAGES.at(-1), sealLockedCells, "sealLockedCells must be the last stage");
   assert.equal(LEARNER_STAGES[0], dropInstructorNotes);
-  for (const lesson of await lessons()) {
+  for (const lesson of await allLessons()) {
     const { learner } = buildLesson(lesson);
     const sealed = learner.cells.filter((c) => c.metadata.rollcall?.role === "check" || c.metadata.rollcall?.role === "locked");
     assert.ok(sealed.length > 0);
@@ -77,7 +69,7 @@ test("locked and check cells are sealed last, so their checksums match what the 
 });
 
 test("notebooks survive a write and a read unchanged", async () => {
-  for (const lesson of await lessons()) {
+  for (const lesson of await allLessons()) {
     const { learner } = buildLesson(lesson);
     const again = parseNotebook(serializeNotebook(learner), "x.ipynb");
     assert.ok(again.ok);
@@ -88,7 +80,7 @@ test("notebooks survive a write and a read unchanged", async () => {
 test("every built notebook is valid under nbformat's own schema (Debian's python3-nbformat)", async () => {
   const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-build-"));
   const files: string[] = [];
-  for (const lesson of await lessons()) {
+  for (const lesson of await allLessons()) {
     const { learner, instructor } = buildLesson(lesson);
     for (const [kind, nb] of [["learner", learner], ["instructor", instructor]] as const) {
       const file = path.join(folder, `${lesson.id}.${kind}.ipynb`);

@@ -16,7 +16,8 @@ import path from "node:path";
 import { format } from "node:util";
 import { setCheckReporter, type CheckResult } from "../check.js";
 import { projectRoot } from "./paths.js";
-import type { MimeBundle, Output } from "./notebook.js";
+import type { MimeBundle } from "./notebook.js";
+import { OutputCollector } from "./output-collector.js";
 import { signMessage, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
 
 /**
@@ -78,22 +79,9 @@ function main(): void {
     return result;
   };
 
-  // Per-cell capture of what the learner's code prints and displays.
-  let outputs: Output[] = [];
-  let budget = 0;
-  const take = (text: string): string | undefined => {
-    if (budget <= 0) return undefined;
-    const kept = text.length <= budget ? text : `${text.slice(0, budget)}\n… output cut: this cell printed too much.\n`;
-    budget -= text.length;
-    return kept;
-  };
-  const stream = (name: "stdout" | "stderr", text: string): void => {
-    const kept = take(text);
-    if (kept === undefined) return;
-    const last = outputs.at(-1);
-    if (last?.output_type === "stream" && last.name === name) outputs[outputs.length - 1] = { ...last, text: last.text + kept };
-    else outputs.push({ output_type: "stream", name, text: kept });
-  };
+  // Per-cell capture of what the learner's code prints and displays, joined and capped as the runner does.
+  let outputs = new OutputCollector(0);
+  const stream = (name: "stdout" | "stderr", text: string): void => outputs.add("stream", { name, text });
   const executor = createExecutor(process.cwd(), { node: converter, browser: converter, close: () => converter.close() }, {
     log: (...args: unknown[]) => stream("stdout", `${format(...args)}\n`),
     error: (...args: unknown[]) => stream("stderr", `${format(...args.map(describeError))}\n`),
@@ -102,7 +90,7 @@ function main(): void {
   process.stdout.write = writeTo("stdout");
   process.stderr.write = writeTo("stderr");
   jupyter.lastWriteDisplayData = (content: { data: MimeBundle }) => {
-    if (take(stringify(content.data)) !== undefined) outputs.push({ output_type: "display_data", data: content.data, metadata: {} });
+    outputs.add("display_data", { data: content.data, metadata: {} });
   };
   let reports: CheckResult[] = [];
   setCheckReporter((result) => reports.push(result));
@@ -199,12 +187,11 @@ function main(): void {
 
     async function runCells(command: Extract<WorkerCommand, { type: "submission" }>): Promise<void> {
       for (const [index, cell] of command.cells.entries()) {
-        outputs = [];
+        outputs = new OutputCollector(command.maxOutputChars);
         reports = [];
-        budget = command.maxOutputChars;
         sendSigned(key, { type: "cell-start", id: command.id, index });
         const ok = await executor.execute(cell.source).catch((error: unknown) => { stream("stderr", `${String(error)}\n`); return false; });
-        sendSigned(key, { type: "cell-end", id: command.id, index, status: ok ? "ok" : "error", outputs, reports });
+        sendSigned(key, { type: "cell-end", id: command.id, index, status: ok ? "ok" : "error", outputs: outputs.result().outputs, reports });
       }
     }
 
