@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * npm run build            lessons/*.md → notebooks/, build/instructor/, build/tests/
+ * npm run build            lessons/*.md → notebooks/, build/instructor/, build/tests/,
+ *                          and kernel snapshots for those notebook folders (build/kernels/)
  * npm run build -- --check fail if a committed notebook is out of date
  * (--lessons DIR, --notebooks DIR and --out DIR point elsewhere, for tests)
  */
@@ -8,6 +9,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { chalk, fs } from "zx";
 import { buildLesson } from "../src/engine/build.js";
+import { ensureKernelSnapshot } from "../src/engine/kernel-snapshot.js";
 import { parseLesson } from "../src/engine/lesson.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
 import { buildDir, lessonsDir as defaultLessons, notebooksDir, projectRoot } from "../src/engine/paths.js";
@@ -49,7 +51,14 @@ async function main(): Promise<number> {
     await fs.outputJson(path.join(values.out, "tests", `${lesson.value.id}.json`), built.tests, { spaces: 1 });
     console.log(`${chalk.green("built")} ${file} → ${path.relative(projectRoot, learnerFile)} (+ instructor copy and tests in ${path.relative(projectRoot, values.out)}/)`);
   }
-  if (values.check && failures === 0) console.log(`${files.length} notebook${files.length === 1 ? " is" : "s are"} up to date with lessons/`);
+  if (values.check) {
+    if (failures === 0) console.log(`${files.length} notebook${files.length === 1 ? " is" : "s are"} up to date with lessons/`);
+    return failures ? 1 : 0;
+  }
+  // Kernels started in these folders skip tslab's second of TypeScript set-up (see kernel-snapshot.ts).
+  const folders = [values.notebooks, path.join(values.out, "instructor")];
+  const snapshots = await Promise.all(folders.map((folder) => ensureKernelSnapshot(folder, (why) => console.log(`${chalk.dim("kernel snapshot")} ${path.relative(projectRoot, folder)}/ (${why})`))));
+  for (const built of snapshots) if (!built.ok) built.problems.forEach((p) => console.error(chalk.yellow(formatProblem(p))));
   return failures ? 1 : 0;
 }
 

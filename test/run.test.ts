@@ -11,21 +11,14 @@ import { executeNotebookFile } from "../src/engine/execute-file.js";
 import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
 import { installKernelSpec } from "../src/engine/jupyter.js";
 import { tslabCommand } from "../src/engine/kernel.js";
-import { parseNotebook, serializeNotebook, TSLAB_KERNELSPEC, type Notebook } from "../src/engine/notebook.js";
+import { parseNotebook, serializeNotebook } from "../src/engine/notebook.js";
 import { instructorDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { runNotebook } from "../src/engine/run.js";
-import { allLessons, checkReports, troubles, writeInstructorCopy } from "./support/notebooks.js";
+import { allLessons, checkReports, codeOutputs, notebookOf, troubles, writeInstructorCopy } from "./support/notebooks.js";
 
 const run = promisify(execFile);
 /** A hang fails the test instead of stalling the suite. */
 const LIMIT = { timeout: 120_000 };
-
-function notebookOf(...sources: string[]): Notebook {
-  return {
-    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: TSLAB_KERNELSPEC },
-    cells: sources.map((source, i) => ({ cell_type: "code", id: `c${i + 1}`, metadata: {}, source, outputs: [], execution_count: null })),
-  };
-}
 
 test("every instructor notebook runs to the end with every self-check and hidden test passing", LIMIT, async () => {
   for (const lesson of await allLessons()) {
@@ -75,8 +68,7 @@ test("results match jupyter nbconvert --execute on the same notebook", LIMIT, as
   assert.ok(theirs.ok);
   // Execution counts differ by design: nbclient takes them only from execute_input, which tslab never sends;
   // ours come from the reply, as Jupyter Notebook shows them (In [1]).
-  const outputsOf = (nb: Notebook): unknown[] => nb.cells.map((c) => (c.cell_type === "code" ? c.outputs : null));
-  assert.deepEqual(outputsOf(ours.value.notebook), outputsOf(theirs.value));
+  assert.deepEqual(codeOutputs(ours.value.notebook), codeOutputs(theirs.value));
 });
 
 

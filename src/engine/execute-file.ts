@@ -5,9 +5,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { JupyterKernel } from "./jupyter-kernel.js";
-import { tslabCommand, type KernelCommand } from "./kernel.js";
+import type { KernelCommand } from "./kernel.js";
+import { kernelCommandFor } from "./kernel-snapshot.js";
 import { parseNotebook } from "./notebook.js";
-import { projectRoot } from "./paths.js";
 import { failed, ok, type Result } from "./problem.js";
 import { runNotebook, type NotebookRun, type RunOptions } from "./run.js";
 
@@ -26,7 +26,8 @@ export async function executeNotebookFile(file: string, options: ExecuteFileOpti
   if (!notebook.ok) return notebook;
   let kernel: JupyterKernel;
   try {
-    kernel = await JupyterKernel.start(options.kernel ?? tslabCommand(projectRoot), { cwd: path.dirname(path.resolve(file)) });
+    const cwd = path.dirname(path.resolve(file));
+    kernel = await JupyterKernel.start(options.kernel ?? kernelCommandFor(cwd), { cwd });
   } catch (error) {
     return failed([{ file, message: `the kernel did not start: ${(error as Error).message}. Run npm install (it installs tslab), then try again.` }]);
   }

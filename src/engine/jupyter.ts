@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { tslabCommand } from "./kernel.js";
+import { tslabCommand, type KernelCommand } from "./kernel.js";
 import { TSLAB_KERNELSPEC } from "./notebook.js";
 
 /** Pythons tried in order: Debian's system Python first (its Jupyter comes from apt), then whatever PATH has. */
@@ -66,9 +66,9 @@ export async function findJupyter(): Promise<JupyterFound> {
 }
 
 /** The kernelspec Jupyter reads to start tslab with this project's Node and this project's tslab. */
-export function kernelSpec(projectRoot: string): Record<string, unknown> {
+export function kernelSpec(command: KernelCommand): Record<string, unknown> {
   return {
-    argv: tslabCommand(projectRoot).argv,
+    argv: command.argv,
     display_name: TSLAB_KERNELSPEC.display_name,
     language: "typescript",
     interrupt_mode: "signal",
@@ -77,15 +77,16 @@ export function kernelSpec(projectRoot: string): Record<string, unknown> {
 
 /**
  * Writes `<dataDir>/kernels/tslab/kernel.json` (absolute paths, safe to repeat)
- * and returns the kernel's folder.
+ * and returns the kernel's folder. `command` defaults to plain tslab; npm start
+ * passes one that starts from a kernel snapshot (kernel-snapshot.ts).
  *
  * @example
  * await installKernelSpec(jupyterDataDir, projectRoot); // → <root>/.jupyter/kernels/tslab
  */
-export async function installKernelSpec(dataDir: string, projectRoot: string): Promise<string> {
+export async function installKernelSpec(dataDir: string, projectRoot: string, command = tslabCommand(path.resolve(projectRoot))): Promise<string> {
   const folder = path.join(path.resolve(dataDir), "kernels", KERNEL_NAME);
   const file = path.join(folder, "kernel.json");
-  const text = JSON.stringify(kernelSpec(path.resolve(projectRoot)), null, 1) + "\n";
+  const text = JSON.stringify(kernelSpec(command), null, 1) + "\n";
   const current = await readFile(file, "utf8").catch(() => undefined);
   if (current !== text) {
     await mkdir(folder, { recursive: true });

@@ -9,3 +9,5 @@ export const buildDir = path.join(projectRoot, "build");
 export const instructorDir = path.join(buildDir, "instructor");
 /** This project's own Jupyter data folder (JUPYTER_PATH): its kernelspec lives here, not in the user's. */
 export const jupyterDataDir = path.join(projectRoot, ".jupyter");
+/** Kernel snapshots (see kernel-snapshot.ts), one per kernel folder: generated, ~50 MB each. */
+export const kernelSnapshotsDir = path.join(buildDir, "kernels");

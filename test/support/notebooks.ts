@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildLesson, type BuiltLesson } from "../../src/engine/build.js";
 import { parseLesson, type Lesson } from "../../src/engine/lesson.js";
-import { serializeNotebook, type Notebook, type Output } from "../../src/engine/notebook.js";
+import { serializeNotebook, TSLAB_KERNELSPEC, type Notebook, type Output } from "../../src/engine/notebook.js";
 import { instructorDir, lessonsDir } from "../../src/engine/paths.js";
 
 export const CHECK_MIME = "application/vnd.rollcall.check+json";
@@ -57,3 +57,14 @@ export function troubles(notebook: Notebook): string[] {
   return notebook.cells.flatMap((cell) => cell.cell_type !== "code" ? [] : cell.outputs
     .flatMap((o: Output) => o.output_type === "error" ? [`${cell.id}: ${o.ename}: ${o.evalue}`] : o.output_type === "stream" && o.name === "stderr" ? [`${cell.id}: ${o.text}`] : []));
 }
+
+/** A notebook of code cells c1, c2, … with these sources. */
+export function notebookOf(...sources: string[]): Notebook {
+  return {
+    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: TSLAB_KERNELSPEC },
+    cells: sources.map((source, i) => ({ cell_type: "code", id: `c${i + 1}`, metadata: {}, source, outputs: [], execution_count: null })),
+  };
+}
+
+/** Each cell's outputs (null for text cells): what two runs of a notebook must agree on. */
+export const codeOutputs = (notebook: Notebook): unknown[] => notebook.cells.map((c) => (c.cell_type === "code" ? c.outputs : null));
