@@ -7,7 +7,9 @@ import { test } from "node:test";
 import { probe, firstChange, probeAll } from "../src/engine/file-probes.js";
 import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
 import { tslabCommand } from "../src/engine/kernel.js";
-import { ensureKernelSnapshot, findKernelSnapshot, kernelCommandFor, removeKernelSnapshot } from "../src/engine/kernel-snapshot.js";
+import { executeNotebookFile } from "../src/engine/execute-file.js";
+import { ensureKernelSnapshot, findKernelSnapshot, kernelCommandFor, removeKernelSnapshot, startsFromSnapshot } from "../src/engine/kernel-snapshot.js";
+import { serializeNotebook } from "../src/engine/notebook.js";
 import { instructorDir, projectRoot } from "../src/engine/paths.js";
 import { runNotebook } from "../src/engine/run.js";
 import { allLessons, codeOutputs, notebookOf, writeInstructorCopy } from "./support/notebooks.js";
@@ -43,7 +45,7 @@ test("a kernel started from a snapshot runs the 01-arrays lesson exactly as plai
   const snapshot = await ensureKernelSnapshot(instructorDir);
   assert.ok(snapshot.ok, JSON.stringify(!snapshot.ok && snapshot.problems));
   const fast = kernelCommandFor(instructorDir);
-  assert.deepEqual(fast.argv.slice(1, 3), ["--snapshot-blob", snapshot.value]);
+  assert.ok(startsFromSnapshot(fast) && fast.argv.includes(snapshot.value));
   const fromSnapshot = await withKernel(fast.argv, instructorDir, (k) => runNotebook(built.instructor, k, { timeoutMs: 60_000 }));
   const plain = await withKernel(tslabCommand(projectRoot).argv, instructorDir, (k) => runNotebook(built.instructor, k, { timeoutMs: 60_000 }));
   assert.deepEqual(fromSnapshot.cells.map((c) => c.status), plain.cells.map((c) => c.status));
@@ -74,7 +76,7 @@ test("a stale snapshot is noticed: the kernel builds TypeScript's program afresh
     const found = findKernelSnapshot(folder);
     assert.ok(found.usable && found.stale?.startsWith(path.join(folder, "node_modules")), JSON.stringify(found));
     const command = kernelCommandFor(folder);
-    assert.equal(command.argv[1], "--snapshot-blob", "a stale snapshot still saves loading TypeScript");
+    assert.ok(startsFromSnapshot(command), "a stale snapshot still saves loading TypeScript");
     const after = await withKernel(command.argv, folder, (k) => runNotebook(usesExtra, k));
     assert.equal(after.cells[0]?.status, "ok", JSON.stringify(after.notebook.cells[0]));
 
@@ -87,7 +89,7 @@ test("a stale snapshot is noticed: the kernel builds TypeScript's program afresh
   }
 });
 
-test("a snapshot made by another Node or for another tslab is not used", LIMIT, async () => {
+test("a snapshot made by another Node, for another tslab, or damaged is not used", LIMIT, async () => {
   const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
   try {
     const built = await ensureKernelSnapshot(folder);
@@ -102,6 +104,17 @@ test("a snapshot made by another Node or for another tslab is not used", LIMIT, 
     assert.ok(!findKernelSnapshot(folder).usable);
     const rebuilt = await ensureKernelSnapshot(folder, (why) => assert.match(why, /tslab 0\.0\.1/));
     assert.ok(rebuilt.ok && findKernelSnapshot(folder).usable);
+
+    // A damaged blob: cut short, it is not used; garbled, Node refuses it and the runner starts tslab plainly.
+    const blob = await readFile(rebuilt.value);
+    await writeFile(rebuilt.value, blob.subarray(0, 1000));
+    assert.ok(!findKernelSnapshot(folder).usable);
+    await writeFile(rebuilt.value, Buffer.alloc(blob.length, 7));
+    assert.ok(startsFromSnapshot(kernelCommandFor(folder)));
+    const file = path.join(folder, "sum.ipynb");
+    await writeFile(file, serializeNotebook(notebookOf("1 + 1")));
+    const result = await executeNotebookFile(file);
+    assert.ok(result.ok && result.value.cells[0]?.status === "ok", JSON.stringify(result));
   } finally {
     await removeKernelSnapshot(folder);
   }

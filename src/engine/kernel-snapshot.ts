@@ -29,6 +29,8 @@ interface NodeIdentity {
 
 interface Manifest {
   readonly cwd: string;
+  /** The blob's size: a cut-short copy would make Node refuse to start. */
+  readonly blobBytes: number;
   readonly node: NodeIdentity;
   readonly tslab: string;
   readonly probes: Probes;
@@ -70,11 +72,13 @@ export function findKernelSnapshot(cwd: string): SnapshotState {
     manifest.cwd !== path.resolve(cwd) ? "was made for another folder" :
     JSON.stringify(manifest.node) !== JSON.stringify(node) ? `was made by another Node (${manifest.node.version} at ${manifest.node.execPath})` :
     manifest.tslab !== tslabVersion() ? `was made for tslab ${manifest.tslab}` :
-    statSync(files.blob, { throwIfNoEntry: false }) ? undefined : "is missing its blob";
+    statSync(files.blob, { throwIfNoEntry: false })?.size === manifest.blobBytes ? undefined : "has lost its blob, or part of it";
   if (mismatch) return { usable: false, why: `the kernel snapshot for ${cwd} ${mismatch}` };
   const stale = firstChange(manifest.probes);
   return stale === undefined ? { usable: true, blob: files.blob } : { usable: true, blob: files.blob, stale };
 }
+
+export const startsFromSnapshot = (command: KernelCommand): boolean => command.argv.includes("--snapshot-blob");
 
 /** tslab for a kernel working in `cwd`: from its snapshot when there is one that fits. */
 export function kernelCommandFor(cwd: string): KernelCommand {
@@ -110,7 +114,7 @@ export async function buildKernelSnapshot(cwd: string): Promise<Result<string>> 
       child.on("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(tail(err) || `the snapshot builder ${signal ? `was stopped by ${signal}` : `exited with code ${String(code)}`}`))));
     });
     const manifest: Manifest = {
-      cwd: folder, node: nodeIdentity(), tslab: tslabVersion(),
+      cwd: folder, blobBytes: statSync(`${temp}.blob`).size, node: nodeIdentity(), tslab: tslabVersion(),
       probes: JSON.parse(await readFile(`${temp}.probes`, "utf8")) as Probes,
     };
     await rename(`${temp}.blob`, files.blob);
