@@ -33,6 +33,7 @@ async function main(): Promise<number> {
   const result = await executeNotebookFile(file, {
     timeoutMs: seconds * 1000,
     stopOnError: !values["keep-going"],
+    onNote: (message) => console.error(chalk.yellow(`rollcall: ${message}`)),
     onCell: (run) => console.log(`${mark[run.status]} cell ${run.index} (${run.id}) ${Math.round(run.durationMs)} ms${run.message ? `: ${run.message}` : ""}`),
   });
   if (!result.ok) {

@@ -6,9 +6,9 @@ import path from "node:path";
 import { test } from "node:test";
 import { probe, firstChange, probeAll } from "../src/engine/file-probes.js";
 import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
-import { tslabCommand } from "../src/engine/kernel.js";
+import { tslabCommand, type KernelCommand } from "../src/engine/kernel.js";
 import { executeNotebookFile } from "../src/engine/execute-file.js";
-import { ensureKernelSnapshot, findKernelSnapshot, kernelCommandFor, removeKernelSnapshot, startsFromSnapshot } from "../src/engine/kernel-snapshot.js";
+import { ensureKernelSnapshot, findKernelSnapshot, kernelCommandFor, manifestFile, removeKernelSnapshot, SNAPSHOT_SWITCH } from "../src/engine/kernel-snapshot.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
 import { instructorDir, projectRoot } from "../src/engine/paths.js";
 import { runNotebook } from "../src/engine/run.js";
@@ -38,23 +38,42 @@ test("file probes see a file edited and a folder created", async () => {
   assert.notEqual(probe(file), probes[file]);
 });
 
-test("a kernel started from a snapshot runs the 01-arrays lesson exactly as plain tslab does", LIMIT, async () => {
+/** Builds (or reuses) the snapshot for `cwd`, or fails the test saying why. */
+async function snapshotFor(cwd: string): Promise<string> {
+  const built = await ensureKernelSnapshot(cwd);
+  assert.ok(built.ok && built.value, JSON.stringify(built));
+  return built.value;
+}
+
+const isSnapshotCommand = (command: KernelCommand): boolean => command.argv.includes("--snapshot-blob");
+
+test("a kernel started from a snapshot gives what plain tslab gives: a lesson, errors with their stacks, the runtime", LIMIT, async () => {
   const lesson = (await allLessons()).find((l) => l.id === "01-arrays");
   assert.ok(lesson);
   const { built } = await writeInstructorCopy(lesson);
-  const snapshot = await ensureKernelSnapshot(instructorDir);
-  assert.ok(snapshot.ok, JSON.stringify(!snapshot.ok && snapshot.problems));
+  const blob = await snapshotFor(instructorDir);
   const fast = kernelCommandFor(instructorDir);
-  assert.ok(startsFromSnapshot(fast) && fast.argv.includes(snapshot.value));
-  const fromSnapshot = await withKernel(fast.argv, instructorDir, (k) => runNotebook(built.instructor, k, { timeoutMs: 60_000 }));
-  const plain = await withKernel(tslabCommand(projectRoot).argv, instructorDir, (k) => runNotebook(built.instructor, k, { timeoutMs: 60_000 }));
-  assert.deepEqual(fromSnapshot.cells.map((c) => c.status), plain.cells.map((c) => c.status));
-  assert.ok(plain.cells.every((c) => c.status === "ok"));
-  assert.deepEqual(codeOutputs(fromSnapshot.notebook), codeOutputs(plain.notebook));
+  assert.ok(fast.argv.includes(blob) && fast.fallback, JSON.stringify(fast));
+  const probe = notebookOf(
+    'throw new Error("boom")',
+    "function f(): number { return (null as any).x; } f()",
+    'import { openDatabase } from "rollcall"; const db = await openDatabase(); db.run("SELEC 1")',
+    'new Error("where").stack.split("\\n").length',
+    "[Error.stackTraceLimit, process.cwd(), typeof require, Intl.DateTimeFormat().resolvedOptions().timeZone, Object.keys(globalThis).join()]",
+  );
+  for (const notebook of [built.instructor, probe]) {
+    const runs = [];
+    for (const command of [fast, tslabCommand(projectRoot)]) {
+      runs.push(await withKernel(command.argv, instructorDir, (k) => runNotebook(notebook, k, { timeoutMs: 60_000, stopOnError: false })));
+    }
+    const [fromSnapshot, plain] = runs;
+    assert.deepEqual(fromSnapshot?.cells.map((c) => c.status), plain?.cells.map((c) => c.status));
+    assert.deepEqual(codeOutputs(fromSnapshot!.notebook), codeOutputs(plain!.notebook));
+  }
 });
 
 test("a snapshot kernel still stops an endless loop and carries on", LIMIT, async () => {
-  assert.ok((await ensureKernelSnapshot(instructorDir)).ok);
+  await snapshotFor(instructorDir);
   const { cells } = await withKernel(kernelCommandFor(instructorDir).argv, instructorDir, (k) =>
     runNotebook(notebookOf("let n = 1;", "while (true) { n++; }", "n > 1"), k, { timeoutMs: 1500, stopOnError: false }));
   assert.deepEqual(cells.map((c) => c.status), ["ok", "timeout", "ok"]);
@@ -63,7 +82,7 @@ test("a snapshot kernel still stops an endless loop and carries on", LIMIT, asyn
 test("a stale snapshot is noticed: the kernel builds TypeScript's program afresh and sees the new types", LIMIT, async () => {
   const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
   try {
-    assert.ok((await ensureKernelSnapshot(folder)).ok);
+    await snapshotFor(folder);
     const usesExtra = notebookOf("const n: typeof EXTRA = 1; n");
     const before = await withKernel(kernelCommandFor(folder).argv, folder, (k) => runNotebook(usesExtra, k));
     assert.equal(before.cells[0]?.status, "error", "EXTRA is not declared yet");
@@ -76,7 +95,7 @@ test("a stale snapshot is noticed: the kernel builds TypeScript's program afresh
     const found = findKernelSnapshot(folder);
     assert.ok(found.usable && found.stale?.startsWith(path.join(folder, "node_modules")), JSON.stringify(found));
     const command = kernelCommandFor(folder);
-    assert.ok(startsFromSnapshot(command), "a stale snapshot still saves loading TypeScript");
+    assert.ok(isSnapshotCommand(command), "a stale snapshot still saves loading TypeScript");
     const after = await withKernel(command.argv, folder, (k) => runNotebook(usesExtra, k));
     assert.equal(after.cells[0]?.status, "ok", JSON.stringify(after.notebook.cells[0]));
 
@@ -89,33 +108,82 @@ test("a stale snapshot is noticed: the kernel builds TypeScript's program afresh
   }
 });
 
-test("a snapshot made by another Node, for another tslab, or damaged is not used", LIMIT, async () => {
+test("a snapshot kernel watches the folder as tslab does: a file created after a failed import is noticed", LIMIT, async () => {
   const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
   try {
-    const built = await ensureKernelSnapshot(folder);
-    assert.ok(built.ok);
-    const manifestFile = built.value.replace(/\.blob$/, ".json");
-    const manifest = JSON.parse(await readFile(manifestFile, "utf8")) as { node: { version: string }; tslab: string };
-    await writeFile(manifestFile, JSON.stringify({ ...manifest, node: { ...manifest.node, version: "v99.0.0" } }));
-    const foreign = findKernelSnapshot(folder);
-    assert.ok(!foreign.usable && /another Node \(v99\.0\.0/.test(foreign.why), JSON.stringify(foreign));
-    assert.deepEqual(kernelCommandFor(folder).argv, tslabCommand(projectRoot).argv);
-    await writeFile(manifestFile, JSON.stringify({ ...manifest, tslab: "0.0.1" }));
-    assert.ok(!findKernelSnapshot(folder).usable);
-    const rebuilt = await ensureKernelSnapshot(folder, (why) => assert.match(why, /tslab 0\.0\.1/));
-    assert.ok(rebuilt.ok && findKernelSnapshot(folder).usable);
-
-    // A damaged blob: cut short, it is not used; garbled, Node refuses it and the runner starts tslab plainly.
-    const blob = await readFile(rebuilt.value);
-    await writeFile(rebuilt.value, blob.subarray(0, 1000));
-    assert.ok(!findKernelSnapshot(folder).usable);
-    await writeFile(rebuilt.value, Buffer.alloc(blob.length, 7));
-    assert.ok(startsFromSnapshot(kernelCommandFor(folder)));
-    const file = path.join(folder, "sum.ipynb");
-    await writeFile(file, serializeNotebook(notebookOf("1 + 1")));
-    const result = await executeNotebookFile(file);
-    assert.ok(result.ok && result.value.cells[0]?.status === "ok", JSON.stringify(result));
+    await snapshotFor(folder);
+    const outcome = async (command: KernelCommand, file: string): Promise<string[]> => withKernel(command.argv, folder, async (k) => {
+      const first = await k.execute(`import { twice } from "./${file}"; twice(2)`);
+      await writeFile(path.join(folder, `${file}.ts`), "export function twice(n: number): number { return 2 * n; }\n");
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const second = await k.execute(`import { twice } from "./${file}"; twice(2)`);
+      return [first, second].map((e) => `${e.status}: ${e.outputs.map((o) => (o.output_type === "stream" ? o.text.split("\n")[0] : o.output_type)).join(" ")}`);
+    });
+    const fromSnapshot = await outcome(kernelCommandFor(folder), "fromsnapshot");
+    const plain = await outcome(tslabCommand(projectRoot), "plain");
+    assert.match(fromSnapshot[0] ?? "", /Cannot find module '\.\/fromsnapshot'/);
+    // tslab 1.0.22 reacts to the new file with its own "pending rebuildTimer" error; what matters is that both kernels react alike.
+    assert.deepEqual(fromSnapshot.map((l) => l.replace("fromsnapshot", "X")), plain.map((l) => l.replace("plain", "X")));
+    assert.doesNotMatch(fromSnapshot[1] ?? "", /Cannot find module/, "the new file was noticed");
   } finally {
     await removeKernelSnapshot(folder);
+  }
+});
+
+test("a snapshot made by another Node, with other NODE_OPTIONS, from other code, or damaged, is not used", LIMIT, async () => {
+  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
+  const manifestPath = manifestFile(folder);
+  const rewrite = async (change: (m: Record<string, any>) => void): Promise<void> => {
+    const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as Record<string, any>;
+    change(manifest);
+    await writeFile(manifestPath, JSON.stringify(manifest));
+  };
+  const refusedBecause = (pattern: RegExp): void => {
+    const found = findKernelSnapshot(folder);
+    assert.ok(!found.usable && pattern.test(found.why), JSON.stringify(found));
+    assert.deepEqual(kernelCommandFor(folder), tslabCommand(projectRoot));
+  };
+  try {
+    await snapshotFor(folder);
+    await rewrite((m) => { m.node.version = "v99.0.0"; });
+    refusedBecause(/another Node or with other NODE_OPTIONS \(v99\.0\.0/);
+    await snapshotFor(folder);
+    await rewrite((m) => { m.node.options = "--max-old-space-size=4096"; });
+    refusedBecause(/NODE_OPTIONS=--max-old-space-size=4096/);
+    await snapshotFor(folder);
+    await rewrite((m) => { const [first] = Object.keys(m.code); m.code[first!] = "file:1:2"; });
+    refusedBecause(/holds code that has changed since/);
+    await writeFile(manifestPath, JSON.stringify({ cwd: folder }));
+    refusedBecause(/no kernel snapshot/);
+    await writeFile(manifestPath, "{ not json");
+    refusedBecause(/no kernel snapshot/);
+
+    // A damaged blob: cut short, it is not used; garbled, Node refuses it and the runner starts tslab plainly, saying so.
+    const blob = await snapshotFor(folder);
+    const bytes = await readFile(blob);
+    await writeFile(blob, bytes.subarray(0, 1000));
+    refusedBecause(/has lost its blob/);
+    await writeFile(blob, Buffer.alloc(bytes.length, 7));
+    assert.ok(isSnapshotCommand(kernelCommandFor(folder)));
+    const file = path.join(folder, "sum.ipynb");
+    await writeFile(file, serializeNotebook(notebookOf("1 + 1")));
+    const notes: string[] = [];
+    const result = await executeNotebookFile(file, { onNote: (n) => notes.push(n) });
+    assert.ok(result.ok && result.value.cells[0]?.status === "ok", JSON.stringify(result));
+    assert.match(notes.join(), /(exited with code \d+|was stopped by SIG\w+).*; starting tslab the usual way instead/);
+  } finally {
+    await removeKernelSnapshot(folder);
+  }
+});
+
+test("ROLLCALL_KERNEL_SNAPSHOT=off starts kernels plainly and builds nothing", async () => {
+  const saved = process.env[SNAPSHOT_SWITCH];
+  process.env[SNAPSHOT_SWITCH] = "off";
+  try {
+    assert.deepEqual(kernelCommandFor(instructorDir), tslabCommand(projectRoot));
+    assert.deepEqual(await ensureKernelSnapshot(instructorDir, () => assert.fail("built a snapshot")), { ok: true, value: undefined });
+  } finally {
+    if (saved === undefined) delete process.env[SNAPSHOT_SWITCH];
+    else process.env[SNAPSHOT_SWITCH] = saved;
   }
 });

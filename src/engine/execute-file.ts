@@ -5,15 +5,16 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { JupyterKernel } from "./jupyter-kernel.js";
-import { tslabCommand, type KernelCommand } from "./kernel.js";
-import { kernelCommandFor, startsFromSnapshot } from "./kernel-snapshot.js";
+import type { KernelCommand } from "./kernel.js";
+import { kernelCommandFor } from "./kernel-snapshot.js";
 import { parseNotebook } from "./notebook.js";
-import { projectRoot } from "./paths.js";
 import { failed, ok, type Result } from "./problem.js";
 import { runNotebook, type NotebookRun, type RunOptions } from "./run.js";
 
 export interface ExecuteFileOptions extends RunOptions {
   readonly kernel?: KernelCommand;
+  /** Told about what did not go as planned but did not stop the run (a kernel snapshot Node refused). */
+  readonly onNote?: (message: string) => void;
 }
 
 export async function executeNotebookFile(file: string, options: ExecuteFileOptions = {}): Promise<Result<NotebookRun>> {
@@ -26,14 +27,9 @@ export async function executeNotebookFile(file: string, options: ExecuteFileOpti
   const notebook = parseNotebook(text, file);
   if (!notebook.ok) return notebook;
   let kernel: JupyterKernel;
-  const cwd = path.dirname(path.resolve(file));
-  const command = options.kernel ?? kernelCommandFor(cwd);
   try {
-    kernel = await JupyterKernel.start(command, { cwd }).catch((error: unknown) => {
-      // A snapshot that Node refuses (damaged, say) only costs the fast start: go plain.
-      if (!startsFromSnapshot(command)) throw error;
-      return JupyterKernel.start(tslabCommand(projectRoot), { cwd });
-    });
+    const cwd = path.dirname(path.resolve(file));
+    kernel = await JupyterKernel.start(options.kernel ?? kernelCommandFor(cwd), { cwd, ...(options.onNote ? { onFallback: options.onNote } : {}) });
   } catch (error) {
     return failed([{ file, message: `the kernel did not start: ${(error as Error).message}. Run npm install (it installs tslab), then try again.` }]);
   }

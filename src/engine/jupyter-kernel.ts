@@ -45,12 +45,17 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** The kernel's process ended before it answered: its command is wrong, or refused. */
+class KernelExitedError extends Error {}
+
 export interface StartOptions {
   /** The kernel's working folder: tslab resolves imports and roots its compiler here. */
   readonly cwd: string;
   readonly env?: NodeJS.ProcessEnv;
   /** Give up if the kernel has not answered kernel_info by then. */
   readonly startTimeoutMs?: number;
+  /** Told why, when the command's process ended before answering and its fallback is started instead. */
+  readonly onFallback?: (message: string) => void;
 }
 
 export class JupyterKernel implements Kernel {
@@ -93,7 +98,9 @@ export class JupyterKernel implements Kernel {
       await kernel.waitUntilReady(options.startTimeoutMs ?? 30_000);
     } catch (error) {
       await kernel.stop();
-      throw error;
+      if (!(error instanceof KernelExitedError) || !command.fallback) throw error;
+      options.onFallback?.(`${error.message}; starting ${command.fallback.name} the usual way instead`);
+      return JupyterKernel.start(command.fallback, options);
     }
     return kernel;
   }
@@ -140,7 +147,7 @@ export class JupyterKernel implements Kernel {
         };
         ask();
         timer = setInterval(() => {
-          if (this.exit) reject(new Error(this.exit));
+          if (this.exit) reject(new KernelExitedError(this.exit));
           else if (Date.now() > deadline) reject(new Error(`the kernel did not answer within ${Math.round(timeoutMs / 1000)} s`));
           else if (answered) ask();
         }, 20);

@@ -1,20 +1,20 @@
 /**
- * The script `node --build-snapshot` runs (see kernel-snapshot.ts). It loads
- * tslab's converter and lets it build its TypeScript program (the lib files and
- * @types/node: about a second of parsing) in the kernel's folder, then saves the
- * whole heap. A kernel started from that snapshot skips the second.
+ * What `node --build-snapshot` runs (through a one-line bootstrap that gives it
+ * the `exports` a script lacks there; see kernel-snapshot.ts). It loads
+ * tslab's converter and lets it build its TypeScript program (the lib files
+ * and @types/node: about a second of parsing) in the kernel's folder; Node
+ * then saves the whole heap. A kernel started from that snapshot begins in
+ * `startKernel` below, a second ahead.
  *
  * Only Node's built-in modules can be required while a snapshot is built, so
  * this file brings a small CommonJS loader. It keeps every file's real
  * __filename, which TypeScript uses to find its lib files; a bundler would not.
- * When the kernel starts, the loaded modules are handed to Node's own module
- * cache, so tslab's other files share this TypeScript instead of loading another.
- *
- * The builder gives a script no `exports`; kernel-snapshot.ts runs this file
- * through a one-line bootstrap that does.
+ * When the kernel starts, the loaded modules go into Node's own module cache,
+ * so tslab's other files share this TypeScript instead of loading another.
  */
 import fs from "node:fs";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import type * as ts from "@tslab/typescript-for-tslab";
 import type { Converter, ConverterOptions } from "tslab/dist/converter";
@@ -23,7 +23,9 @@ import type * as FileProbes from "./file-probes";
 type Exports = Record<string, unknown>;
 type CommonJsModule = { exports: Exports };
 
+/** Every file loaded, and how each `require` was resolved (so the kernel can check Node agrees). */
 const loaded = new Map<string, CommonJsModule>();
+const resolutions: { readonly from: string; readonly id: string; readonly file: string }[] = [];
 
 function isFile(file: string): boolean {
   return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
@@ -40,7 +42,7 @@ function resolveFile(base: string): string | undefined {
   return isFile(path.join(base, "index.js")) ? path.join(base, "index.js") : undefined;
 }
 
-/** Node's lookup: built-ins first, then relative paths, then node_modules up the tree. */
+/** Node's lookup, as far as tslab's files need it: built-ins first, then relative paths, then node_modules up the tree. */
 function requireFrom(parent: string, id: string): unknown {
   if (!id.startsWith(".") && !path.isAbsolute(id)) {
     try {
@@ -63,7 +65,9 @@ function resolveFrom(parent: string, id: string): string {
     }
   }
   if (!found) throw new Error(`kernel snapshot: cannot find ${id} (required from ${parent}); run npm install`);
-  return fs.realpathSync(found); // as Node's own loader names it, so the module cache matches
+  const file = fs.realpathSync(found); // as Node's own loader names it, so the module cache matches
+  resolutions.push({ from: parent, id, file });
+  return file;
 }
 
 function load(filename: string): Exports {
@@ -85,70 +89,107 @@ function load(filename: string): Exports {
 const converterFile = resolveFrom(__filename, "tslab/dist/converter.js");
 const converterModule = load(converterFile) as Exports & { createConverter(options?: ConverterOptions): Converter };
 const typescript = load(resolveFrom(converterFile, "@tslab/typescript-for-tslab")) as unknown as typeof ts;
-const probes = load(path.join(__dirname, "file-probes.js")) as unknown as typeof FileProbes;
+const fileProbes = load(path.join(__dirname, "file-probes.js")) as unknown as typeof FileProbes;
 
-// Note every path the compiler looks at, so a kernel can tell when one has changed.
-const system = typescript.sys as unknown as Record<string, unknown>;
-const looked = new Set<string>();
-const originals = new Map<string, unknown>();
+/**
+ * TypeScript keeps its own references to these functions, so they stay wrapped
+ * for the kernel's whole life. While the snapshot is built they note what the
+ * compiler looks at and hold file watchers back (a snapshot cannot hold live
+ * handles); once the kernel has started they pass straight through.
+ */
+let started = false;
+const system = typescript.sys as unknown as Record<string, (...args: unknown[]) => unknown>;
+const looked = new Map<string, string>();
 for (const name of ["readFile", "fileExists", "directoryExists", "getDirectories", "readDirectory", "realpath", "getModifiedTime"]) {
   const original = system[name];
   if (typeof original !== "function") continue;
-  originals.set(name, original);
-  system[name] = (file: string, ...rest: unknown[]): unknown => {
-    looked.add(path.resolve(file));
-    return (original as (...args: unknown[]) => unknown).call(typescript.sys, file, ...rest);
+  system[name] = (file: unknown, ...rest: unknown[]): unknown => {
+    const full = path.resolve(String(file));
+    if (!started && !looked.has(full)) looked.set(full, fileProbes.probe(full)); // before reading: a later edit shows as a change
+    return original.call(typescript.sys, file, ...rest);
   };
 }
-
-// File watchers are live handles, which a snapshot cannot hold: note them now, start them in the kernel.
 type Watch = { readonly kind: "watchFile" | "watchDirectory"; readonly args: unknown[]; closed: boolean; live?: { close(): void } };
-const watches: Watch[] = [];
+const heldBack: Watch[] = [];
 for (const kind of ["watchFile", "watchDirectory"] as const) {
-  originals.set(kind, system[kind]);
-  system[kind] = (...args: unknown[]) => {
+  const original = system[kind];
+  if (typeof original !== "function") continue;
+  system[kind] = (...args: unknown[]): unknown => {
+    if (started) return original.apply(typescript.sys, args);
     const watch: Watch = { kind, args, closed: false };
-    watches.push(watch);
+    heldBack.push(watch);
     return { close: () => { watch.closed = true; watch.live?.close(); } };
   };
 }
 
-const builtIn = process.cwd();
-const converter = converterModule.createConverter({ isJS: false, isBrowser: false });
-for (const [name, original] of originals) system[name] = original;
-const builtFrom = probes.probeAll(looked);
-const manifestOut = process.env["ROLLCALL_SNAPSHOT_PROBES"];
-if (manifestOut) fs.writeFileSync(manifestOut, JSON.stringify(builtFrom));
+const snapshotCwd = process.cwd();
+let prebuilt: Converter | undefined = converterModule.createConverter({ isJS: false, isBrowser: false });
+const builtFrom: FileProbes.Probes = Object.fromEntries(looked);
+const probesOut = process.env["ROLLCALL_SNAPSHOT_PROBES"];
+if (probesOut) fs.writeFileSync(probesOut, JSON.stringify({ probes: builtFrom, code: fileProbes.probeAll([__filename, ...loaded.keys()]) }));
 
-v8.startupSnapshot.setDeserializeMainFunction(() => {
-  // The kernel starts here, with the program already built.
-  const changed = process.cwd() !== builtIn ? `the kernel runs in ${process.cwd()}, not ${builtIn}` : probes.firstChange(builtFrom);
-  if (changed === undefined) {
-    for (const watch of watches) {
-      if (!watch.closed) watch.live = (system[watch.kind] as (...args: unknown[]) => { close(): void })(...watch.args);
+/** Why the prebuilt program cannot be used here, if it cannot. */
+function outOfDate(): { readonly why: string; readonly say: boolean } | undefined {
+  // A kernel in another folder (a subfolder of notebooks/, say) needs its own program: expected, so said quietly.
+  if (process.cwd() !== snapshotCwd) return { why: `made for ${snapshotCwd}`, say: false };
+  const changed = fileProbes.firstChange(builtFrom);
+  return changed === undefined ? undefined : { why: `${changed} changed since it was made`, say: true };
+}
+
+/** Node's module cache gets the modules loaded above, so `require` finds them instead of loading them again. */
+function shareModules(): void {
+  const Module = require("node:module") as typeof import("node:module") & { _nodeModulePaths(dir: string): string[] };
+  const cache = Module.createRequire(converterFile).cache;
+  // Only where Node's own lookup lands on the same file (a package could have changed its "exports").
+  const agreed = new Set(loaded.keys());
+  for (const r of resolutions) {
+    try {
+      if (Module.createRequire(r.from).resolve(r.id) !== r.file) agreed.delete(r.file);
+    } catch {
+      agreed.delete(r.file);
     }
-  } else {
-    process.stderr.write(`rollcall: the kernel snapshot is out of date (${changed}); building TypeScript's program afresh. npm run build refreshes it.\n`);
   }
-  let prebuilt: Converter | undefined = changed === undefined ? converter : undefined;
-  const { createRequire } = require("node:module") as typeof import("node:module");
-  const cache = createRequire(converterFile).cache;
-  for (const [filename, module] of loaded) {
-    let exports = module.exports;
+  for (const [filename, loadedModule] of loaded) {
+    if (!agreed.has(filename)) continue;
+    let exports = loadedModule.exports;
     if (filename === converterFile) {
-      exports = {
-        ...module.exports,
-        createConverter(options?: ConverterOptions): Converter {
-          const mine = prebuilt && !options?.isJS && !options?.isBrowser ? prebuilt : undefined;
-          prebuilt = undefined;
-          return mine ?? converterModule.createConverter(options);
-        },
+      // The same module, except that the first plain TypeScript converter asked for is the one built in the snapshot.
+      exports = Object.defineProperties({}, Object.getOwnPropertyDescriptors(loadedModule.exports));
+      exports["createConverter"] = (options?: ConverterOptions): Converter => {
+        const mine = !options?.isJS && !options?.isBrowser ? prebuilt : undefined;
+        if (mine) prebuilt = undefined;
+        return mine ?? converterModule.createConverter(options);
       };
     }
-    cache[filename] = { id: filename, filename, exports, loaded: true, children: [], paths: [] } as unknown as NodeJS.Module;
+    const module = new Module(filename);
+    Object.assign(module, { filename, exports, loaded: true, paths: Module._nodeModulePaths(path.dirname(filename)) });
+    cache[filename] = module;
   }
-  const args = process.argv.slice(1);
-  const at = args.indexOf("--config-path");
-  const tslabMain = createRequire(converterFile)("./main.js") as { startKernel(options: { configPath: string; enableFindLocal: boolean }): void };
-  tslabMain.startKernel({ configPath: at >= 0 ? args[at + 1] ?? "" : "", enableFindLocal: false });
-});
+}
+
+function startKernel(): void {
+  // Node hides this while a snapshot is built, and TypeScript's file checks then save and restore it as
+  // undefined, which the snapshot keeps: errors would print without their stacks. 10 is V8's default.
+  if (Error.stackTraceLimit === undefined) Error.stackTraceLimit = 10;
+  const { values } = parseArgs({ args: process.argv.slice(1), allowPositionals: true, strict: false, options: { "config-path": { type: "string" }, js: { type: "boolean" } } });
+  const configPath = values["config-path"];
+  if (typeof configPath !== "string" || !configPath) {
+    process.stderr.write("rollcall: this kernel needs --config-path <connection file>, as Jupyter's kernelspec gives it\n");
+    process.exit(2);
+  }
+  const stale = outOfDate();
+  started = true;
+  if (stale) {
+    if (stale.say) process.stderr.write(`rollcall: the kernel snapshot is out of date (${stale.why}); building TypeScript's program afresh. npm start or npm run build makes a new one.\n`);
+    prebuilt?.close();
+    prebuilt = undefined;
+  } else {
+    for (const watch of heldBack) if (!watch.closed) watch.live = system[watch.kind]?.(...watch.args) as { close(): void };
+  }
+  heldBack.length = 0;
+  shareModules();
+  const tslab = require("node:module").createRequire(converterFile)("./main.js") as { startKernel(options: { configPath: string; enableFindLocal: boolean; jsKernel: boolean }): void };
+  tslab.startKernel({ configPath, enableFindLocal: false, jsKernel: values.js === true });
+}
+
+v8.startupSnapshot.setDeserializeMainFunction(startKernel);
