@@ -1,9 +1,9 @@
 /** Kernel snapshots: the same results as plain tslab, interrupts still work, and a stale or foreign snapshot is never trusted. */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { probe, firstChange, probeAll } from "../src/engine/file-probes.js";
 import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
 import { tslabCommand, type KernelCommand } from "../src/engine/kernel.js";
@@ -16,6 +16,14 @@ import { allLessons, codeOutputs, notebookOf, writeInstructorCopy } from "./supp
 
 const LIMIT = { timeout: 180_000 };
 
+const temporary: string[] = [];
+async function tempFolder(): Promise<string> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
+  temporary.push(folder);
+  return folder;
+}
+after(() => Promise.all(temporary.map((folder) => rm(folder, { recursive: true, force: true }))));
+
 async function withKernel<T>(argv: readonly string[], cwd: string, work: (kernel: JupyterKernel) => Promise<T>): Promise<T> {
   const kernel = await JupyterKernel.start({ ...tslabCommand(projectRoot), argv }, { cwd });
   try {
@@ -26,7 +34,7 @@ async function withKernel<T>(argv: readonly string[], cwd: string, work: (kernel
 }
 
 test("file probes see a file edited and a folder created", async () => {
-  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-probes-"));
+  const folder = await tempFolder();
   const file = path.join(folder, "a.d.ts");
   await writeFile(file, "declare const A: number;");
   const probes = probeAll([file, path.join(folder, "node_modules")]);
@@ -51,6 +59,8 @@ test("a kernel started from a snapshot gives what plain tslab gives: a lesson, e
   const lesson = (await allLessons()).find((l) => l.id === "01-arrays");
   assert.ok(lesson);
   const { built } = await writeInstructorCopy(lesson);
+  const exit7 = path.join(await tempFolder(), "exit-7.js"); // a child for fork(), which passes the kernel's execArgv on
+  await writeFile(exit7, "process.exit(7);\n");
   const blob = await snapshotFor(instructorDir);
   const fast = kernelCommandFor(instructorDir);
   assert.ok(fast.argv.includes(blob) && fast.fallback, JSON.stringify(fast));
@@ -60,6 +70,8 @@ test("a kernel started from a snapshot gives what plain tslab gives: a lesson, e
     'import { openDatabase } from "rollcall"; const db = await openDatabase(); db.run("SELEC 1")',
     'new Error("where").stack.split("\\n").length',
     "[Error.stackTraceLimit, process.cwd(), typeof require, Intl.DateTimeFormat().resolvedOptions().timeZone, Object.keys(globalThis).join()]",
+    "[process.execArgv, process.argv.slice(1, 3)]",
+    `const { fork } = require("child_process"); await new Promise((done) => fork(${JSON.stringify(exit7)}).on("exit", done))`,
   );
   for (const notebook of [built.instructor, probe]) {
     const runs = [];
@@ -80,7 +92,7 @@ test("a snapshot kernel still stops an endless loop and carries on", LIMIT, asyn
 });
 
 test("a stale snapshot is noticed: the kernel builds TypeScript's program afresh and sees the new types", LIMIT, async () => {
-  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
+  const folder = await tempFolder();
   try {
     await snapshotFor(folder);
     const usesExtra = notebookOf("const n: typeof EXTRA = 1; n");
@@ -100,7 +112,7 @@ test("a stale snapshot is noticed: the kernel builds TypeScript's program afresh
     assert.equal(after.cells[0]?.status, "ok", JSON.stringify(after.notebook.cells[0]));
 
     // The same snapshot in another folder: the kernel builds for that folder instead.
-    const elsewhere = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-elsewhere-"));
+    const elsewhere = await tempFolder();
     const moved = await withKernel(command.argv, elsewhere, (k) => runNotebook(notebookOf("const m: number = 2; m"), k));
     assert.deepEqual(codeOutputs(moved.notebook), [[{ output_type: "stream", name: "stdout", text: "2\n" }]]);
   } finally {
@@ -109,7 +121,7 @@ test("a stale snapshot is noticed: the kernel builds TypeScript's program afresh
 });
 
 test("a snapshot kernel watches the folder as tslab does: a file created after a failed import is noticed", LIMIT, async () => {
-  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
+  const folder = await tempFolder();
   try {
     await snapshotFor(folder);
     const outcome = async (command: KernelCommand, file: string): Promise<string[]> => withKernel(command.argv, folder, async (k) => {
@@ -131,7 +143,7 @@ test("a snapshot kernel watches the folder as tslab does: a file created after a
 });
 
 test("a snapshot made by another Node, with other NODE_OPTIONS, from other code, or damaged, is not used", LIMIT, async () => {
-  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
+  const folder = await tempFolder();
   const manifestPath = manifestFile(folder);
   const rewrite = async (change: (m: Record<string, any>) => void): Promise<void> => {
     const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as Record<string, any>;
@@ -146,14 +158,16 @@ test("a snapshot made by another Node, with other NODE_OPTIONS, from other code,
   try {
     await snapshotFor(folder);
     await rewrite((m) => { m.node.version = "v99.0.0"; });
-    refusedBecause(/another Node or with other NODE_OPTIONS \(v99\.0\.0/);
+    refusedBecause(/was made by another Node \(v99\.0\.0/);
     await snapshotFor(folder);
     await rewrite((m) => { m.node.options = "--max-old-space-size=4096"; });
-    refusedBecause(/NODE_OPTIONS=--max-old-space-size=4096/);
+    refusedBecause(/was made with NODE_OPTIONS="--max-old-space-size=4096", not "/);
     await snapshotFor(folder);
     await rewrite((m) => { const [first] = Object.keys(m.code); m.code[first!] = "file:1:2"; });
     refusedBecause(/holds code that has changed since/);
     await writeFile(manifestPath, JSON.stringify({ cwd: folder }));
+    refusedBecause(/no kernel snapshot/);
+    await rewrite((m) => { Object.assign(m, { format: 2, blob: "x.blob", blobBytes: 1, node: null, code: {}, probes: {} }); });
     refusedBecause(/no kernel snapshot/);
     await writeFile(manifestPath, "{ not json");
     refusedBecause(/no kernel snapshot/);

@@ -86,7 +86,7 @@ export class JupyterKernel implements Kernel {
       shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
     }), { mode: 0o600 });
     const [program, ...args] = command.argv.map((a) => a.replace("{connection_file}", connectionFile));
-    const child = spawn(program ?? "", args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(program ?? "", args, { cwd: options.cwd, env: { ...(options.env ?? process.env), ...command.env }, stdio: ["ignore", "ignore", "pipe"] });
     const kernel = new JupyterKernel(child, key, folder, command.abortWindowMs ?? 0);
     kernel.watch(command.name);
     kernel.shell.connect(`tcp://127.0.0.1:${shell}`);

@@ -69,6 +69,7 @@ export async function findJupyter(): Promise<JupyterFound> {
 export function kernelSpec(command: KernelCommand): Record<string, unknown> {
   return {
     argv: command.argv,
+    ...(command.env ? { env: command.env } : {}),
     display_name: TSLAB_KERNELSPEC.display_name,
     language: "typescript",
     interrupt_mode: "signal",

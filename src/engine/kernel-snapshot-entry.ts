@@ -125,15 +125,18 @@ for (const kind of ["watchFile", "watchDirectory"] as const) {
 const snapshotCwd = process.cwd();
 let prebuilt: Converter | undefined = converterModule.createConverter({ isJS: false, isBrowser: false });
 const builtFrom: FileProbes.Probes = Object.fromEntries(looked);
+const codeInside: FileProbes.Probes = fileProbes.probeAll([__filename, ...loaded.keys()]);
 const probesOut = process.env["ROLLCALL_SNAPSHOT_PROBES"];
-if (probesOut) fs.writeFileSync(probesOut, JSON.stringify({ probes: builtFrom, code: fileProbes.probeAll([__filename, ...loaded.keys()]) }));
+if (probesOut) fs.writeFileSync(probesOut, JSON.stringify({ probes: builtFrom, code: codeInside }));
 
-/** Why the prebuilt program cannot be used here, if it cannot. */
-function outOfDate(): { readonly why: string; readonly say: boolean } | undefined {
+/** Why the snapshot's program (`program`) or all its code (`code`) cannot be used here, if so. */
+function outOfDate(): { readonly what: "code" | "program"; readonly why: string; readonly say: boolean } | undefined {
+  const changedCode = fileProbes.firstChange(codeInside);
+  if (changedCode !== undefined) return { what: "code", why: `${changedCode} changed since it was made`, say: true };
   // A kernel in another folder (a subfolder of notebooks/, say) needs its own program: expected, so said quietly.
-  if (process.cwd() !== snapshotCwd) return { why: `made for ${snapshotCwd}`, say: false };
+  if (process.cwd() !== snapshotCwd) return { what: "program", why: `made for ${snapshotCwd}`, say: false };
   const changed = fileProbes.firstChange(builtFrom);
-  return changed === undefined ? undefined : { why: `${changed} changed since it was made`, say: true };
+  return changed === undefined ? undefined : { what: "program", why: `${changed} changed since it was made`, say: true };
 }
 
 /** Node's module cache gets the modules loaded above, so `require` finds them instead of loading them again. */
@@ -167,11 +170,25 @@ function shareModules(): void {
   }
 }
 
-function startKernel(): void {
+/**
+ * Makes the process look as a plain `node …/tslab/bin/tslab kernel …` does, so that
+ * a learner's `fork()` (which passes execArgv on) or a look at process.argv behaves alike.
+ */
+function lookLikePlainTslab(): void {
+  const blobAt = process.execArgv.findIndex((a) => a === "--snapshot-blob" || a.startsWith("--snapshot-blob="));
+  if (blobAt >= 0) process.execArgv.splice(blobAt, process.execArgv[blobAt] === "--snapshot-blob" ? 2 : 1);
+  process.argv.splice(1, 0, path.join(path.dirname(converterFile), "..", "bin", "tslab"));
   // Node hides this while a snapshot is built, and TypeScript's file checks then save and restore it as
-  // undefined, which the snapshot keeps: errors would print without their stacks. 10 is V8's default.
-  if (Error.stackTraceLimit === undefined) Error.stackTraceLimit = 10;
-  const { values } = parseArgs({ args: process.argv.slice(1), allowPositionals: true, strict: false, options: { "config-path": { type: "string" }, js: { type: "boolean" } } });
+  // undefined, which the snapshot keeps: errors would print without their stacks.
+  if (Error.stackTraceLimit === undefined) {
+    const flag = /--stack[-_]trace[-_]limit[= ](\d+)/.exec(`${process.env["NODE_OPTIONS"] ?? ""} ${process.execArgv.join(" ")}`);
+    Error.stackTraceLimit = flag ? Number(flag[1]) : 10; // V8's default
+  }
+}
+
+function startKernel(): void {
+  lookLikePlainTslab();
+  const { values } = parseArgs({ args: process.argv.slice(2), allowPositionals: true, strict: false, options: { "config-path": { type: "string" }, js: { type: "boolean" } } });
   const configPath = values["config-path"];
   if (typeof configPath !== "string" || !configPath) {
     process.stderr.write("rollcall: this kernel needs --config-path <connection file>, as Jupyter's kernelspec gives it\n");
@@ -179,15 +196,16 @@ function startKernel(): void {
   }
   const stale = outOfDate();
   started = true;
-  if (stale) {
-    if (stale.say) process.stderr.write(`rollcall: the kernel snapshot is out of date (${stale.why}); building TypeScript's program afresh. npm start or npm run build makes a new one.\n`);
+  if (stale?.say) process.stderr.write(`rollcall: the kernel snapshot is out of date (${stale.why}); starting without it. npm start or npm run build makes a new one.\n`);
+  if (stale || values.js === true) {
     prebuilt?.close();
     prebuilt = undefined;
   } else {
     for (const watch of heldBack) if (!watch.closed) watch.live = system[watch.kind]?.(...watch.args) as { close(): void };
   }
   heldBack.length = 0;
-  shareModules();
+  // Changed code on disk is loaded from disk, all of it, rather than mixed with the snapshot's.
+  if (stale?.what !== "code") shareModules();
   const tslab = require("node:module").createRequire(converterFile)("./main.js") as { startKernel(options: { configPath: string; enableFindLocal: boolean; jsKernel: boolean }): void };
   tslab.startKernel({ configPath, enableFindLocal: false, jsKernel: values.js === true });
 }

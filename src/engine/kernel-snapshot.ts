@@ -72,8 +72,9 @@ export function manifestFile(cwd: string): string {
 function readManifest(file: string): Manifest | undefined {
   try {
     const m = JSON.parse(readFileSync(file, "utf8")) as Partial<Manifest> | null;
+    const isObject = (v: unknown): boolean => typeof v === "object" && v !== null;
     const wellFormed = m?.format === FORMAT && typeof m.cwd === "string" && typeof m.blob === "string" && typeof m.blobBytes === "number" &&
-      typeof m.node === "object" && typeof m.code === "object" && typeof m.probes === "object";
+      isObject(m.node) && isObject(m.code) && isObject(m.probes);
     return wellFormed ? (m as Manifest) : undefined;
   } catch {
     return undefined; // none yet, or cut short: either way, build one
@@ -83,9 +84,9 @@ function readManifest(file: string): Manifest | undefined {
 /** Why a snapshot cannot be used at all, if it cannot. */
 function unusable(manifest: Manifest, cwd: string): string | undefined {
   if (manifest.cwd !== path.resolve(cwd)) return "was made for another folder";
-  if (JSON.stringify(manifest.node) !== JSON.stringify(nodeIdentity())) {
-    return `was made by another Node or with other NODE_OPTIONS (${manifest.node.version} at ${manifest.node.execPath}${manifest.node.options ? `, NODE_OPTIONS=${manifest.node.options}` : ""})`;
-  }
+  const node = nodeIdentity();
+  if (manifest.node.options !== node.options) return `was made with NODE_OPTIONS="${manifest.node.options}", not "${node.options}"`;
+  if (JSON.stringify(manifest.node) !== JSON.stringify(node)) return `was made by another Node (${manifest.node.version} at ${manifest.node.execPath}, as it was then)`;
   const changedCode = firstChange(manifest.code);
   if (changedCode !== undefined) return `holds code that has changed since (${changedCode})`;
   if (statSync(path.join(kernelSnapshotsDir, manifest.blob), { throwIfNoEntry: false })?.size !== manifest.blobBytes) return "has lost its blob, or part of it";
@@ -112,7 +113,9 @@ export function kernelCommandFor(cwd: string): KernelCommand {
   const plain = tslabCommand(projectRoot);
   const found = findKernelSnapshot(cwd);
   if (!found.usable) return plain;
-  return { ...plain, argv: [process.execPath, "--snapshot-blob", found.blob, ...plain.argv.slice(2)], fallback: plain };
+  // NODE_OPTIONS pinned as the snapshot was made: other V8 flags would make Node refuse it, and Jupyter cannot fall back.
+  const env = { NODE_OPTIONS: process.env["NODE_OPTIONS"] ?? "" };
+  return { ...plain, argv: [process.execPath, "--snapshot-blob", found.blob, ...plain.argv.slice(2)], fallback: plain, env };
 }
 
 /** The builder's stderr, without its routine notices. */

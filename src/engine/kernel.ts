@@ -43,6 +43,8 @@ export interface KernelCommand {
   readonly abortWindowMs?: number;
   /** What to start instead if this command's process ends before it answers (a kernel snapshot Node refuses). */
   readonly fallback?: KernelCommand;
+  /** Environment variables the kernel needs set just so, over the caller's (a kernelspec's "env"). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** This project's tslab, started with the same Node that runs rollcall. */
