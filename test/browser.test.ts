@@ -114,7 +114,7 @@ test("npm start opens lesson 01 in Jupyter, Run All renders it without errors, C
   );
   const notebookFile = path.join(notebooksDir, NOTEBOOK);
   assert.ok(existsSync(notebookFile), `notebooks/${NOTEBOOK} is missing: run npm run build`);
-  assert.ok(existsSync(START_SCRIPT), `${START_SCRIPT} is missing: run npx tsc -p .`);
+  assert.ok(existsSync(START_SCRIPT), `${START_SCRIPT} is missing: run npx tsc -b`);
   const committed = await readFile(notebookFile, "utf8");
 
   const port = await freePort();
