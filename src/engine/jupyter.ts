@@ -76,6 +76,9 @@ export function kernelSpec(command: KernelCommand): Record<string, unknown> {
   };
 }
 
+/** Where a Jupyter data folder keeps this project's kernelspec. */
+export const kernelSpecFile = (dataDir: string): string => path.join(path.resolve(dataDir), "kernels", KERNEL_NAME, "kernel.json");
+
 /**
  * Writes `<dataDir>/kernels/tslab/kernel.json` (absolute paths, safe to repeat)
  * and returns the kernel's folder. `command` defaults to plain tslab; npm start
@@ -85,8 +88,8 @@ export function kernelSpec(command: KernelCommand): Record<string, unknown> {
  * await installKernelSpec(jupyterDataDir, projectRoot); // → <root>/.jupyter/kernels/tslab
  */
 export async function installKernelSpec(dataDir: string, projectRoot: string, command = tslabCommand(path.resolve(projectRoot))): Promise<string> {
-  const folder = path.join(path.resolve(dataDir), "kernels", KERNEL_NAME);
-  const file = path.join(folder, "kernel.json");
+  const file = kernelSpecFile(dataDir);
+  const folder = path.dirname(file);
   const text = JSON.stringify(kernelSpec(command), null, 1) + "\n";
   const current = await readFile(file, "utf8").catch(() => undefined);
   if (current !== text) {

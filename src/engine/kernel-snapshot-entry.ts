@@ -104,8 +104,10 @@ for (const name of ["readFile", "fileExists", "directoryExists", "getDirectories
   const original = system[name];
   if (typeof original !== "function") continue;
   system[name] = (file: unknown, ...rest: unknown[]): unknown => {
-    const full = path.resolve(String(file));
-    if (!started && !looked.has(full)) looked.set(full, fileProbes.probe(full)); // before reading: a later edit shows as a change
+    if (!started) {
+      const full = path.resolve(String(file));
+      if (!looked.has(full)) looked.set(full, fileProbes.probe(full)); // before reading: a later edit shows as a change
+    }
     return original.call(typescript.sys, file, ...rest);
   };
 }

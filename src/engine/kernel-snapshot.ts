@@ -20,6 +20,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { firstChange, type Probes } from "./file-probes.js";
+import { kernelSpecFile } from "./jupyter.js";
 import { tslabCommand, type KernelCommand } from "./kernel.js";
 import { jupyterDataDir, kernelSnapshotsDir, projectRoot } from "./paths.js";
 import { failed, ok, type Result } from "./problem.js";
@@ -93,26 +94,32 @@ function unusable(manifest: Manifest, cwd: string): string | undefined {
   return undefined;
 }
 
+/** The snapshot a kernel in `cwd` can start from, or why there is none; its program's files are not looked at. */
+function fittingSnapshot(cwd: string): { readonly manifest: Manifest; readonly blob: string } | { readonly why: string } {
+  if (snapshotsOff()) return { why: `kernel snapshots are off (${SNAPSHOT_SWITCH}=off)` };
+  const manifest = readManifest(manifestFile(cwd));
+  if (!manifest) return { why: `no kernel snapshot for ${cwd} yet` };
+  const why = unusable(manifest, cwd);
+  return why ? { why: `the kernel snapshot for ${cwd} ${why}` } : { manifest, blob: path.join(kernelSnapshotsDir, manifest.blob) };
+}
+
 /** Whether a kernel in `cwd` can start from a snapshot, and if not, why. */
 export function findKernelSnapshot(cwd: string): SnapshotState {
-  if (snapshotsOff()) return { usable: false, why: `kernel snapshots are off (${SNAPSHOT_SWITCH}=off)` };
-  const manifest = readManifest(manifestFile(cwd));
-  if (!manifest) return { usable: false, why: `no kernel snapshot for ${cwd} yet` };
-  const why = unusable(manifest, cwd);
-  if (why) return { usable: false, why: `the kernel snapshot for ${cwd} ${why}` };
-  const blob = path.join(kernelSnapshotsDir, manifest.blob);
-  const stale = firstChange(manifest.probes);
-  return stale === undefined ? { usable: true, blob } : { usable: true, blob, stale };
+  const found = fittingSnapshot(cwd);
+  if ("why" in found) return { usable: false, why: found.why };
+  const stale = firstChange(found.manifest.probes);
+  return stale === undefined ? { usable: true, blob: found.blob } : { usable: true, blob: found.blob, stale };
 }
 
 /**
  * tslab for a kernel working in `cwd`: from its snapshot when there is one that
- * fits (a stale one still saves loading TypeScript), with plain tslab as the fallback.
+ * fits, with plain tslab as the fallback. Whether the snapshot is stale the
+ * kernel checks for itself (a stale one still saves loading TypeScript).
  */
 export function kernelCommandFor(cwd: string): KernelCommand {
   const plain = tslabCommand(projectRoot);
-  const found = findKernelSnapshot(cwd);
-  if (!found.usable) return plain;
+  const found = fittingSnapshot(cwd);
+  if ("why" in found) return plain;
   // NODE_OPTIONS pinned as the snapshot was made: other V8 flags would make Node refuse it, and Jupyter cannot fall back.
   const env = { NODE_OPTIONS: process.env["NODE_OPTIONS"] ?? "" };
   return { ...plain, argv: [process.execPath, "--snapshot-blob", found.blob, ...plain.argv.slice(2)], fallback: plain, env };
@@ -193,7 +200,7 @@ export async function removeKernelSnapshot(cwd: string): Promise<void> {
 async function pruneKernelSnapshots(done: (blob: string) => boolean = () => false): Promise<void> {
   const names = await readdir(kernelSnapshotsDir).catch(() => [] as string[]);
   const kept = new Set<string>();
-  const kernelspec = await readFile(path.join(jupyterDataDir, "kernels", "tslab", "kernel.json"), "utf8").catch(() => "");
+  const kernelspec = await readFile(kernelSpecFile(jupyterDataDir), "utf8").catch(() => "");
   for (const name of names.filter((n) => n.endsWith(".json") && !n.includes(".tmp"))) {
     const file = path.join(kernelSnapshotsDir, name);
     const manifest = readManifest(file);
