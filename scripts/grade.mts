@@ -75,7 +75,7 @@ function progress(total: number): { tick: (line: string) => void; stop: () => vo
 
 /** Grades the submissions on `jobs` workers; returns the error that stopped the grader's own machinery, if any. */
 async function gradeAll(todo: readonly (Submission & { name: string })[], lesson: GradableLesson, limits: Limits, jobs: number, resultFile: (name: string) => string, out: string): Promise<Error | undefined> {
-  const pool = new WorkerPool(jobs, limits.memoryMb);
+  const pool = new WorkerPool(jobs, limits.memoryMb, lesson.checks);
   const bar = progress(todo.length);
   const grade = async (s: Submission & { name: string }): Promise<void> => {
     const { results, feedback } = await gradeSubmission(s.name, s.file, await readFile(s.file), lesson, pool, limits);

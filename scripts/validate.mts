@@ -22,13 +22,23 @@ import type { LearnerResults } from "../src/engine/results.js";
 const pointsOf = (results: LearnerResults, exercise: string): number =>
   results.tests.filter((t) => t.exercise === exercise).reduce((sum, t) => sum + t.points, 0);
 
-async function validate(lessonId: string, pool: WorkerPool): Promise<string[]> {
+async function validate(lessonId: string): Promise<string[]> {
   const file = `lessons/${lessonId}.md`;
   const text = await readFile(path.join(lessonsDir, `${lessonId}.md`), "utf8").catch(() => undefined);
   if (text === undefined) return [`${file}: no such lesson`];
   const grading = gradableLesson(text, file, Object.keys(helpers));
   if (!grading.ok) return grading.problems.map(formatProblem);
   const g: GradableLesson = grading.value;
+  const pool = new WorkerPool(os.availableParallelism(), DEFAULT_LIMITS.memoryMb, g.checks);
+  try {
+    return await validateWith(g, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function validateWith(g: GradableLesson, pool: WorkerPool): Promise<string[]> {
+  const lessonId = g.lesson.id;
   const { learner, instructor } = buildLesson(g.lesson);
   const grade = async (name: string, notebook: Notebook): Promise<LearnerResults> =>
     (await gradeSubmission(name, `${lessonId}/${name}.ipynb`, new TextEncoder().encode(serializeNotebook(notebook)), g, pool, DEFAULT_LIMITS)).results;
@@ -61,15 +71,10 @@ async function main(): Promise<number> {
     console.error("usage: npm run validate -- LESSON [LESSON...]   (e.g. 01-arrays)");
     return 2;
   }
-  const pool = new WorkerPool(os.availableParallelism(), DEFAULT_LIMITS.memoryMb);
-  try {
-    let problems: string[] = [];
-    for (const lesson of lessons) problems = problems.concat(await validate(lesson, pool));
-    problems.forEach((p) => console.error(`  ${p}`));
-    return problems.length ? 1 : 0;
-  } finally {
-    await pool.close();
-  }
+  let problems: string[] = [];
+  for (const lesson of lessons) problems = problems.concat(await validate(lesson));
+  problems.forEach((p) => console.error(`  ${p}`));
+  return problems.length ? 1 : 0;
 }
 
 main().then((code) => { process.exitCode = code; }, (error: unknown) => {

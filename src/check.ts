@@ -92,27 +92,11 @@ export interface CheckResult {
  */
 export function check(exercise: string, define: (t: Tester) => void, options: { hints?: readonly string[] } = {}): void {
   // Returns nothing on purpose: a notebook shows a cell's last value, and the report is enough.
-  const nested = running;
-  const result = runCheck(exercise, define, options);
-  showCheck(result);
-  if (!nested) reporter?.(result);
+  showCheck(runCheck(exercise, define, options));
 }
 
-/** The test a check adds when the code it checks called check() itself. */
-export const TAMPER_TEST = "checks are the lesson's own";
-
-// A grader sets where results go, once, before any learner's code runs; a check
-// called from inside another check (a learner's code calling check itself to
-// fake a pass) never reaches it, and fails the check it was called from.
-let reporter: ((result: CheckResult) => void) | undefined;
-let running = false;
-let calledInside = false;
-
-/** For graders only (not exported to lessons): where every top-level check's result goes. */
-export function setCheckReporter(report: (result: CheckResult) => void): void {
-  if (reporter) throw new Error("the check reporter is already set");
-  reporter = report;
-}
+/** The test a check reports when its own code crashed outside any test; the tests after it never ran. */
+export const SETUP_TEST = "setting up the check";
 
 /**
  * Run a check's tests and return how they went, without showing anything.
@@ -121,23 +105,12 @@ export function setCheckReporter(report: (result: CheckResult) => void): void {
  * result.status; // "pass", "fail" or "todo"
  */
 export function runCheck(exercise: string, define: (t: Tester) => void, options: { hints?: readonly string[] } = {}): CheckResult {
-  if (running) {
-    calledInside = true;
-    return summarize(exercise, [], []);
-  }
-  running = true;
-  calledInside = false;
   const tests: TestResult[] = [];
   try {
     define(testerInto(tests));
   } catch (error) {
     // The check's own code crashed, outside any test (for example it called your code directly).
-    tests.push(crashed("setting up the check", 0, error));
-  } finally {
-    running = false;
-  }
-  if (calledInside) {
-    tests.push({ name: TAMPER_TEST, status: "error", message: "your code called check() while being checked; remove that call", points: 0, maxPoints: 0 });
+    tests.push(crashed(SETUP_TEST, 0, error));
   }
   return summarize(exercise, tests, [...(options?.hints ?? [])]); // `?.`: a notebook may pass null
 }

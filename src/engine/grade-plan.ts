@@ -11,7 +11,8 @@ import type { Notebook } from "./notebook.js";
 export type PlannedCell =
   | { readonly kind: "learner"; readonly cellId: string; readonly source: string }
   | { readonly kind: "lesson"; readonly cellId: string; readonly source: string }
-  | { readonly kind: "check"; readonly cellId: string; readonly source: string; readonly exercise: string };
+  /** The lesson's check for an exercise: run on the worker's trusted side, from the lesson, never the submission. */
+  | { readonly kind: "check"; readonly cellId: string; readonly exercise: string };
 
 export interface GradingPlan {
   readonly cells: readonly PlannedCell[];
@@ -20,25 +21,7 @@ export interface GradingPlan {
   readonly notes: readonly string[];
 }
 
-/**
- * The lesson's check, run so that learner code cannot stand in for it: every
- * helper it uses comes from the cell's own `require` (the wrapper's second
- * argument, which no declaration of a learner can shadow), not from names a
- * learner's cell may have redeclared.
- */
-export function trustedCheck(source: string, helperNames: readonly string[]): string {
-  return [
-    `const rollcallCheck = async ({ ${helperNames.join(", ")} }: typeof import("rollcall")) => {`,
-    source,
-    "};",
-    // Not `await (…)`: tslab only runs a cell as async when it sees an await it can parse as one.
-    "const rollcallChecked = await rollcallCheck(",
-    "  // @ts-ignore: the cell's own require, passed in by the kernel",
-    '  arguments[1]("rollcall"));',
-  ].join("\n");
-}
-
-export function planSubmission(submission: Notebook, tests: LessonTests, helperNames: readonly string[]): GradingPlan {
+export function planSubmission(submission: Notebook, tests: LessonTests): GradingPlan {
   const notes: string[] = [];
   const exerciseIds = new Set(tests.exercises.map((e) => e.id));
   const lockedById = new Map(tests.lockedCells.map((c) => [c.id, c]));
@@ -62,7 +45,7 @@ export function planSubmission(submission: Notebook, tests: LessonTests, helperN
   });
   const checksAfter = (index: number): PlannedCell[] => tests.exercises
     .filter((e) => checkAfter.get(e.id) === index)
-    .map((e) => ({ kind: "check", cellId: e.checkCell, source: trustedCheck(e.check, helperNames), exercise: e.id }));
+    .map((e) => ({ kind: "check", cellId: e.checkCell, exercise: e.id }));
 
   const cells: PlannedCell[] = [];
   const seenLocked = new Set<string>();

@@ -6,27 +6,31 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import type { CheckResult } from "../check.js";
+import type { CompiledCheck } from "./check-realm.js";
 import type { CellStatus } from "./kernel.js";
 import type { Output } from "./notebook.js";
 import { projectRoot } from "./paths.js";
-import { signMessage, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
+import { signMessage, type CheckOutcome, type Signed, type WorkerCell, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
 
 export interface Limits {
   readonly cellTimeoutMs: number;
+  /** Wall clock for a whole notebook, every retry included. */
   readonly submissionTimeoutMs: number;
   readonly maxOutputChars: number;
   readonly memoryMb: number;
+  /** What a learner's code may keep in its scratch folder at once. */
+  readonly maxScratchBytes: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { cellTimeoutMs: 10_000, submissionTimeoutMs: 60_000, maxOutputChars: 20_000, memoryMb: 512 };
+export const DEFAULT_LIMITS: Limits = { cellTimeoutMs: 10_000, submissionTimeoutMs: 60_000, maxOutputChars: 20_000, memoryMb: 512, maxScratchBytes: 50 * 1024 * 1024 };
 
 export interface CellOutcome {
   readonly status: CellStatus | "skipped";
   readonly outputs: readonly Output[];
-  readonly reports: readonly CheckResult[];
+  /** For a check cell: the verdict of the lesson's check, from the worker's trusted side. */
+  readonly check?: CheckOutcome;
   readonly message?: string;
 }
 
@@ -39,6 +43,8 @@ export interface WorkerRun {
   readonly reusable: boolean;
   /** The worker was gone before the first cell started: nothing this submission did; run it on another. */
   readonly lost?: boolean;
+  /** Why the worker was not kept for the next learner, when the learner's code was the reason. */
+  readonly recycled?: string;
 }
 
 const INTERRUPT_GRACE_MS = 2000;
@@ -46,8 +52,73 @@ const WORKER_SCRIPT = path.join(projectRoot, "dist", "src", "engine", "grade-wor
 const SUBMISSIONS_PER_WORKER = 100;
 const TAMPERED = "stopped: the grader received a message it did not send (tampering)";
 
-/** Where a learner's code may write, and nothing else: one folder per worker. */
+/** Where a learner's code may write, and nothing else: one folder per worker, named PID-N by the grader that made it. */
 const scratchRoot = path.join(projectRoot, "build", "grading");
+
+/** Scratch folders of graders that are gone (killed, even with -9): nobody else removes them. */
+export function removeStaleScratch(): void {
+  let entries: string[] = [];
+  try { entries = readdirSync(scratchRoot); } catch { return; }
+  for (const entry of entries) {
+    const pid = Number(/^(\d+)-/.exec(entry)?.[1]);
+    if (!pid || pid === process.pid || isRunning(pid)) continue;
+    rmSync(path.join(scratchRoot, entry), { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Bytes under a folder, stopping early past `cap` (a learner's many small files cost no more to count). */
+function bytesUnder(dir: string, cap: number): number {
+  let total = 0;
+  const stack = [dir];
+  while (stack.length && total <= cap) {
+    const current = stack.pop() as string;
+    let names: string[];
+    try { names = readdirSync(current); } catch { continue; }
+    for (const name of names) {
+      try {
+        const info = lstatSync(path.join(current, name));
+        total += info.isDirectory() ? 4096 : info.size;
+        if (info.isDirectory()) stack.push(path.join(current, name));
+      } catch {
+        // gone meanwhile
+      }
+      if (total > cap) break;
+    }
+  }
+  return total;
+}
+
+/**
+ * What a worker may read: the packages cells need (each by its own folder, never the
+ * `node_modules/rollcall` link back to the project root, and never `node_modules/` whole,
+ * since Node checks paths as written and a link under an allowed folder leads anywhere),
+ * the compiled helpers, and its scratch folder.
+ */
+function readablePaths(scratch: string): string[] {
+  const modules = path.join(projectRoot, "node_modules");
+  const packages: string[] = [];
+  for (const entry of readdirSync(modules)) {
+    if (entry === "rollcall" || entry.startsWith(".")) continue;
+    const full = path.join(modules, entry);
+    if (entry.startsWith("@")) packages.push(...readdirSync(full).map((name) => path.join(full, name)));
+    else packages.push(full);
+  }
+  const lookups = [scratchRoot, path.dirname(scratchRoot)].flatMap((dir) => [path.join(dir, "node_modules"), path.join(dir, "node_modules", "@types")]);
+  return [
+    ...packages.filter((p) => !lstatSync(p).isSymbolicLink()).map((p) => `${p}/`),
+    modules, path.join(modules, "@types"),
+    `${path.join(projectRoot, "dist", "src")}/`, path.join(projectRoot, "package.json"), `${scratch}/`, ...lookups,
+  ];
+}
 
 /** Runs the worker without a network where this machine allows it (root, or unprivileged user namespaces). */
 const networkless: readonly string[] = (() => {
@@ -93,14 +164,11 @@ export class GradingWorker {
     });
   }
 
-  static async start(memoryMb: number): Promise<GradingWorker> {
+  static async start(memoryMb: number, checks: readonly CompiledCheck[]): Promise<GradingWorker> {
     const scratch = path.join(scratchRoot, `${process.pid}-${nextWorker++}`);
     mkdirSync(scratch, { recursive: true });
-    // Node 20 takes one path a flag; a folder ends in "/".
-    // TypeScript watches the node_modules folders it looks for on the way up, though they do not exist.
-    const lookups = [scratchRoot, path.dirname(scratchRoot)].flatMap((dir) => [path.join(dir, "node_modules"), path.join(dir, "node_modules", "@types")]);
-    // dist/src only: dist/test and dist/bench hold right answers.
-    const reads = [`${path.join(projectRoot, "node_modules")}/`, `${path.join(projectRoot, "dist", "src")}/`, path.join(projectRoot, "package.json"), `${scratch}/`, ...lookups];
+    // Node 20 takes one path a flag; a folder ends in "/". dist/src only: dist/test and dist/bench hold right answers.
+    const reads = readablePaths(scratch);
     const node = [
       process.execPath, "--experimental-permission", ...reads.map((r) => `--allow-fs-read=${r}`), `--allow-fs-write=${scratch}/`,
       `--max-old-space-size=${Math.max(64, Math.floor(memoryMb / 2))}`, "--disable-warning=ExperimentalWarning", "--no-warnings", WORKER_SCRIPT,
@@ -109,7 +177,7 @@ export class GradingWorker {
     const env = { PATH: process.env.PATH ?? "", HOME: scratch, TMPDIR: scratch, NODE_ENV: "production" };
     const child = spawn(program ?? process.execPath, args, { cwd: scratch, env, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "json" });
     const worker = new GradingWorker(child, scratch);
-    await worker.handshake();
+    await worker.handshake(checks);
     return worker;
   }
 
@@ -118,12 +186,12 @@ export class GradingWorker {
     return JSON.parse(raw.body) as WorkerMessage;
   }
 
-  private async handshake(): Promise<void> {
+  private async handshake(checks: readonly CompiledCheck[]): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => {
       this.listener = (m) => { if (m.type === "ready") resolve(); };
       void this.exited.then(() => reject(new Error(`the grading worker did not start (${this.exitInfo}): ${this.stderrTail.trim().split("\n").slice(-3).join(" | ")}`)));
     });
-    this.child.send({ type: "init", key: this.key } satisfies WorkerCommand);
+    this.child.send({ type: "init", key: this.key, checks } satisfies WorkerCommand);
     await ready;
   }
 
@@ -131,8 +199,11 @@ export class GradingWorker {
     return this.exitInfo === undefined;
   }
 
-  /** Runs the cells in order and reports how each ended; never throws for anything the learner's code does. */
-  async run(cells: readonly string[], limits: Limits): Promise<WorkerRun> {
+  /**
+   * Runs the cells in order and reports how each ended; never throws for anything the
+   * learner's code does. The run stops at `deadline` (performance.now() time), whatever it is doing.
+   */
+  async run(cells: readonly WorkerCell[], limits: Limits, deadline: number): Promise<WorkerRun> {
     if (!this.alive) return { outcomes: [], reusable: false, lost: true };
     this.submissions++;
     const id = this.submissions;
@@ -141,7 +212,7 @@ export class GradingWorker {
     let stopReason: { status: CellStatus; message: string; wholeRun?: boolean } | undefined;
     let cellTimer: NodeJS.Timeout | undefined;
     let killTimer: NodeJS.Timeout | undefined;
-    let clean = true;
+    let recycled: string | undefined;
     /** The cell the run was stopped at; messages after it are not believed. */
     let stoppedIndex: number | undefined;
     /** The cell running now, or the next one when the last has ended. */
@@ -154,8 +225,9 @@ export class GradingWorker {
     this.onTamper = () => kill("error", TAMPERED);
     const memoryWatch = setInterval(() => {
       if (this.residentMb() > limits.memoryMb) kill("error", `stopped: the code used more than ${limits.memoryMb} MB of memory`);
+      if (bytesUnder(this.scratch, limits.maxScratchBytes) > limits.maxScratchBytes) kill("error", `stopped: the code wrote more than ${Math.round(limits.maxScratchBytes / 2 ** 20)} MB to disk`);
     }, 100);
-    const deadline = setTimeout(() => kill("timeout", `stopped: the notebook ran past its ${limits.submissionTimeoutMs / 1000} s limit`, true), limits.submissionTimeoutMs);
+    const wholeRun = setTimeout(() => kill("timeout", `stopped: the notebook ran past its ${limits.submissionTimeoutMs / 1000} s limit`, true), Math.max(0, deadline - performance.now()));
 
     const finished = new Promise<void>((resolve) => {
       this.listener = (m) => {
@@ -171,22 +243,23 @@ export class GradingWorker {
           clearTimeout(cellTimer);
           clearTimeout(killTimer);
           const timedOut = stopReason?.status === "timeout";
-          outcomes[m.index] = { status: timedOut ? "timeout" : m.status, outputs: m.outputs, reports: m.reports, ...(timedOut ? { message: stopReason?.message } : {}) };
+          outcomes[m.index] = { status: timedOut ? "timeout" : m.status, outputs: m.outputs, ...(m.check ? { check: m.check } : {}), ...(timedOut ? { message: stopReason?.message } : {}) };
           // An interrupt can stop trusted code halfway (a check's own bookkeeping, say, which
           // then takes every later check for a nested one): the next cells get a fresh worker.
           if (timedOut) kill("timeout", stopReason?.message ?? "stopped", false, m.index);
         } else if (m.type === "submission-end") {
-          clean &&= m.clean;
+          recycled = m.recycle;
           resolve();
         }
       };
       void this.exited.then(resolve);
     });
     // With a callback, a channel closed meanwhile is not an 'error' event that would end the grader.
-    this.child.send({ type: "submission", id, cells: cells.map((source) => ({ source })), maxOutputChars: limits.maxOutputChars } satisfies WorkerCommand, () => {});
+    if (performance.now() >= deadline) kill("timeout", `stopped: the notebook ran past its ${limits.submissionTimeoutMs / 1000} s limit`, true, 0);
+    else this.child.send({ type: "submission", id, cells, maxOutputChars: limits.maxOutputChars } satisfies WorkerCommand, () => {});
     await finished;
     clearInterval(memoryWatch);
-    clearTimeout(deadline);
+    clearTimeout(wholeRun);
     clearTimeout(cellTimer);
     clearTimeout(killTimer);
     this.listener = undefined;
@@ -205,7 +278,7 @@ export class GradingWorker {
       if (this.alive) this.child.kill("SIGKILL");
       return { outcomes, stoppedAt: { index: stoppedIndex ?? Math.max(current, outcomes.length), status: stopReason?.status ?? "died", message: why, wholeRun: stopReason?.wholeRun ?? false }, reusable: false };
     }
-    return { outcomes, reusable: clean && this.submissions < SUBMISSIONS_PER_WORKER };
+    return { outcomes, reusable: recycled === undefined && this.submissions < SUBMISSIONS_PER_WORKER, ...(recycled ? { recycled } : {}) };
   }
 
   private residentMb(): number {
@@ -232,12 +305,13 @@ export class WorkerPool {
   /** Why a worker could not start: every wait fails with it, at once, rather than hang. */
   private failure: Error | undefined;
 
-  constructor(size: number, private readonly memoryMb: number) {
+  constructor(size: number, private readonly memoryMb: number, private readonly checks: readonly CompiledCheck[]) {
+    removeStaleScratch();
     for (let i = 0; i < size; i++) this.spawnOne();
   }
 
   private spawnOne(): void {
-    const started = GradingWorker.start(this.memoryMb).then((worker) => this.give(worker), (error: Error) => {
+    const started = GradingWorker.start(this.memoryMb, this.checks).then((worker) => this.give(worker), (error: Error) => {
       this.failure = error;
       for (const waiter of this.waiting.splice(0)) waiter.reject(error);
     });

@@ -1,24 +1,30 @@
 /**
- * The grading worker: a child process that runs learners' cells in tslab's own
- * executor (the engine inside the tslab kernel), one submission at a time.
+ * The grading worker: a child process with two sides.
  *
- * Started by grade-pool.ts under Node's permission model (reads: node_modules,
- * dist/src and its scratch folder; writes: the scratch folder; no processes, no
- * workers) and, where it can, without a network. Before any learner's code runs
- * it freezes JavaScript's built-ins (SES lockdown), the helper module and the
- * Node modules a cell may require, hides the rest, and keeps the key that signs
- * its messages in a closure, so that a learner's code cannot patch `check`,
- * assertions or globals, and cannot forge a result.
+ * - The learner's side runs learners' cells in tslab's own executor, one
+ *   submission at a time, each with a fresh executor (its own `exports`, the
+ *   namespace a cell's names live in) and an emptied scratch folder.
+ * - The trusted side runs the lesson's checks in a realm of their own
+ *   (check-realm.ts), made fresh for each submission; the learner's functions
+ *   reach it only through the membrane, as copies and stand-ins.
+ *
+ * Started by grade-pool.ts under Node's permission model (reads: the packages
+ * cells need, dist/src and its scratch folder; writes: the scratch folder; no
+ * processes, no workers) and, where it can, without a network. Before any
+ * learner's code runs it freezes JavaScript's built-ins (SES lockdown), the
+ * helper module and the Node modules a cell may require, hides the rest, and
+ * keeps the key that signs its messages in a closure.
  */
 import { createHook } from "node:async_hooks";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { format } from "node:util";
-import { setCheckReporter, type CheckResult } from "../check.js";
+import { CheckRealm, type CompiledCheck } from "./check-realm.js";
 import { projectRoot } from "./paths.js";
 import type { MimeBundle } from "./notebook.js";
 import { OutputCollector } from "./output-collector.js";
-import { signMessage, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
+import { signMessage, type CheckOutcome, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
 
 /**
  * Node modules a lesson's cell may use; everything else (processes, network, vm, v8,
@@ -45,8 +51,9 @@ const LEFTOVER_TYPES = new Set(["Timeout", "Immediate", "FSREQCALLBACK", "FSREQP
 /** Host properties that change by themselves as the process works. */
 const VOLATILE = new Set<string | symbol>(["_eventsCount", "exitCode", "_exiting", "_writableState", "_readableState"]);
 
+type Executor = ReturnType<typeof import("tslab/dist/executor").createExecutor>;
+
 function main(): void {
-  const started = performance.now();
   // Captured before any learner's code, which could set globalThis.JSON to one that rewrites results.
   const stringify = JSON.stringify;
   const require = createRequire(path.join(projectRoot, "package.json"));
@@ -78,22 +85,22 @@ function main(): void {
     }
     return result;
   };
+  // Modules registered from a cell (tslab's `//@module`) would stay in the shared compiler for the next learner.
+  converter.addModule = () => [{ start: { offset: 0, line: 0, character: 0 }, end: { offset: 0, line: 0, character: 0 }, messageText: "module cells are not available while grading", category: 1, code: 0 }];
 
   // Per-cell capture of what the learner's code prints and displays, joined and capped as the runner does.
   let outputs = new OutputCollector(0);
   const stream = (name: "stdout" | "stderr", text: string): void => outputs.add("stream", { name, text });
-  const executor = createExecutor(process.cwd(), { node: converter, browser: converter, close: () => converter.close() }, {
+  const cellConsole = {
     log: (...args: unknown[]) => stream("stdout", `${format(...args)}\n`),
     error: (...args: unknown[]) => stream("stderr", `${format(...args.map(describeError))}\n`),
-  });
+  };
   const writeTo = (name: "stdout" | "stderr") => ((chunk: string | Uint8Array) => { stream(name, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")); return true; }) as typeof process.stdout.write;
   process.stdout.write = writeTo("stdout");
   process.stderr.write = writeTo("stderr");
   jupyter.lastWriteDisplayData = (content: { data: MimeBundle }) => {
     outputs.add("display_data", { data: content.data, metadata: {} });
   };
-  let reports: CheckResult[] = [];
-  setCheckReporter((result) => reports.push(result));
 
   // The cells' `require`: the helper module, tslab's display, and a short list of Node modules, all frozen.
   const baseRequire = require;
@@ -104,7 +111,25 @@ function main(): void {
     if (ALLOWED_MODULES.has(name)) return baseRequire(name);
     throw new Error(`require("${id}") is not available while grading: lessons use "rollcall" and Node's basic modules only`);
   };
-  const tslabGlobals = (globalThis as unknown as { __tslab__: { exports: object } }).__tslab__;
+
+  // tslab hands each cell `__tslab__.exports` and `.require`. Here the global reads the current
+  // submission's executor, is set only while this worker makes one, and cannot be replaced.
+  let cells: { exports: object; require: unknown } | undefined;
+  let making = false;
+  Object.defineProperty(globalThis, "__tslab__", {
+    get: () => cells,
+    set: (given: { exports: object }) => { if (making) cells = Object.freeze({ exports: given.exports, require: safeRequire }); },
+    configurable: false,
+  });
+  const freshExecutor = (): Executor => {
+    making = true;
+    try {
+      return createExecutor(process.cwd(), { node: converter, browser: converter, close: () => converter.close() }, cellConsole);
+    } finally {
+      making = false;
+    }
+  };
+  let executor: Executor | undefined;
 
   // The channel's own functions, captured and then locked: a cell cannot swap or drop what is sent.
   const send = process.send?.bind(process);
@@ -149,89 +174,116 @@ function main(): void {
     return undefined;
   };
 
+  // The helper module's types, where the cells' compiler finds "rollcall" first: in the scratch
+  // folder, since this worker may read nothing under the node_modules/rollcall link to the project.
+  const typesDir = path.join("node_modules", "rollcall");
+  const helperSources = path.join(projectRoot, "dist", "src");
+  const helperTypes = new Map<string, string>([
+    ["package.json", `${stringify({ name: "rollcall", private: true, types: "index.d.ts" })}\n`],
+    ...readdirSync(helperSources).filter((f) => f.endsWith(".d.ts")).map((f) => [f, readFileSync(path.join(helperSources, f), "utf8")] as [string, string]),
+  ]);
+  /** The scratch folder (this worker's cwd) as the next learner must find it: empty but for the helpers' types, as they were. */
+  const resetScratch = (): void => {
+    for (const entry of readdirSync(".")) if (entry !== "node_modules") rmSync(entry, { recursive: true, force: true });
+    const intact = (() => {
+      try {
+        const found = readdirSync(typesDir);
+        return readdirSync("node_modules").length === 1 && found.length === helperTypes.size
+          && [...helperTypes].every(([file, text]) => readFileSync(path.join(typesDir, file), "utf8") === text);
+      } catch {
+        return false;
+      }
+    })();
+    if (intact) return;
+    rmSync("node_modules", { recursive: true, force: true });
+    mkdirSync(typesDir, { recursive: true });
+    for (const [file, text] of helperTypes) writeFileSync(path.join(typesDir, file), text);
+  };
+
   // A grader that is killed (even with -9) closes the channel: its workers go too.
   process.on("disconnect", () => process.exit(0));
   process.once("message", (first: WorkerCommand) => {
     if (first.type !== "init") return;
     const key = (body: string): string => signMessage(first.key, body);
-    harden(safeRequire, rollcall, tslabPublic);
+    const checks = new Map<string, CompiledCheck>(first.checks.map((c) => [c.exercise, c]));
+    // TextEncoder and TextDecoder too: the check realm's helpers use them (seeding from a string).
+    harden(rollcall, tslabPublic, TextEncoder, TextDecoder);
     const baselineGlobals = new Set(Reflect.ownKeys(globalThis));
     let baselineHost = new Map<string, unknown[]>();
 
-    process.on("SIGINT", () => executor.interrupt());
+    process.on("SIGINT", () => executor?.interrupt());
     process.on("message", (command: WorkerCommand) => {
       if (command.type !== "submission") return;
       void runSubmission(command).then(() => {
-        executor.reset();
         const extraGlobals = Reflect.ownKeys(globalThis).filter((k) => !baselineGlobals.has(k));
-        for (const k of extraGlobals) Reflect.deleteProperty(globalThis, k);
         const changed = changedHost(baselineHost);
-        const why = extraGlobals.length ? "the learner's code added globals"
+        const recycle = extraGlobals.length ? "the learner's code added globals"
           : changed ? `the learner's code changed ${changed}`
           : pending.size ? "the learner's code left timers or file operations running"
           : undefined;
-        sendSigned(key, { type: "submission-end", id: command.id, clean: why === undefined, ...(why ? { why } : {}) });
+        sendSigned(key, { type: "submission-end", id: command.id, ...(recycle ? { recycle } : {}) });
       });
     });
 
     async function runSubmission(command: Extract<WorkerCommand, { type: "submission" }>): Promise<void> {
       pending.clear();
+      resetScratch();
+      executor = freshExecutor();
+      const current = executor;
+      let realm: CheckRealm | undefined;
       learnerRunning = true;
       try {
-        await runCells(command);
+        for (const [index, cell] of command.cells.entries()) {
+          outputs = new OutputCollector(command.maxOutputChars);
+          sendSigned(key, { type: "cell-start", id: command.id, index });
+          if (cell.kind === "code") {
+            const ok = await current.execute(cell.source).catch((error: unknown) => { stream("stderr", `${String(error)}\n`); return false; });
+            sendSigned(key, { type: "cell-end", id: command.id, index, status: ok ? "ok" : "error", outputs: outputs.result().outputs });
+            continue;
+          }
+          const check = checks.get(cell.exercise);
+          let outcome: CheckOutcome;
+          if (!check) outcome = { error: `the grader has no check for '${cell.exercise}'` };
+          else {
+            realm ??= new CheckRealm();
+            // A name is read off the learner's namespace as data: no getter, no prototype.
+            const learnerName = (name: string): unknown => Reflect.getOwnPropertyDescriptor(current.locals, name)?.value;
+            outcome = await realm.run(check, learnerName).catch((error: unknown) => ({ error: `the check could not run: ${String((error as Error)?.message ?? error).split("\n")[0]}` }));
+          }
+          sendSigned(key, { type: "cell-end", id: command.id, index, status: "ok", outputs: outputs.result().outputs, check: outcome });
+        }
       } finally {
         learnerRunning = false;
       }
       await new Promise((resolve) => setImmediate(resolve)); // let what finishes now finish
     }
 
-    async function runCells(command: Extract<WorkerCommand, { type: "submission" }>): Promise<void> {
-      for (const [index, cell] of command.cells.entries()) {
-        outputs = new OutputCollector(command.maxOutputChars);
-        reports = [];
-        sendSigned(key, { type: "cell-start", id: command.id, index });
-        const ok = await executor.execute(cell.source).catch((error: unknown) => { stream("stderr", `${String(error)}\n`); return false; });
-        sendSigned(key, { type: "cell-end", id: command.id, index, status: ok ? "ok" : "error", outputs: outputs.result().outputs, reports });
-      }
-    }
-
+    resetScratch();
     baselineHost = hostFingerprint(); // with this worker's own listeners in place
-    sendSigned(key, { type: "ready", startupMs: performance.now() - started });
+    sendSigned(key, { type: "ready" });
   });
 
   /** Freezes the language's built-ins and what cells can reach, and hides the rest. */
-  function harden(cellRequire: (id: string) => unknown, ...reachable: object[]): void {
+  function harden(...reachable: object[]): void {
     for (const name of ["fetch", "WebSocket", "EventSource"]) Reflect.deleteProperty(globalThis, name);
     // process.mainModule.require is Node's own require, past the cells' safe one (net, http, vm, …).
     Reflect.deleteProperty(process, "mainModule");
-    // Signals only to itself: never the grader, its process group or another worker.
-    const own = process.pid;
-    const internal = process as unknown as { _kill: (pid: number, signal: number) => number };
-    const rawKill = internal._kill.bind(process);
-    const EPERM = -1;
-    Object.defineProperty(process, "_kill", { value: (pid: number, signal: number) => (pid === own ? rawKill(pid, signal) : EPERM), writable: false, configurable: false });
-    const kill = process.kill.bind(process);
-    Object.defineProperty(process, "kill", {
-      value: (pid: number, signal?: string | number) => {
-        if (pid !== own) throw new Error("process.kill() may only signal this process while grading");
-        return kill(pid, signal);
-      },
-      writable: false, configurable: false,
-    });
+    // No signals at all: not to the grader, its process group, another worker, nor this one
+    // (a SIGINT sent to itself would cut a check short).
+    const refuse = (): never => { throw new Error("process.kill() is not available while grading"); };
+    for (const name of ["kill", "_kill"]) Object.defineProperty(process, name, { value: refuse, writable: false, configurable: false });
     const g = globalThis as unknown as { lockdown: (options: object) => void; harden: (o: unknown) => unknown };
     g.lockdown({ errorTaming: "unsafe", consoleTaming: "unsafe", overrideTaming: "severe", stackFiltering: "verbose", domainTaming: "unsafe", evalTaming: "unsafeEval" });
     // Node's modules are frozen one level deep: a cell cannot swap the functions
     // the checks rely on (util.isDeepStrictEqual, …), and Node keeps working inside.
     for (const name of [...ALLOWED_MODULES, "events"]) Object.freeze(baseRequire(name));
     for (const object of reachable) g.harden(object);
-    // tslab passes `__tslab__.require` to every cell: make it ours, and unreplaceable.
-    Object.defineProperty(globalThis, "__tslab__", { value: Object.freeze({ exports: tslabGlobals.exports, require: cellRequire }), writable: false, configurable: false });
     for (const name of ["process", "globalThis", "Buffer", "console"]) {
       const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
       if (descriptor?.configurable) Object.defineProperty(globalThis, name, { ...descriptor, configurable: false, ...("value" in descriptor ? { writable: false } : {}) });
     }
     // The names of the built-ins too: a cell that set globalThis.JSON, Set or Array would
-    // change what this worker and the lesson's checks call. (Lazy accessors stay as they are.)
+    // change what this worker calls. (Lazy accessors stay as they are.)
     for (const name of Reflect.ownKeys(globalThis)) {
       const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
       if (descriptor?.configurable && "value" in descriptor) Object.defineProperty(globalThis, name, { ...descriptor, writable: false, configurable: false });

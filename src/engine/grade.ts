@@ -3,29 +3,58 @@
  * worker → score → results and feedback. A learner's outcome is always a
  * result; only a bug in rollcall throws.
  */
-import { TAMPER_TEST, type CheckResult } from "../check.js";
+import { SETUP_TEST } from "../check.js";
 import { buildLesson, type LessonTests } from "./build.js";
+import type { CheckVerdict, CompiledCheck } from "./check-realm.js";
+import { compileCheck, declaredTests, topLevelNames, type DeclaredTest } from "./check-source.js";
 import { renderFeedback } from "./feedback.js";
 import { planSubmission, type GradingPlan } from "./grade-plan.js";
 import type { CellOutcome, Limits, WorkerPool } from "./grade-pool.js";
+import type { WorkerCell } from "./grade-protocol.js";
 import { parseLesson, type Lesson } from "./lesson.js";
 import { parseNotebook, type Notebook, type Output } from "./notebook.js";
-import { failed, formatProblem, ok, type Result } from "./problem.js";
+import { removeMarkerLines } from "./markers.js";
+import { failed, formatProblem, ok, type Problem, type Result } from "./problem.js";
 import { OUTPUT_CAP, summarize, type LearnerResults, type TestOutcome } from "./results.js";
 
 export interface GradableLesson {
   readonly lesson: Lesson;
   readonly tests: LessonTests;
-  /** What "rollcall" exports, handed to every lesson check from the trusted module. */
-  readonly helperNames: readonly string[];
+  /** Each exercise's check, compiled for the workers' check realm. */
+  readonly checks: readonly CompiledCheck[];
+  /** Each exercise's tests as the lesson declares them: what a verdict must match, one to one, and the weights. */
+  readonly declared: ReadonlyMap<string, readonly DeclaredTest[]>;
 }
 
+/**
+ * A lesson ready to grade: its checks compiled, each taking from the learner's
+ * notebook only names that an answer cell declares. A name a check needs from a
+ * locked lesson cell is the lesson's own: that cell's code runs in the check realm.
+ */
 export function gradableLesson(text: string, file: string, helperNames: readonly string[]): Result<GradableLesson> {
   const lesson = parseLesson(text, file);
   if (!lesson.ok) return lesson;
   // A module namespace may carry interop names ("default", "__esModule") that are no helpers.
-  const names = helperNames.filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && n !== "__esModule");
-  return ok({ lesson: lesson.value, tests: buildLesson(lesson.value).tests, helperNames: names });
+  const helpers = helperNames.filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && n !== "__esModule");
+  const tests = buildLesson(lesson.value).tests;
+  const answered = new Set(lesson.value.cells.flatMap((c) => (c.kind === "answer" ? topLevelNames(removeMarkerLines(c.source)) : [])));
+  const locked = tests.lockedCells.map((c) => ({ source: c.source.replace(/^\s*import\b.*$/gm, ""), names: topLevelNames(c.source) }));
+  const problems: Problem[] = [];
+  const checks: CompiledCheck[] = [];
+  const declared = new Map<string, readonly DeclaredTest[]>();
+  for (const exercise of tests.exercises) {
+    const line = lesson.value.cells.find((c) => c.kind === "check" && c.exercise === exercise.id)?.line;
+    const found = declaredTests(exercise.check);
+    problems.push(...found.problems.map((p) => ({ file, ...(line !== undefined ? { line: line + p.line } : {}), message: `check=${exercise.id}: ${p.message}` })));
+    if (!found.tests.length) problems.push({ file, ...(line !== undefined ? { line } : {}), message: `check=${exercise.id} declares no tests (t.equal, t.ok or t.throws)` });
+    declared.set(exercise.id, found.tests);
+    const compiled = compileCheck(exercise.id, exercise.check, helpers, locked);
+    for (const name of compiled.uses.filter((n) => !answered.has(n))) {
+      problems.push({ file, ...(line !== undefined ? { line } : {}), message: `check=${exercise.id} uses '${name}', which no answer cell declares: the grader would take it from the learner's notebook. Define it in the check, in a locked cell (\`\`\`ts locked), or import it from "rollcall"` });
+    }
+    checks.push(compiled);
+  }
+  return problems.length ? failed(problems) : ok({ lesson: lesson.value, tests, checks, declared });
 }
 
 export interface Graded {
@@ -78,28 +107,37 @@ function readSubmission(bytes: Uint8Array, file: string, grading: GradableLesson
   return notebook;
 }
 
-/** Runs the plan's cells; when a worker dies on a cell, a fresh one runs the rest without it. */
-async function runPlan(plan: GradingPlan, pool: WorkerPool, limits: Limits): Promise<CellOutcome[]> {
-  const sources = plan.cells.map((c) => c.source);
+const EMPTY: WorkerCell = { kind: "code", source: "" };
+
+/**
+ * Runs the plan's cells; when a worker dies on a cell, a fresh one runs the rest
+ * without it. The notebook's time limit is wall clock over every retry.
+ */
+async function runPlan(plan: GradingPlan, pool: WorkerPool, limits: Limits): Promise<{ outcomes: CellOutcome[]; notes: string[] }> {
+  const deadline = performance.now() + limits.submissionTimeoutMs;
+  const cells: WorkerCell[] = plan.cells.map((c) => (c.kind === "check" ? { kind: "check", exercise: c.exercise } : { kind: "code", source: c.source }));
   const final: (CellOutcome | undefined)[] = [];
+  const notes: string[] = [];
   const skip = new Set<number>();
   for (let attempt = 0; attempt < MAX_RUNS; attempt++) {
     const worker = await pool.acquire();
-    const run = await worker.run(sources.map((s, i) => (skip.has(i) ? "" : s)), limits);
+    const run = await worker.run(cells.map((c, i) => (skip.has(i) ? EMPTY : c)), limits, deadline);
     pool.release(worker, run.reusable);
+    if (run.recycled) notes.push(`the grader started a fresh worker after this notebook: ${run.recycled}`);
     if (run.lost) continue;
     run.outcomes.forEach((o, i) => { if (o && !skip.has(i)) final[i] ??= o; });
     if (!run.stoppedAt) break;
     const { index, status, message, wholeRun } = run.stoppedAt;
-    final[index] = { status, outputs: run.outcomes[index]?.outputs ?? [], reports: [], message };
+    final[index] = { status, outputs: run.outcomes[index]?.outputs ?? [], message };
     if (wholeRun) {
-      for (let i = index + 1; i < sources.length; i++) final[i] ??= { status: "skipped", outputs: [], reports: [], message };
+      for (let i = index + 1; i < cells.length; i++) final[i] ??= { status: "skipped", outputs: [], message };
       break;
     }
     skip.add(index);
-    if (sources.every((_, i) => final[i] !== undefined)) break; // it stopped at the last cell: nothing left to run
+    if (cells.every((_, i) => final[i] !== undefined)) break; // it stopped at the last cell: nothing left to run
   }
-  return sources.map((_, i) => final[i] ?? { status: "skipped", outputs: [], reports: [], message: "not run: the grader gave up after the code stopped it several times" });
+  const outcomes = cells.map((_, i): CellOutcome => final[i] ?? { status: "skipped", outputs: [], message: "not run: the grader gave up after the code stopped it several times" });
+  return { outcomes, notes };
 }
 
 const textOf = (outputs: readonly Output[], name: "stdout" | "stderr"): string =>
@@ -118,38 +156,61 @@ export function errorSummary(stderr: string): string {
   return "it stopped with an error";
 }
 
-function testsFromReport(report: CheckResult, points: number, taskId: number, output: string): TestOutcome[] {
-  const shares = splitPoints(points, report.tests.map((t) => t.maxPoints));
+/** A verdict scored by the lesson's own weights: its tests must be the lesson's, in order, one to one. */
+function testsFromVerdict(verdict: CheckVerdict, declared: readonly DeclaredTest[], points: number, taskId: number, output: string): TestOutcome[] {
+  const shares = splitPoints(points, declared.map((t) => t.weight));
   // While the stub is still there the exercise is not attempted: no test earns points.
-  const notDone = report.status === "todo";
-  return report.tests.map((t, i): TestOutcome => {
+  const notDone = verdict.status === "todo";
+  const { ran, setup } = splitSetup(verdict);
+  return declared.map((test, i): TestOutcome => {
+    const found = ran[i];
     const share = shares[i] ?? 0;
-    const status = t.status === "pass" && !notDone ? "pass" : t.name === TAMPER_TEST ? "error" : "fail";
-    const message = notDone ? "not done yet: the answer still has the TODO stub" : t.message;
+    const status = found?.status === "pass" && !notDone ? "pass" : "fail";
+    const message = notDone ? "not done yet: the answer still has the TODO stub" : found?.message ?? `not run: the check stopped before this test (${setup?.message ?? "no reason given"})`;
     return {
-      name: t.name, status, ...(status === "pass" ? {} : { message }), ...(i === 0 && output ? { output } : {}),
-      task_id: taskId, exercise: report.exercise, points: status === "pass" ? share : 0, max_points: share,
+      name: test.name, status, ...(status === "pass" ? {} : { message }), ...(i === 0 && output ? { output } : {}),
+      task_id: taskId, exercise: verdict.exercise, points: status === "pass" ? share : 0, max_points: share,
     };
   });
 }
 
-export function scoreSubmission(learner: string, grading: GradableLesson, plan: GradingPlan, outcomes: readonly CellOutcome[]): LearnerResults {
+/** The tests that ran, and the check's own crash that stopped the rest, if any. */
+function splitSetup(verdict: CheckVerdict): { ran: CheckVerdict["tests"]; setup?: CheckVerdict["tests"][number] } {
+  const at = verdict.tests.findIndex((t) => t.name === SETUP_TEST);
+  return at < 0 ? { ran: verdict.tests } : { ran: verdict.tests.slice(0, at), setup: verdict.tests[at] };
+}
+
+/** The verdict's tests are the lesson's, in order; all of them, unless the check crashed after some. */
+function sameTests(verdict: CheckVerdict, declared: readonly DeclaredTest[]): boolean {
+  const { ran, setup } = splitSetup(verdict);
+  if (verdict.tests.length !== ran.length + (setup ? 1 : 0)) return false;
+  if (!setup && ran.length !== declared.length) return false;
+  return ran.length <= declared.length && ran.every((t, i) => t.name === declared[i]?.name);
+}
+
+export function scoreSubmission(learner: string, grading: GradableLesson, plan: GradingPlan, outcomes: readonly CellOutcome[], runNotes: readonly string[] = []): LearnerResults {
+  const notes = [...plan.notes, ...runNotes];
   const tests = grading.tests.exercises.flatMap((exercise, i): TestOutcome[] => {
     const taskId = i + 1;
     const error = (message: string): TestOutcome[] => [{ name: exercise.id, status: "error", message, task_id: taskId, exercise: exercise.id, points: 0, max_points: exercise.points }];
     const checkAt = plan.cells.findIndex((c) => c.kind === "check" && c.exercise === exercise.id);
     if (checkAt < 0) return error("no answer cell for this exercise was found (deleted?); the lesson's notebook has it");
     const outcome = outcomes[checkAt];
-    const report = outcome?.reports.find((r) => r.exercise === exercise.id);
+    const verdict = outcome?.check;
+    const declared = grading.declared.get(exercise.id) ?? [];
     const printed = textOf(outcome?.outputs ?? [], "stdout");
-    if (report && report.tests.length) return testsFromReport(report, exercise.points, taskId, printed.slice(0, OUTPUT_CAP));
+    if (verdict && "tests" in verdict) {
+      if (verdict.exercise === exercise.id && sameTests(verdict, declared)) return testsFromVerdict(verdict, declared, exercise.points, taskId, printed.slice(0, OUTPUT_CAP));
+      notes.push(`the results for '${exercise.id}' did not match the lesson's tests, so they were not believed (tampering?); the exercise scored 0`);
+      return error("the grader could not believe this check's results (they did not match the lesson's tests)");
+    }
     const answerAt = plan.cells.findIndex((c, index) => index < checkAt && c.kind === "learner" && c.cellId === exercise.answerCell);
     const answer = outcomes[answerAt];
     if (answer && answer.status !== "ok") return error(answer.message ?? `your answer cell did not run: ${errorSummary(textOf(answer.outputs, "stderr"))}`);
     if (outcome && outcome.status !== "ok") return error(outcome.message ?? `the checks could not run with your answer: ${errorSummary(textOf(outcome.outputs, "stderr"))}`);
-    return error("the check gave no result");
+    return error(verdict && "error" in verdict ? verdict.error : "the check gave no result");
   });
-  return summarize(learner, grading.lesson.id, tests, maxScoreOf(grading.tests), plan.notes);
+  return summarize(learner, grading.lesson.id, tests, maxScoreOf(grading.tests), notes);
 }
 
 export async function gradeSubmission(learner: string, file: string, bytes: Uint8Array, grading: GradableLesson, pool: WorkerPool, limits: Limits): Promise<Graded> {
@@ -159,7 +220,8 @@ export async function gradeSubmission(learner: string, file: string, bytes: Uint
     const results = unreadable(learner, grading, notebook.problems.map(formatProblem).join("; "));
     return { results, feedback: renderFeedback(results, { ...context, answers: new Map() }) };
   }
-  const plan = planSubmission(notebook.value, grading.tests, grading.helperNames);
-  const results = scoreSubmission(learner, grading, plan, await runPlan(plan, pool, limits));
+  const plan = planSubmission(notebook.value, grading.tests);
+  const { outcomes, notes } = await runPlan(plan, pool, limits);
+  const results = scoreSubmission(learner, grading, plan, outcomes, notes);
   return { results, feedback: renderFeedback(results, { ...context, answers: plan.answers }) };
 }

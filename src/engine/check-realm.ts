@@ -1,0 +1,144 @@
+/**
+ * The trusted side of a grading worker: a realm of its own (a fresh V8 context
+ * per submission) where the lesson's checks run, with their own copy of the
+ * helper module and their own built-ins. Learner code never holds anything of
+ * it: the graded names cross in through the membrane as copies or stand-ins,
+ * and what the check compares is the copy. Only text comes out: each test's
+ * name, status and message.
+ */
+import { readFileSync } from "node:fs";
+import { builtinModules, createRequire } from "node:module";
+import path from "node:path";
+import { types } from "node:util";
+import vm from "node:vm";
+import { linkSides, membraneSide, membraneSideIn, type MembraneSide } from "./membrane.js";
+import { projectRoot } from "./paths.js";
+
+/** A lesson's check, compiled by the grader from the lesson (never from a submission). */
+export interface CompiledCheck {
+  readonly exercise: string;
+  /** A function expression `(helpers, notebook, check) => Promise<void>`, plain JavaScript. */
+  readonly js: string;
+  /** The names the check takes from the learner's notebook: the graded functions and values. */
+  readonly uses: readonly string[];
+}
+
+/** What one check found, as text only. */
+export interface CheckVerdict {
+  readonly exercise: string;
+  readonly status: "pass" | "fail" | "todo";
+  readonly tests: readonly { readonly name: string; readonly status: "pass" | "fail" | "error" | "todo"; readonly message: string }[];
+}
+
+const MAX_NODES = 200_000;
+const MAX_TEXT = 2_000;
+const helperEntry = path.join(projectRoot, "dist", "src", "index.js");
+const hostRequire = createRequire(helperEntry);
+const builtins = new Set(builtinModules);
+
+/** Each module's code compiled once per worker; run anew in every realm. */
+const compiled = new Map<string, vm.Script>();
+function moduleScript(file: string): vm.Script {
+  let script = compiled.get(file);
+  if (!script) {
+    const source = readFileSync(file, "utf8").replace(/^#!.*/, "");
+    script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file });
+    compiled.set(file, script);
+  }
+  return script;
+}
+
+/** Node's built-in modules a helper may use inside the check realm (trusted code only runs there). */
+const REALM_BUILTINS = new Set(["util", "crypto", "fs", "path"]);
+
+/** A CommonJS loader inside `context`: the helpers and their packages, loaded from files into that realm. */
+function realmRequire(context: vm.Context): (id: string) => unknown {
+  const cache = new Map<string, { exports: unknown }>();
+  const load = (file: string): unknown => {
+    const known = cache.get(file);
+    if (known) return known.exports;
+    if (file.endsWith(".json")) {
+      const module = { exports: vm.runInContext(`(${readFileSync(file, "utf8")})`, context) };
+      cache.set(file, module);
+      return module.exports;
+    }
+    const module = { exports: vm.runInContext("({})", context) as unknown };
+    cache.set(file, module);
+    const from = createRequire(file);
+    const require = Object.assign((id: string) => {
+      const name = id.replace(/^node:/, "");
+      if (name === "tslab") return {}; // displays go nowhere: the grader reads verdicts, not outputs
+      if (builtins.has(name)) {
+        if (!REALM_BUILTINS.has(name)) throw new Error(`the check realm does not offer '${id}'`);
+        return hostRequire(name);
+      }
+      return load(from.resolve(id));
+    }, { cache: {} });
+    const fn = moduleScript(file).runInContext(context) as (...args: unknown[]) => void;
+    fn.call(module.exports, module.exports, require, module, file, path.dirname(file));
+    return module.exports;
+  };
+  return (id) => load(hostRequire.resolve(id));
+}
+
+/** A realm with the helper module loaded; one per submission, so that no learner meets another's state. */
+export class CheckRealm {
+  private readonly helpers: Record<string, unknown>;
+  private readonly runCheck: (...args: unknown[]) => unknown;
+  private readonly inner: MembraneSide;
+  private readonly outer: MembraneSide;
+  private readonly context: vm.Context;
+
+  constructor() {
+    this.context = vm.createContext({}, { name: "rollcall check" });
+    // sql.js finds Node by its `process`, and the helpers print through it: a small one of the
+    // realm's own, never the worker's. What checks print goes nowhere (the grader reads verdicts).
+    vm.runInContext(`
+      const quiet = { write() { return true; } };
+      globalThis.process = { versions: { node: ${JSON.stringify(process.versions.node)} }, argv: ["node", "check"], env: {}, platform: "linux", stdout: quiet, stderr: quiet };
+      globalThis.console = { log() {}, info() {}, warn() {}, error() {}, debug() {}, table() {}, dir() {} };
+    `, this.context);
+    // Text codecs are the host's (hardened in a worker before any learner's code runs).
+    Object.assign(vm.runInContext("globalThis", this.context) as object, { TextEncoder, TextDecoder });
+    this.helpers = realmRequire(this.context)(helperEntry) as Record<string, unknown>;
+    this.runCheck = this.helpers.runCheck as (...args: unknown[]) => unknown;
+    this.inner = membraneSideIn(this.context, MAX_NODES);
+    this.outer = membraneSide(types, { maxNodes: MAX_NODES });
+    linkSides(this.outer, this.inner);
+  }
+
+  /**
+   * Runs a check against the learner's notebook. `notebook(name)` reads one of the
+   * learner's names (undefined when missing); it is read once, before the check runs.
+   */
+  async run(check: CompiledCheck, notebook: (name: string) => unknown): Promise<CheckVerdict | { readonly error: string }> {
+    const names: Record<string, unknown> = {};
+    for (const name of check.uses) {
+      try {
+        names[name] = this.inner.receive(this.outer.send(notebook(name)));
+      } catch (error) {
+        return { error: `'${name}' cannot be checked: ${String((error as Error)?.message ?? error)}`.slice(0, MAX_TEXT) };
+      }
+    }
+    // The notebook's names as one object of the check realm's own.
+    const inRealm = vm.runInContext("(names) => Object.assign(Object.create(null), names)", this.context) as (n: object) => object;
+    const fn = vm.runInContext(check.js, this.context, { filename: `rollcall:check:${check.exercise}` }) as (...args: unknown[]) => Promise<void>;
+    const verdicts: string[] = [];
+    // `check(...)` inside the realm: run the tests and keep the result as text, made by the realm's own JSON.
+    const record = vm.runInContext(`(runCheck, keep) => (exercise, define, options) => { keep(JSON.stringify(runCheck(exercise, define, options))); }`, this.context) as (...a: unknown[]) => unknown;
+    try {
+      await fn(this.helpers, inRealm(names), record(this.runCheck, (text: string) => verdicts.push(text)));
+    } catch (error) {
+      if (!verdicts.length) return { error: `the check stopped: ${String((error as Error)?.message ?? error).split("\n")[0]}`.slice(0, MAX_TEXT) };
+    }
+    const mine = verdicts.map((text) => JSON.parse(text) as CheckVerdict).filter((v) => v.exercise === check.exercise);
+    if (mine.length !== 1) return { error: mine.length ? "the check ran more than once" : "the check gave no result" };
+    const [verdict] = mine as [CheckVerdict];
+    const text = (s: unknown): string => String(s ?? "").slice(0, MAX_TEXT);
+    return {
+      exercise: check.exercise,
+      status: verdict.status,
+      tests: verdict.tests.map((t) => ({ name: text(t.name), status: t.status, message: text(t.message) })),
+    };
+  }
+}
