@@ -7,15 +7,12 @@
  * yet), and each of the lesson's wrong answers must fail its exercise.
  */
 import os from "node:os";
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { chalk } from "zx";
-import * as helpers from "../src/index.js";
 import { buildLesson } from "../src/engine/build.js";
-import { gradableLesson, gradeSubmission, type GradableLesson } from "../src/engine/grade.js";
+import { gradeSubmission, type GradableLesson } from "../src/engine/grade.js";
+import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { DEFAULT_LIMITS, WorkerPool } from "../src/engine/grade-pool.js";
 import { serializeNotebook, type Notebook } from "../src/engine/notebook.js";
-import { lessonsDir } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
 import type { LearnerResults } from "../src/engine/results.js";
 
@@ -23,10 +20,7 @@ const pointsOf = (results: LearnerResults, exercise: string): number =>
   results.tests.filter((t) => t.exercise === exercise).reduce((sum, t) => sum + t.points, 0);
 
 async function validate(lessonId: string): Promise<string[]> {
-  const file = `lessons/${lessonId}.md`;
-  const text = await readFile(path.join(lessonsDir, `${lessonId}.md`), "utf8").catch(() => undefined);
-  if (text === undefined) return [`${file}: no such lesson`];
-  const grading = gradableLesson(text, file, Object.keys(helpers));
+  const grading = await loadGradableLesson(lessonId);
   if (!grading.ok) return grading.problems.map(formatProblem);
   const g: GradableLesson = grading.value;
   const pool = new WorkerPool(os.availableParallelism(), DEFAULT_LIMITS.memoryMb, g.checks);

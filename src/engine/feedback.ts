@@ -52,10 +52,14 @@ function renderTest(t: TestOutcome): string {
   ].join("");
 }
 
+/** How much of a learner's answer the page shows. */
+const ANSWER_CAP = 20_000;
+
 function renderAnswer(answer: string | undefined): string {
   if (answer === undefined) return `<p class="missing">Your answer: no answer found for this exercise.</p>`;
   if (answer.trim() === "") return `<p class="missing">Your answer: the answer cell was empty.</p>`;
-  return `<p class="label">Your answer</p><pre class="answer"><code>${html(answer)}</code></pre>`;
+  const shown = answer.length <= ANSWER_CAP ? answer : `${answer.slice(0, ANSWER_CAP)}\n… (${answer.length - ANSWER_CAP} more characters not shown)`;
+  return `<p class="label">Your answer</p><pre class="answer"><code>${html(shown)}</code></pre>`;
 }
 
 function renderExercise(n: number, id: string, maxPoints: number, tests: readonly TestOutcome[], answer: string | undefined): string {

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { CompiledCheck } from "./check-realm.js";
 import type { CellStatus } from "./kernel.js";
@@ -52,17 +52,25 @@ const WORKER_SCRIPT = path.join(projectRoot, "dist", "src", "engine", "grade-wor
 const SUBMISSIONS_PER_WORKER = 100;
 const TAMPERED = "stopped: the grader received a message it did not send (tampering)";
 
-/** Where a learner's code may write, and nothing else: one folder per worker, named PID-N by the grader that made it. */
-const scratchRoot = path.join(projectRoot, "build", "grading");
+/**
+ * What a grader keeps on disk while it runs, in build/grading/PID/: a scratch folder per
+ * worker (N/, the only place a learner's code may write) and node_modules/, what the
+ * cells' compiler resolves packages through. A grader that is killed leaves its folder;
+ * the next one removes it.
+ */
+const gradingRoot = path.join(projectRoot, "build", "grading");
+const ownRoot = path.join(gradingRoot, String(process.pid));
+const runtimeModules = path.join(ownRoot, "node_modules");
+const projectModules = path.join(projectRoot, "node_modules");
 
-/** Scratch folders of graders that are gone (killed, even with -9): nobody else removes them. */
+/** Folders of graders that are gone (killed, even with -9): nobody else removes them. */
 export function removeStaleScratch(): void {
   let entries: string[] = [];
-  try { entries = readdirSync(scratchRoot); } catch { return; }
+  try { entries = readdirSync(gradingRoot); } catch { return; }
   for (const entry of entries) {
-    const pid = Number(/^(\d+)-/.exec(entry)?.[1]);
+    const pid = Number(/^(\d+)(-\d+)?$/.exec(entry)?.[1]);
     if (!pid || pid === process.pid || isRunning(pid)) continue;
-    rmSync(path.join(scratchRoot, entry), { recursive: true, force: true });
+    rmSync(path.join(gradingRoot, entry), { recursive: true, force: true });
   }
 }
 
@@ -97,25 +105,41 @@ function bytesUnder(dir: string, cap: number): number {
   return total;
 }
 
-/**
- * What a worker may read: the packages cells need (each by its own folder, never the
- * `node_modules/rollcall` link back to the project root, and never `node_modules/` whole,
- * since Node checks paths as written and a link under an allowed folder leads anywhere),
- * the compiled helpers, and its scratch folder.
- */
-function readablePaths(scratch: string): string[] {
-  const modules = path.join(projectRoot, "node_modules");
+/** The project's packages, each by its own folder (scoped ones too), but for the `rollcall` link to the project itself. */
+function projectPackages(): string[] {
   const packages: string[] = [];
-  for (const entry of readdirSync(modules)) {
+  for (const entry of readdirSync(projectModules)) {
     if (entry === "rollcall" || entry.startsWith(".")) continue;
-    const full = path.join(modules, entry);
+    const full = path.join(projectModules, entry);
     if (entry.startsWith("@")) packages.push(...readdirSync(full).map((name) => path.join(full, name)));
     else packages.push(full);
   }
-  const lookups = [scratchRoot, path.dirname(scratchRoot)].flatMap((dir) => [path.join(dir, "node_modules"), path.join(dir, "node_modules", "@types")]);
+  return packages.filter((p) => !lstatSync(p).isSymbolicLink());
+}
+
+/**
+ * The node_modules the cells' compiler finds first: "rollcall" as a real folder holding
+ * the helpers' types, and links to the @types packages. Node checks a path as written,
+ * so a worker may read nothing under the project's node_modules/ as a whole (its
+ * `rollcall` link leads to the whole project): this folder stands in for it.
+ */
+function writeRuntimeModules(): void {
+  rmSync(runtimeModules, { recursive: true, force: true });
+  const types = path.join(runtimeModules, "rollcall");
+  mkdirSync(types, { recursive: true });
+  const helpers = path.join(projectRoot, "dist", "src");
+  writeFileSync(path.join(types, "package.json"), `${JSON.stringify({ name: "rollcall", private: true, types: "index.d.ts" })}\n`);
+  for (const file of readdirSync(helpers)) if (file.endsWith(".d.ts")) copyFileSync(path.join(helpers, file), path.join(types, file));
+  mkdirSync(path.join(runtimeModules, "@types"));
+  for (const name of readdirSync(path.join(projectModules, "@types"))) symlinkSync(path.join(projectModules, "@types", name), path.join(runtimeModules, "@types", name));
+}
+
+/** What a worker may read: the packages cells need, the runtime node_modules above, the compiled helpers, its scratch folder. */
+function readablePaths(scratch: string): string[] {
+  // The compiler also looks for node_modules further up, where none is.
+  const lookups = [gradingRoot, path.dirname(gradingRoot)].flatMap((dir) => [path.join(dir, "node_modules"), path.join(dir, "node_modules", "@types")]);
   return [
-    ...packages.filter((p) => !lstatSync(p).isSymbolicLink()).map((p) => `${p}/`),
-    modules, path.join(modules, "@types"),
+    ...projectPackages().map((p) => `${p}/`), `${runtimeModules}/`,
     `${path.join(projectRoot, "dist", "src")}/`, path.join(projectRoot, "package.json"), `${scratch}/`, ...lookups,
   ];
 }
@@ -164,8 +188,9 @@ export class GradingWorker {
     });
   }
 
-  static async start(memoryMb: number, checks: readonly CompiledCheck[]): Promise<GradingWorker> {
-    const scratch = path.join(scratchRoot, `${process.pid}-${nextWorker++}`);
+  /** Starts a worker; `ready` settles once it has answered (or failed to start). */
+  static start(memoryMb: number, checks: readonly CompiledCheck[]): { worker: GradingWorker; ready: Promise<GradingWorker> } {
+    const scratch = path.join(ownRoot, String(nextWorker++));
     mkdirSync(scratch, { recursive: true });
     // Node 20 takes one path a flag; a folder ends in "/". dist/src only: dist/test and dist/bench hold right answers.
     const reads = readablePaths(scratch);
@@ -177,8 +202,7 @@ export class GradingWorker {
     const env = { PATH: process.env.PATH ?? "", HOME: scratch, TMPDIR: scratch, NODE_ENV: "production" };
     const child = spawn(program ?? process.execPath, args, { cwd: scratch, env, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "json" });
     const worker = new GradingWorker(child, scratch);
-    await worker.handshake(checks);
-    return worker;
+    return { worker, ready: worker.handshake(checks).then(() => worker) };
   }
 
   private verify(raw: Signed): WorkerMessage | undefined {
@@ -300,23 +324,26 @@ export class GradingWorker {
 export class WorkerPool {
   private readonly idle: GradingWorker[] = [];
   private readonly waiting: { resolve: (w: GradingWorker) => void; reject: (e: Error) => void }[] = [];
-  private readonly starting = new Set<Promise<void>>();
+  private readonly starting = new Map<GradingWorker, Promise<void>>();
   private closed = false;
   /** Why a worker could not start: every wait fails with it, at once, rather than hang. */
   private failure: Error | undefined;
 
   constructor(size: number, private readonly memoryMb: number, private readonly checks: readonly CompiledCheck[]) {
     removeStaleScratch();
+    writeRuntimeModules();
     for (let i = 0; i < size; i++) this.spawnOne();
   }
 
   private spawnOne(): void {
-    const started = GradingWorker.start(this.memoryMb, this.checks).then((worker) => this.give(worker), (error: Error) => {
+    const { worker, ready } = GradingWorker.start(this.memoryMb, this.checks);
+    const started = ready.then((w) => this.give(w), (error: Error) => {
+      if (this.closed) return;
       this.failure = error;
       for (const waiter of this.waiting.splice(0)) waiter.reject(error);
     });
-    this.starting.add(started);
-    void started.finally(() => this.starting.delete(started));
+    this.starting.set(worker, started);
+    void started.finally(() => this.starting.delete(worker));
   }
 
   private give(worker: GradingWorker): void {
@@ -346,7 +373,9 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.starting]);
+    // Workers still starting are not waited for: nobody will use them.
+    await Promise.all([...this.starting].map(([worker, started]) => worker.stop().then(() => started)));
     await Promise.all(this.idle.splice(0).map((w) => w.stop()));
+    rmSync(ownRoot, { recursive: true, force: true });
   }
 }

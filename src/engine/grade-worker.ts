@@ -16,7 +16,7 @@
  * keeps the key that signs its messages in a closure.
  */
 import { createHook } from "node:async_hooks";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { format } from "node:util";
@@ -62,7 +62,8 @@ function main(): void {
   const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
   const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
   const tslabPublic = require("tslab") as object;
-  const rollcall = require("rollcall") as object;
+  // By its path: the worker may not read through the node_modules/rollcall link.
+  const rollcall = require(path.join(projectRoot, "dist", "src", "index.js")) as object;
   require("ses");
 
   const converter = createConverter({ isJS: false, isBrowser: false });
@@ -174,30 +175,9 @@ function main(): void {
     return undefined;
   };
 
-  // The helper module's types, where the cells' compiler finds "rollcall" first: in the scratch
-  // folder, since this worker may read nothing under the node_modules/rollcall link to the project.
-  const typesDir = path.join("node_modules", "rollcall");
-  const helperSources = path.join(projectRoot, "dist", "src");
-  const helperTypes = new Map<string, string>([
-    ["package.json", `${stringify({ name: "rollcall", private: true, types: "index.d.ts" })}\n`],
-    ...readdirSync(helperSources).filter((f) => f.endsWith(".d.ts")).map((f) => [f, readFileSync(path.join(helperSources, f), "utf8")] as [string, string]),
-  ]);
-  /** The scratch folder (this worker's cwd) as the next learner must find it: empty but for the helpers' types, as they were. */
-  const resetScratch = (): void => {
-    for (const entry of readdirSync(".")) if (entry !== "node_modules") rmSync(entry, { recursive: true, force: true });
-    const intact = (() => {
-      try {
-        const found = readdirSync(typesDir);
-        return readdirSync("node_modules").length === 1 && found.length === helperTypes.size
-          && [...helperTypes].every(([file, text]) => readFileSync(path.join(typesDir, file), "utf8") === text);
-      } catch {
-        return false;
-      }
-    })();
-    if (intact) return;
-    rmSync("node_modules", { recursive: true, force: true });
-    mkdirSync(typesDir, { recursive: true });
-    for (const [file, text] of helperTypes) writeFileSync(path.join(typesDir, file), text);
+  /** The scratch folder (this worker's cwd) as the next learner must find it: empty. */
+  const emptyScratch = (): void => {
+    for (const entry of readdirSync(".")) rmSync(entry, { recursive: true, force: true });
   };
 
   // A grader that is killed (even with -9) closes the channel: its workers go too.
@@ -227,7 +207,7 @@ function main(): void {
 
     async function runSubmission(command: Extract<WorkerCommand, { type: "submission" }>): Promise<void> {
       pending.clear();
-      resetScratch();
+      emptyScratch();
       executor = freshExecutor();
       const current = executor;
       let realm: CheckRealm | undefined;
@@ -258,7 +238,6 @@ function main(): void {
       await new Promise((resolve) => setImmediate(resolve)); // let what finishes now finish
     }
 
-    resetScratch();
     baselineHost = hostFingerprint(); // with this worker's own listeners in place
     sendSigned(key, { type: "ready" });
   });

@@ -114,13 +114,19 @@ const EMPTY: WorkerCell = { kind: "code", source: "" };
  * without it. The notebook's time limit is wall clock over every retry.
  */
 async function runPlan(plan: GradingPlan, pool: WorkerPool, limits: Limits): Promise<{ outcomes: CellOutcome[]; notes: string[] }> {
-  const deadline = performance.now() + limits.submissionTimeoutMs;
+  let deadline: number | undefined; // from the notebook's first cell, not from the wait for a worker
   const cells: WorkerCell[] = plan.cells.map((c) => (c.kind === "check" ? { kind: "check", exercise: c.exercise } : { kind: "code", source: c.source }));
   const final: (CellOutcome | undefined)[] = [];
   const notes: string[] = [];
   const skip = new Set<number>();
   for (let attempt = 0; attempt < MAX_RUNS; attempt++) {
+    if (deadline !== undefined && performance.now() >= deadline) {
+      const message = `stopped: the notebook ran past its ${limits.submissionTimeoutMs / 1000} s limit`;
+      cells.forEach((_, i) => { final[i] ??= { status: "skipped", outputs: [], message }; });
+      break;
+    }
     const worker = await pool.acquire();
+    deadline ??= performance.now() + limits.submissionTimeoutMs;
     const run = await worker.run(cells.map((c, i) => (skip.has(i) ? EMPTY : c)), limits, deadline);
     pool.release(worker, run.reusable);
     if (run.recycled) notes.push(`the grader started a fresh worker after this notebook: ${run.recycled}`);
@@ -199,14 +205,16 @@ export function scoreSubmission(learner: string, grading: GradableLesson, plan: 
     const verdict = outcome?.check;
     const declared = grading.declared.get(exercise.id) ?? [];
     const printed = textOf(outcome?.outputs ?? [], "stdout");
+    const answerAt = plan.cells.findIndex((c, index) => index < checkAt && c.kind === "learner" && c.cellId === exercise.answerCell);
+    const answer = outcomes[answerAt];
+    const answerFailed = answer && answer.status !== "ok" ? error(answer.message ?? `your answer cell did not run: ${errorSummary(textOf(answer.outputs, "stderr"))}`) : undefined;
+    // An answer cell that failed explains a check that passed nothing better than the check does.
+    if (answerFailed && !(verdict && "tests" in verdict && verdict.tests.some((t) => t.status === "pass"))) return answerFailed;
     if (verdict && "tests" in verdict) {
       if (verdict.exercise === exercise.id && sameTests(verdict, declared)) return testsFromVerdict(verdict, declared, exercise.points, taskId, printed.slice(0, OUTPUT_CAP));
       notes.push(`the results for '${exercise.id}' did not match the lesson's tests, so they were not believed (tampering?); the exercise scored 0`);
       return error("the grader could not believe this check's results (they did not match the lesson's tests)");
     }
-    const answerAt = plan.cells.findIndex((c, index) => index < checkAt && c.kind === "learner" && c.cellId === exercise.answerCell);
-    const answer = outcomes[answerAt];
-    if (answer && answer.status !== "ok") return error(answer.message ?? `your answer cell did not run: ${errorSummary(textOf(answer.outputs, "stderr"))}`);
     if (outcome && outcome.status !== "ok") return error(outcome.message ?? `the checks could not run with your answer: ${errorSummary(textOf(outcome.outputs, "stderr"))}`);
     return error(verdict && "error" in verdict ? verdict.error : "the check gave no result");
   });

@@ -32,6 +32,9 @@ export interface LearnerResults {
   readonly learner: string;
   readonly lesson: string;
   readonly notes: readonly string[];
+  /** The submission this result is of (its path, resolved) and a digest of its bytes: a rerun trusts a result only for the same file and bytes. */
+  readonly source?: string;
+  readonly submission_sha256?: string;
 }
 
 /** How much of what a learner's code printed a test's `output` keeps. */
@@ -40,10 +43,35 @@ export const OUTPUT_CAP = 500;
 /** Points are shown to two decimals; sums are taken on the rounded values so that JSON and CSV agree. */
 export const roundPoints = (n: number): number => Math.round(n * 100) / 100;
 
-export function summarize(learner: string, lesson: string, tests: readonly TestOutcome[], maxScore: number, notes: readonly string[], message?: string): LearnerResults {
+/** What one field of a result may hold: learners' code writes into messages and output, so every text is capped. */
+const TEXT_CAPS = { name: 300, message: 1000, note: 300, notes: 20 } as const;
+
+const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+function cappedTest(t: TestOutcome): TestOutcome {
+  return {
+    ...t, name: cut(t.name, TEXT_CAPS.name),
+    ...(t.message !== undefined ? { message: cut(t.message, TEXT_CAPS.message) } : {}),
+    ...(t.output !== undefined ? { output: cut(t.output, OUTPUT_CAP) } : {}),
+  };
+}
+
+/** A result that fits in `maxBytes` of JSON: outputs go first, then messages are cut short. */
+export function capResults(results: LearnerResults, maxBytes: number): LearnerResults {
+  const size = (r: LearnerResults): number => Buffer.byteLength(JSON.stringify(r, null, 2));
+  if (size(results) <= maxBytes) return results;
+  const quiet: LearnerResults = { ...results, tests: results.tests.map(({ output: _, ...t }) => t) };
+  if (size(quiet) <= maxBytes) return quiet;
+  return { ...quiet, tests: quiet.tests.map((t) => ({ ...t, ...(t.message !== undefined ? { message: cut(t.message, 80) } : {}) })), notes: quiet.notes.slice(0, 3) };
+}
+
+export function summarize(learner: string, lesson: string, rawTests: readonly TestOutcome[], maxScore: number, rawNotes: readonly string[], rawMessage?: string): LearnerResults {
+  const tests = rawTests.map(cappedTest);
+  const notes = rawNotes.slice(0, TEXT_CAPS.notes).map((n) => cut(n, TEXT_CAPS.note));
+  const message = rawMessage === undefined ? undefined : cut(rawMessage, TEXT_CAPS.message);
   const score = roundPoints(tests.reduce((sum, t) => sum + t.points, 0));
   const status: Status = message !== undefined || tests.some((t) => t.status === "error") ? "error" : tests.every((t) => t.status === "pass") ? "pass" : "fail";
   const errors = tests.filter((t) => t.status === "error").map((t) => `${t.exercise}: ${t.message ?? "error"}`);
-  const why = message ?? (errors.length ? `some tests could not finish: ${errors.slice(0, 3).join("; ")}${errors.length > 3 ? "; …" : ""}` : undefined);
+  const why = message ?? (errors.length ? cut(`some tests could not finish: ${errors.slice(0, 3).join("; ")}${errors.length > 3 ? "; …" : ""}`, TEXT_CAPS.message) : undefined);
   return { version: 3, status, ...(why !== undefined ? { message: why } : {}), tests, score, max_score: maxScore, learner, lesson, notes };
 }

@@ -1,0 +1,216 @@
+/**
+ * A folder of submissions, graded: intake (regular files only, of bounded size),
+ * a name for each learner that is the same on every run, resume (a result counts
+ * only if it is of this lesson, this file and these bytes), atomic writes, the
+ * worker queue and the gradebook. One learner's bad file is that learner's
+ * `error` result; the batch and the gradebook go on.
+ */
+import { createHash } from "node:crypto";
+import { lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { gradeSubmission, unreadable, type GradableLesson, type Graded } from "./grade.js";
+import { WorkerPool, type Limits } from "./grade-pool.js";
+import { renderGradebook } from "./gradebook.js";
+import { capResults, type LearnerResults } from "./results.js";
+import { renderFeedback } from "./feedback.js";
+
+/** One file to grade, as found; `problem` when it cannot be read as a submission at all. */
+export interface Submission {
+  /** The learner's name, from the file or folder name. */
+  readonly learner: string;
+  /** The file as the user named it (for messages) and resolved (to record). */
+  readonly file: string;
+  readonly source: string;
+  readonly problem?: string;
+}
+
+export interface BatchOptions {
+  readonly lessonId: string;
+  readonly out: string;
+  readonly jobs: number;
+  readonly force: boolean;
+  readonly limits: Limits;
+  /** Larger files are not read: an `error` result says so. */
+  readonly maxBytes: number;
+  /** Called once the batch knows how many submissions it will grade, then after each learner is written. */
+  readonly onStart?: (todo: number) => void;
+  readonly onGraded?: (name: string, results: LearnerResults) => void;
+}
+
+export interface BatchOutcome {
+  readonly graded: number;
+  readonly skipped: number;
+  readonly inGradebook: number;
+  /** Inputs that named nothing to grade (said, and passed over). */
+  readonly problems: readonly string[];
+}
+
+export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
+/** A learner's name in a file name: at most this many bytes of UTF-8, before its suffix. */
+const NAME_BYTES = 100;
+const RESULT_MAX_BYTES = 256 * 1024;
+const FEEDBACK_MAX_BYTES = 1024 * 1024;
+
+/** Only regular files are read: a link, a FIFO or a device is a problem, and so is a file past the size cap. */
+async function intake(learner: string, file: string, maxBytes: number): Promise<Submission> {
+  const source = path.resolve(file);
+  const info = await lstat(file).catch(() => undefined);
+  const problem = !info ? "the file is gone"
+    : !info.isFile() ? `${file} is not a regular file (${info.isSymbolicLink() ? "a symbolic link" : info.isFIFO() ? "a FIFO" : "not a file"}); submit the notebook itself`
+    : info.size > maxBytes ? `${file} is larger than ${Math.round(maxBytes / 1024 / 1024)} MB (${info.size} bytes); a lesson's notebook is far smaller: submit notebooks/LESSON.ipynb`
+    : undefined;
+  return { learner, file, source, ...(problem ? { problem } : {}) };
+}
+
+/** `name.ipynb` is learner "name"; `folder/name/LESSON.ipynb` is learner "name". */
+export async function findSubmissions(inputs: readonly string[], lessonId: string, maxBytes: number): Promise<{ submissions: Submission[]; problems: string[] }> {
+  const submissions: Submission[] = [];
+  const problems: string[] = [];
+  for (const input of inputs) {
+    const info = await lstat(input).catch(() => undefined);
+    if (!info) { problems.push(`${input}: no such file or folder`); continue; }
+    if (!info.isDirectory()) { submissions.push(await intake(path.basename(input).replace(/\.ipynb$/i, ""), input, maxBytes)); continue; }
+    const before = submissions.length;
+    for (const entry of (await readdir(input, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const full = path.join(input, entry.name);
+      if (!entry.isDirectory() && entry.name.toLowerCase().endsWith(".ipynb")) submissions.push(await intake(entry.name.replace(/\.ipynb$/i, ""), full, maxBytes));
+      else if (entry.isDirectory() && (await lstat(path.join(full, `${lessonId}.ipynb`)).catch(() => undefined))) submissions.push(await intake(entry.name, path.join(full, `${lessonId}.ipynb`), maxBytes));
+    }
+    if (submissions.length === before) problems.push(`${input}: no submissions in this folder (expected NAME.ipynb or NAME/${lessonId}.ipynb)`);
+  }
+  return { submissions, problems };
+}
+
+/** Letters, digits, dot, dash and underscore, at most `NAME_BYTES` bytes of UTF-8, cut between characters. */
+function safeName(name: string): string {
+  let safe = name.normalize("NFC").replace(/[^\p{L}\p{N}._-]+/gu, "_").replace(/^\.+/, "_") || "_";
+  while (Buffer.byteLength(safe) > NAME_BYTES) safe = [...safe].slice(0, -1).join("");
+  return safe;
+}
+
+const digest = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+/**
+ * Each submission's file name for its results: the learner's safe name, with a
+ * short hash of its source path whenever the name had to change or is shared,
+ * so that it depends on nothing but the submission itself (not on what else
+ * is in the folder, nor in which order).
+ */
+export function nameSubmissions(submissions: readonly Submission[]): (Submission & { readonly name: string })[] {
+  const counts = new Map<string, number>();
+  for (const s of submissions) counts.set(safeName(s.learner), (counts.get(safeName(s.learner)) ?? 0) + 1);
+  return submissions.map((s) => {
+    const base = safeName(s.learner);
+    const plain = base === s.learner && counts.get(base) === 1;
+    return { ...s, name: plain ? base : `${base}-${digest(s.source).slice(0, 8)}` };
+  });
+}
+
+/** Written whole or not at all: a grader killed mid-write leaves only a temporary file, which the next run removes. */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  await writeFile(temporary, text);
+  await rename(temporary, file);
+}
+
+/** Temporary files of earlier runs (killed mid-write): never trusted, removed. */
+async function removeTemporaries(out: string): Promise<void> {
+  for (const dir of [path.join(out, "results"), path.join(out, "feedback"), out]) {
+    for (const entry of await readdir(dir).catch(() => [] as string[])) if (entry.endsWith(".tmp")) await rm(path.join(dir, entry), { force: true });
+  }
+}
+
+async function readResults(folder: string, lessonId: string): Promise<LearnerResults[]> {
+  const files = (await readdir(folder).catch(() => [] as string[])).filter((f) => f.endsWith(".json") && !f.startsWith("."));
+  const all = await Promise.all(files.map(async (f) => {
+    try { return JSON.parse(await readFile(path.join(folder, f), "utf8")) as LearnerResults; } catch { return undefined; }
+  }));
+  return all.filter((r): r is LearnerResults => r?.lesson === lessonId);
+}
+
+/** Reads at most `maxBytes` (the file may have grown since it was looked at), never following a link. */
+async function readCapped(file: string, maxBytes: number): Promise<Uint8Array> {
+  const { constants } = await import("node:fs");
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error("it is not a regular file");
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let total = 0;
+    for (let read = -1; read !== 0 && total <= maxBytes;) {
+      ({ bytesRead: read } = await handle.read(buffer, total, buffer.length - total, total));
+      total += read;
+    }
+    if (total > maxBytes) throw new Error(`it grew past ${maxBytes} bytes while being read`);
+    return buffer.subarray(0, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The results and page of one learner, whatever happens reading the file: a learner's outcome is never an exception. */
+async function gradeOne(s: Submission & { name: string }, grading: GradableLesson, pool: WorkerPool, options: BatchOptions): Promise<Graded & { sha256?: string }> {
+  const context = { title: grading.lesson.title, exercises: grading.tests.exercises, answers: new Map<string, string>() };
+  const failedWith = (message: string): Graded => {
+    const results = unreadable(s.name, grading, message);
+    return { results, feedback: renderFeedback(results, context) };
+  };
+  if (s.problem) return failedWith(s.problem);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readCapped(s.file, options.maxBytes);
+  } catch (error) {
+    return failedWith(`${s.file} could not be read (${(error as Error).message}); submit the notebook file itself`);
+  }
+  const graded = await gradeSubmission(s.name, s.file, bytes, grading, pool, options.limits);
+  return { ...graded, sha256: createHash("sha256").update(bytes).digest("hex") };
+}
+
+/** Grades every submission not graded already (of this lesson, this file and these bytes), then writes the gradebook. */
+export async function gradeBatch(inputs: readonly string[], grading: GradableLesson, options: BatchOptions): Promise<BatchOutcome> {
+  const { out, lessonId } = options;
+  const { submissions, problems } = await findSubmissions(inputs, lessonId, options.maxBytes);
+  const named = nameSubmissions(submissions);
+  await removeTemporaries(out);
+  const resultFile = (name: string): string => path.join(out, "results", `${name}.json`);
+  const gradedBefore = async (s: Submission & { name: string }): Promise<boolean> => {
+    try {
+      const earlier = JSON.parse(await readFile(resultFile(s.name), "utf8")) as LearnerResults;
+      if (earlier.lesson !== lessonId || earlier.source !== s.source) return false;
+      if (s.problem) return earlier.status === "error";
+      return earlier.submission_sha256 === createHash("sha256").update(await readCapped(s.file, options.maxBytes)).digest("hex");
+    } catch {
+      return false;
+    }
+  };
+  const todo: (Submission & { name: string })[] = [];
+  for (const s of named) if (options.force || !(await gradedBefore(s))) todo.push(s);
+
+  options.onStart?.(todo.length);
+  if (todo.length) {
+    const pool = new WorkerPool(Math.min(options.jobs, todo.length), options.limits.memoryMb, grading.checks);
+    try {
+      const queue = [...todo];
+      await Promise.all(Array.from({ length: Math.min(options.jobs, todo.length) }, async () => {
+        for (let s = queue.shift(); s; s = queue.shift()) {
+          const { results, feedback, sha256 } = await gradeOne(s, grading, pool, options);
+          const recorded = capResults({ ...results, source: s.source, ...(sha256 ? { submission_sha256: sha256 } : {}) }, RESULT_MAX_BYTES);
+          await writeAtomically(path.join(out, "feedback", `${s.name}.html`), capText(feedback, FEEDBACK_MAX_BYTES));
+          await writeAtomically(resultFile(s.name), `${JSON.stringify(recorded, null, 2)}\n`);
+          options.onGraded?.(s.name, recorded);
+        }
+      }));
+    } finally {
+      await pool.close();
+    }
+  }
+  const all = await readResults(path.join(out, "results"), lessonId);
+  await writeAtomically(path.join(out, "gradebook.csv"), renderGradebook(all, grading.tests.exercises));
+  return { graded: todo.length, skipped: named.length - todo.length, inGradebook: all.length, problems };
+}
+
+/** A page cut to its cap, closed so that it still renders. */
+function capText(page: string, maxBytes: number): string {
+  if (Buffer.byteLength(page) <= maxBytes) return page;
+  return `${Buffer.from(page).subarray(0, maxBytes - 200).toString("utf8").replace(/\uFFFD+$/, "")}\n<p>… the rest of this page was cut: it was over ${maxBytes / 1024} KB.</p></body></html>\n`;
+}
