@@ -6,7 +6,7 @@
  * - a warm trivial cell's round trip (p50, p95).
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -16,9 +16,9 @@ import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
 import { installKernelSpec } from "../src/engine/jupyter.js";
 import { tslabCommand, type KernelCommand } from "../src/engine/kernel.js";
 import { ensureKernelSnapshot, kernelCommandFor } from "../src/engine/kernel-snapshot.js";
-import { parseLesson } from "../src/engine/lesson.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
-import { instructorDir, lessonsDir, projectRoot } from "../src/engine/paths.js";
+import { instructorDir, projectRoot } from "../src/engine/paths.js";
+import { loadLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
 
 const run = promisify(execFile);
@@ -26,9 +26,8 @@ const quantile = (sorted: readonly number[], q: number): number => sorted[Math.m
 const median = (values: readonly number[]): number => quantile([...values].sort((a, b) => a - b), 0.5);
 
 async function instructorCopy(lessonId: string): Promise<string> {
-  const file = `lessons/${lessonId}.md`;
-  const lesson = parseLesson(await readFile(path.join(lessonsDir, `${lessonId}.md`), "utf8"), file);
-  if (!lesson.ok) throw new Error(`${file} does not parse`);
+  const lesson = await loadLesson(lessonId);
+  if (!lesson.ok) throw new Error(lesson.problems.map(formatProblem).join("\n"));
   await mkdir(instructorDir, { recursive: true });
   const out = path.join(instructorDir, `${lessonId}.ipynb`);
   await writeFile(out, serializeNotebook(buildLesson(lesson.value).instructor));

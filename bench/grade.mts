@@ -12,10 +12,11 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { buildLesson } from "../src/engine/build.js";
+import { CheckRealm } from "../src/engine/check-realm.js";
 import { installKernelSpec } from "../src/engine/jupyter.js";
-import { parseLesson } from "../src/engine/lesson.js";
 import { serializeNotebook, type Notebook } from "../src/engine/notebook.js";
-import { lessonsDir, projectRoot } from "../src/engine/paths.js";
+import { projectRoot } from "../src/engine/paths.js";
+import { loadLesson } from "../src/engine/lesson-files.js";
 
 const run = promisify(execFile);
 
@@ -62,7 +63,7 @@ async function measured(command: string, args: readonly string[], options: { cwd
 }
 
 export async function benchGrade(count = 200, sampleEvery = 10): Promise<Record<string, number>> {
-  const lesson = parseLesson(await readFile(path.join(lessonsDir, "01-arrays.md"), "utf8"), "lessons/01-arrays.md");
+  const lesson = await loadLesson("01-arrays");
   if (!lesson.ok) throw new Error("lessons/01-arrays.md does not parse");
   const { instructor, learner } = buildLesson(lesson.value);
   const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-class-"));
@@ -72,8 +73,18 @@ export async function benchGrade(count = 200, sampleEvery = 10): Promise<Record<
     await writeFile(file, variant(i, instructor, learner));
     files.push(file);
   }
-  const out = await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-out-"));
-  const ours = await measured(process.execPath, [path.join(projectRoot, "dist", "scripts", "grade.mjs"), "--lesson", "01-arrays", "--out", out, folder]);
+  const grade = async (inputs: readonly string[], extra: readonly string[] = []) =>
+    measured(process.execPath, [path.join(projectRoot, "dist", "scripts", "grade.mjs"), "--lesson", "01-arrays", "--out", await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-out-")), ...extra, ...inputs]);
+  const ours = await grade([folder]);
+  // What isolation costs: a fresh worker process for every learner, on a sample of the same mix.
+  const freshSample = files.filter((_, i) => i % 5 === 0);
+  const fresh = await grade(freshSample, ["--worker-reuse", "1"]);
+  const reused = await grade(freshSample);
+  // ... and the fresh check realm every learner gets anyway, made in this process.
+  const realms = 50;
+  const realmStart = performance.now();
+  for (let i = 0; i < realms; i++) new CheckRealm();
+  const realmMs = (performance.now() - realmStart) / realms;
 
   const jupyterPath = await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-jupyter-"));
   await installKernelSpec(jupyterPath, projectRoot);
@@ -101,5 +112,10 @@ export async function benchGrade(count = 200, sampleEvery = 10): Promise<Record<
     "nbconvert: notebooks per second": theirsPerSecond,
     "nbconvert: peak memory (MB)": theirPeak,
     "throughput ratio rollcall / nbconvert (×)": oursPerSecond / theirsPerSecond,
+    "peak memory ratio rollcall / nbconvert (×)": ours.peakMb / theirPeak,
+    "isolation: a fresh check realm per learner (ms each)": realmMs,
+    "isolation: sample graded with reused workers (s)": reused.ms / 1000,
+    "isolation: same sample, a fresh worker process per learner (s)": fresh.ms / 1000,
+    "isolation: cost of a process per learner (× the reused time)": fresh.ms / reused.ms,
   };
 }

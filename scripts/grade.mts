@@ -18,7 +18,7 @@ import { DEFAULT_LIMITS, networkIsolated, type Limits } from "../src/engine/grad
 import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
 
-const USAGE = "usage: npm run grade -- --lesson LESSON --out DIR [--jobs N] [--force] [--cell-timeout S] [--timeout S] [--max-size MB] SUBMISSION.ipynb|FOLDER...";
+const USAGE = "usage: npm run grade -- --lesson LESSON --out DIR [--jobs N] [--force] [--cell-timeout S] [--timeout S] [--max-size MB] [--worker-reuse N] SUBMISSION.ipynb|FOLDER...";
 
 function progress(): { tick: (line: string) => void; start: (total: number) => void; stop: () => void } {
   if (!process.stderr.isTTY) return { tick: (line) => console.log(line), start: () => {}, stop: () => {} };
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
       allowPositionals: true,
       options: {
         lesson: { type: "string" }, out: { type: "string" }, jobs: { type: "string" }, force: { type: "boolean", default: false },
-        "cell-timeout": { type: "string" }, timeout: { type: "string" }, "max-size": { type: "string" },
+        "cell-timeout": { type: "string" }, timeout: { type: "string" }, "max-size": { type: "string" }, "worker-reuse": { type: "string" },
       },
     });
   } catch (error) {
@@ -46,7 +46,7 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const positive = (flag: "cell-timeout" | "timeout" | "max-size", scale: number, fallback: number): number | undefined => {
+  const positive = (flag: "cell-timeout" | "timeout" | "max-size" | "worker-reuse", scale: number, fallback: number): number | undefined => {
     const value = values[flag];
     if (value === undefined) return fallback;
     return Number(value) > 0 ? Number(value) * scale : undefined;
@@ -54,8 +54,9 @@ async function main(): Promise<number> {
   const cellTimeoutMs = positive("cell-timeout", 1000, DEFAULT_LIMITS.cellTimeoutMs);
   const submissionTimeoutMs = positive("timeout", 1000, DEFAULT_LIMITS.submissionTimeoutMs);
   const maxBytes = positive("max-size", 1024 * 1024, DEFAULT_MAX_BYTES);
-  if (cellTimeoutMs === undefined || submissionTimeoutMs === undefined || maxBytes === undefined) {
-    console.error(`--cell-timeout and --timeout take a number of seconds above 0, --max-size a number of megabytes above 0\n${USAGE}`);
+  const reuse = positive("worker-reuse", 1, DEFAULT_LIMITS.submissionsPerWorker);
+  if (cellTimeoutMs === undefined || submissionTimeoutMs === undefined || maxBytes === undefined || reuse === undefined || !Number.isInteger(reuse)) {
+    console.error(`--cell-timeout and --timeout take a number of seconds above 0, --max-size a number of megabytes above 0, --worker-reuse a whole number above 0\n${USAGE}`);
     return 2;
   }
   const lesson = await loadGradableLesson(values.lesson);
@@ -63,7 +64,7 @@ async function main(): Promise<number> {
     lesson.problems.forEach((p) => console.error(formatProblem(p)));
     return 2;
   }
-  const limits: Limits = { ...DEFAULT_LIMITS, cellTimeoutMs, submissionTimeoutMs };
+  const limits: Limits = { ...DEFAULT_LIMITS, cellTimeoutMs, submissionTimeoutMs, submissionsPerWorker: reuse };
   if (!networkIsolated()) console.log(chalk.yellow("note: this machine cannot run the workers without a network (unshare); network modules are still refused inside them"));
   const bar = progress();
   try {

@@ -195,8 +195,14 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
         for (let s = queue.shift(); s; s = queue.shift()) {
           const { results, feedback, sha256 } = await gradeOne(s, grading, pool, options);
           const recorded = capResults({ ...results, source: s.source, ...(sha256 ? { submission_sha256: sha256 } : {}) }, RESULT_MAX_BYTES);
-          await writeAtomically(path.join(out, "feedback", `${s.name}.html`), capText(feedback, FEEDBACK_MAX_BYTES));
-          await writeAtomically(resultFile(s.name), `${JSON.stringify(recorded, null, 2)}\n`);
+          try {
+            await writeAtomically(path.join(out, "feedback", `${s.name}.html`), capText(feedback, FEEDBACK_MAX_BYTES));
+            await writeAtomically(resultFile(s.name), `${JSON.stringify(recorded, null, 2)}\n`);
+          } catch (error) {
+            // The disk said no for this learner: say so, and go on with the rest (a rerun grades it again).
+            problems.push(`${s.file}: its results could not be written (${(error as Error).message}); run the grader again once that is fixed`);
+            continue;
+          }
           options.onGraded?.(s.name, recorded);
         }
       }));

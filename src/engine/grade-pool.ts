@@ -22,9 +22,11 @@ export interface Limits {
   readonly memoryMb: number;
   /** What a learner's code may keep in its scratch folder at once. */
   readonly maxScratchBytes: number;
+  /** Learners one worker process grades before a fresh one takes over (1: a process per learner). */
+  readonly submissionsPerWorker: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { cellTimeoutMs: 10_000, submissionTimeoutMs: 60_000, maxOutputChars: 20_000, memoryMb: 512, maxScratchBytes: 50 * 1024 * 1024 };
+export const DEFAULT_LIMITS: Limits = { cellTimeoutMs: 10_000, submissionTimeoutMs: 60_000, maxOutputChars: 20_000, memoryMb: 512, maxScratchBytes: 50 * 1024 * 1024, submissionsPerWorker: 100 };
 
 export interface CellOutcome {
   readonly status: CellStatus | "skipped";
@@ -49,7 +51,6 @@ export interface WorkerRun {
 
 const INTERRUPT_GRACE_MS = 2000;
 const WORKER_SCRIPT = path.join(projectRoot, "dist", "src", "engine", "grade-worker.js");
-const SUBMISSIONS_PER_WORKER = 100;
 const TAMPERED = "stopped: the grader received a message it did not send (tampering)";
 
 /**
@@ -302,7 +303,7 @@ export class GradingWorker {
       if (this.alive) this.child.kill("SIGKILL");
       return { outcomes, stoppedAt: { index: stoppedIndex ?? Math.max(current, outcomes.length), status: stopReason?.status ?? "died", message: why, wholeRun: stopReason?.wholeRun ?? false }, reusable: false };
     }
-    return { outcomes, reusable: recycled === undefined && this.submissions < SUBMISSIONS_PER_WORKER, ...(recycled ? { recycled } : {}) };
+    return { outcomes, reusable: recycled === undefined && this.submissions < limits.submissionsPerWorker, ...(recycled ? { recycled } : {}) };
   }
 
   private residentMb(): number {
