@@ -10,7 +10,8 @@ import { parseArgs } from "node:util";
 import { chalk, fs } from "zx";
 import { buildLesson } from "../src/engine/build.js";
 import { ensureKernelSnapshot } from "../src/engine/kernel-snapshot.js";
-import { parseLesson } from "../src/engine/lesson.js";
+import { gradableLesson } from "../src/engine/grade.js";
+import * as helpers from "../src/index.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
 import { buildDir, lessonsDir as defaultLessons, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
@@ -29,14 +30,16 @@ async function main(): Promise<number> {
   let failures = 0;
   for (const name of files) {
     const file = path.relative(projectRoot, path.join(lessonsDir, name));
-    const lesson = parseLesson(await fs.readFile(path.join(lessonsDir, name), "utf8"), file);
-    if (!lesson.ok) {
-      lesson.problems.forEach((p) => console.error(chalk.red(formatProblem(p))));
+    // Read as the grader reads it, so that a check the grader could not trust fails the build too.
+    const grading = gradableLesson(await fs.readFile(path.join(lessonsDir, name), "utf8"), file, Object.keys(helpers));
+    if (!grading.ok) {
+      grading.problems.forEach((p) => console.error(chalk.red(formatProblem(p))));
       failures++;
       continue;
     }
-    const built = buildLesson(lesson.value);
-    const learnerFile = path.join(values.notebooks, `${lesson.value.id}.ipynb`);
+    const { lesson } = grading.value;
+    const built = buildLesson(lesson);
+    const learnerFile = path.join(values.notebooks, `${lesson.id}.ipynb`);
     const learnerText = serializeNotebook(built.learner);
     if (values.check) {
       const committed = await fs.readFile(learnerFile, "utf8").catch(() => "");
@@ -47,8 +50,8 @@ async function main(): Promise<number> {
       continue;
     }
     await fs.outputFile(learnerFile, learnerText);
-    await fs.outputFile(path.join(values.out, "instructor", `${lesson.value.id}.ipynb`), serializeNotebook(built.instructor));
-    await fs.outputJson(path.join(values.out, "tests", `${lesson.value.id}.json`), built.tests, { spaces: 1 });
+    await fs.outputFile(path.join(values.out, "instructor", `${lesson.id}.ipynb`), serializeNotebook(built.instructor));
+    await fs.outputJson(path.join(values.out, "tests", `${lesson.id}.json`), built.tests, { spaces: 1 });
     console.log(`${chalk.green("built")} ${file} → ${path.relative(projectRoot, learnerFile)} (+ instructor copy and tests in ${path.relative(projectRoot, values.out)}/)`);
   }
   if (values.check) {

@@ -149,7 +149,13 @@ async function gradeBatch(label: string, cases: readonly Fixture[], extra: reado
         break;
       }
       case "symlink-passwd": await symlink("/etc/passwd", file); break;
-      case "fifo": execFileSync("mkfifo", [file]); break;
+      case "fifo": {
+        const folder = path.join(subs, fixture.name);
+        await mkdir(folder);
+        execFileSync("mkfifo", [path.join(folder, `${LESSON}.ipynb`)]);
+        names.set(path.join(folder, `${LESSON}.ipynb`), fixture.name);
+        break;
+      }
       case "huge": execFileSync("truncate", ["-s", "3G", file]); break;
       case "long-name": {
         const long = path.join(subs, `${"名".repeat(83)}.ipynb`);
