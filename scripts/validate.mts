@@ -23,7 +23,7 @@ async function validate(lessonId: string): Promise<string[]> {
   const grading = await loadGradableLesson(lessonId);
   if (!grading.ok) return grading.problems.map(formatProblem);
   const g: GradableLesson = grading.value;
-  const pool = new WorkerPool(os.availableParallelism(), DEFAULT_LIMITS.memoryMb, g.checks);
+  const pool = new WorkerPool(os.availableParallelism(), DEFAULT_LIMITS, g.checks);
   try {
     return await validateWith(g, pool);
   } finally {

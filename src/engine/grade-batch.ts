@@ -188,7 +188,7 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
 
   options.onStart?.(todo.length);
   if (todo.length) {
-    const pool = new WorkerPool(Math.min(options.jobs, todo.length), options.limits.memoryMb, grading.checks);
+    const pool = new WorkerPool(Math.min(options.jobs, todo.length), options.limits, grading.checks);
     try {
       const queue = [...todo];
       await Promise.all(Array.from({ length: Math.min(options.jobs, todo.length) }, async () => {

@@ -9,10 +9,10 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { CompiledCheck } from "./check-realm.js";
-import type { CellStatus } from "./kernel.js";
+import type { CellStatus, CheckExecution, ExecuteOptions, GradingKernel } from "./kernel.js";
 import type { Output } from "./notebook.js";
 import { projectRoot } from "./paths.js";
-import { signMessage, type CheckOutcome, type Signed, type WorkerCell, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
+import { signMessage, type CheckOutcome, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
 
 export interface Limits {
   readonly cellTimeoutMs: number;
@@ -34,19 +34,6 @@ export interface CellOutcome {
   /** For a check cell: the verdict of the lesson's check, from the worker's trusted side. */
   readonly check?: CheckOutcome;
   readonly message?: string;
-}
-
-export interface WorkerRun {
-  /** One per cell sent; cells after a stop are missing. */
-  readonly outcomes: readonly CellOutcome[];
-  /** Set when the worker stopped before the last cell: which cell and why. */
-  readonly stoppedAt?: { readonly index: number; readonly status: CellStatus; readonly message: string; readonly wholeRun: boolean };
-  /** False when the worker must not take another submission. */
-  readonly reusable: boolean;
-  /** The worker was gone before the first cell started: nothing this submission did; run it on another. */
-  readonly lost?: boolean;
-  /** Why the worker was not kept for the next learner, when the learner's code was the reason. */
-  readonly recycled?: string;
 }
 
 const INTERRUPT_GRACE_MS = 2000;
@@ -157,20 +144,27 @@ export const networkIsolated = (): boolean => networkless.length > 0;
 
 let nextWorker = 0;
 
-export class GradingWorker {
+/** A contained worker behind the kernel seam: one learner at a time, one cell or check at a time. */
+export class GradingWorker implements GradingKernel {
   private readonly key = randomBytes(32).toString("hex");
-  private listener: ((m: WorkerMessage) => void) | undefined;
+  /** The command in flight and how to hand it its answer. */
+  private waiter: { readonly id: number; readonly resolve: (m: WorkerMessage | undefined) => void } | undefined;
+  private nextId = 0;
   private tampered = false;
-  /** Told at once when a message fails its signature, so that the run stops at the cell that sent it. */
-  private onTamper: (() => void) | undefined;
+  /** Set the moment a kill is sent: the process may take a while to be gone, but it is done. */
+  private killed = false;
   private exitInfo: string | undefined;
+  /** Why this worker was stopped (memory, disk, tampering): said for the cell that was running. */
+  private stopReason: { readonly status: CellStatus; readonly message: string } | undefined;
   private stderrTail = "";
-  private exited: Promise<void>;
-  submissions = 0;
+  private readonly exited: Promise<void>;
+  private readonly watch: NodeJS.Timeout;
+  learners = 0;
 
-  private constructor(private readonly child: ChildProcess, private readonly scratch: string) {
+  private constructor(private readonly child: ChildProcess, private readonly scratch: string, private readonly limits: Limits) {
     this.exited = new Promise((resolve) => child.once("exit", (code, signal) => {
       this.exitInfo = signal ? `signal ${signal}` : `exit code ${String(code)}`;
+      clearInterval(this.watch);
       rmSync(this.scratch, { recursive: true, force: true });
       resolve();
     }));
@@ -179,30 +173,35 @@ export class GradingWorker {
     child.stdout?.resume(); // learner code writing straight to fd 1 is ignored
     child.on("message", (raw: Signed) => {
       const message = this.verify(raw);
-      if (message) this.listener?.(message);
-      else {
+      if (!message) {
+        // Not signed by this worker's key: nothing it says is to be believed again.
         this.tampered = true;
-        // Between runs no learner's code should be running at all: the worker is not to be trusted again.
-        if (this.onTamper) this.onTamper();
-        else this.child.kill("SIGKILL");
-      }
+        this.kill("error", TAMPERED);
+      } else if (message.type !== "ready" && message.id === this.waiter?.id) this.waiter.resolve(message);
+      else if (message.type === "ready") this.waiter?.resolve(message);
     });
+    // Memory and disk, checked whether or not a cell is running (a learner's timer runs between cells too).
+    this.watch = setInterval(() => {
+      if (this.residentMb() > limits.memoryMb) this.kill("error", `stopped: the code used more than ${limits.memoryMb} MB of memory`);
+      else if (bytesUnder(this.scratch, limits.maxScratchBytes) > limits.maxScratchBytes) this.kill("error", `stopped: the code wrote more than ${Math.round(limits.maxScratchBytes / 2 ** 20)} MB to disk`);
+    }, 100);
+    this.watch.unref();
   }
 
   /** Starts a worker; `ready` settles once it has answered (or failed to start). */
-  static start(memoryMb: number, checks: readonly CompiledCheck[]): { worker: GradingWorker; ready: Promise<GradingWorker> } {
+  static start(limits: Limits, checks: readonly CompiledCheck[]): { worker: GradingWorker; ready: Promise<GradingWorker> } {
     const scratch = path.join(ownRoot, String(nextWorker++));
     mkdirSync(scratch, { recursive: true });
     // Node 20 takes one path a flag; a folder ends in "/". dist/src only: dist/test and dist/bench hold right answers.
     const reads = readablePaths(scratch);
     const node = [
       process.execPath, "--experimental-permission", ...reads.map((r) => `--allow-fs-read=${r}`), `--allow-fs-write=${scratch}/`,
-      `--max-old-space-size=${Math.max(64, Math.floor(memoryMb / 2))}`, "--disable-warning=ExperimentalWarning", "--no-warnings", WORKER_SCRIPT,
+      `--max-old-space-size=${Math.max(64, Math.floor(limits.memoryMb / 2))}`, "--disable-warning=ExperimentalWarning", "--no-warnings", WORKER_SCRIPT,
     ];
     const [program, ...args] = [...networkless, ...node];
     const env = { PATH: process.env.PATH ?? "", HOME: scratch, TMPDIR: scratch, NODE_ENV: "production" };
     const child = spawn(program ?? process.execPath, args, { cwd: scratch, env, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "json" });
-    const worker = new GradingWorker(child, scratch);
+    const worker = new GradingWorker(child, scratch, limits);
     return { worker, ready: worker.handshake(checks).then(() => worker) };
   }
 
@@ -212,98 +211,96 @@ export class GradingWorker {
   }
 
   private async handshake(checks: readonly CompiledCheck[]): Promise<void> {
-    const ready = new Promise<void>((resolve, reject) => {
-      this.listener = (m) => { if (m.type === "ready") resolve(); };
-      void this.exited.then(() => reject(new Error(`the grading worker did not start (${this.exitInfo}): ${this.stderrTail.trim().split("\n").slice(-3).join(" | ")}`)));
-    });
+    const ready = this.answer(0);
     this.child.send({ type: "init", key: this.key, checks } satisfies WorkerCommand);
-    await ready;
+    if ((await ready)?.type !== "ready") {
+      throw new Error(`the grading worker did not start (${this.exitInfo ?? "no answer"}): ${this.stderrTail.trim().split("\n").slice(-3).join(" | ")}`);
+    }
+  }
+
+  /** The answer to command `id`, or undefined once the worker is gone. */
+  private answer(id: number): Promise<WorkerMessage | undefined> {
+    return new Promise((resolve) => {
+      this.waiter = { id, resolve };
+      void this.exited.then(() => resolve(undefined));
+    }).finally(() => { this.waiter = undefined; }) as Promise<WorkerMessage | undefined>;
   }
 
   get alive(): boolean {
-    return this.exitInfo === undefined;
+    return this.exitInfo === undefined && !this.killed;
   }
 
-  /**
-   * Runs the cells in order and reports how each ended; never throws for anything the
-   * learner's code does. The run stops at `deadline` (performance.now() time), whatever it is doing.
-   */
-  async run(cells: readonly WorkerCell[], limits: Limits, deadline: number): Promise<WorkerRun> {
-    if (!this.alive) return { outcomes: [], reusable: false, lost: true };
-    this.submissions++;
-    const id = this.submissions;
-    const outcomes: CellOutcome[] = [];
-    let current = -1;
-    let stopReason: { status: CellStatus; message: string; wholeRun?: boolean } | undefined;
-    let cellTimer: NodeJS.Timeout | undefined;
+  private kill(status: CellStatus, message: string): void {
+    this.stopReason ??= { status, message };
+    if (this.alive) this.child.kill("SIGKILL");
+    this.killed = true;
+  }
+
+  /** Sends one command and waits for its answer, at most `timeoutMs` (then an interrupt, then a kill). */
+  private async send(command: WorkerCommand & { id: number }, timeoutMs: number, timeoutMessage: string): Promise<{ reply?: WorkerMessage; timedOut: boolean }> {
+    if (!this.alive) return { timedOut: false };
+    const reply = this.answer(command.id);
+    let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
-    let recycled: string | undefined;
-    /** The cell the run was stopped at; messages after it are not believed. */
-    let stoppedIndex: number | undefined;
-    /** The cell running now, or the next one when the last has ended. */
-    const running = (): number => Math.max(0, outcomes[current] === undefined ? current : current + 1);
-    const kill = (status: CellStatus, message: string, wholeRun = false, index = running()): void => {
-      stopReason ??= { status, message, wholeRun };
-      stoppedIndex ??= index;
-      this.child.kill("SIGKILL");
-    };
-    this.onTamper = () => kill("error", TAMPERED);
-    const memoryWatch = setInterval(() => {
-      if (this.residentMb() > limits.memoryMb) kill("error", `stopped: the code used more than ${limits.memoryMb} MB of memory`);
-      if (bytesUnder(this.scratch, limits.maxScratchBytes) > limits.maxScratchBytes) kill("error", `stopped: the code wrote more than ${Math.round(limits.maxScratchBytes / 2 ** 20)} MB to disk`);
-    }, 100);
-    const wholeRun = setTimeout(() => kill("timeout", `stopped: the notebook ran past its ${limits.submissionTimeoutMs / 1000} s limit`, true), Math.max(0, deadline - performance.now()));
-
-    const finished = new Promise<void>((resolve) => {
-      this.listener = (m) => {
-        if (!("id" in m) || m.id !== id || stoppedIndex !== undefined) return;
-        if (m.type === "cell-start") {
-          current = m.index;
-          cellTimer = setTimeout(() => {
-            stopReason = { status: "timeout", message: `stopped: this cell was still running after ${limits.cellTimeoutMs / 1000} s (an endless loop?)` };
-            this.child.kill("SIGINT");
-            killTimer = setTimeout(() => kill("timeout", stopReason?.message ?? "stopped"), INTERRUPT_GRACE_MS);
-          }, limits.cellTimeoutMs);
-        } else if (m.type === "cell-end") {
-          clearTimeout(cellTimer);
-          clearTimeout(killTimer);
-          const timedOut = stopReason?.status === "timeout";
-          outcomes[m.index] = { status: timedOut ? "timeout" : m.status, outputs: m.outputs, ...(m.check ? { check: m.check } : {}), ...(timedOut ? { message: stopReason?.message } : {}) };
-          // An interrupt can stop trusted code halfway (a check's own bookkeeping, say, which
-          // then takes every later check for a nested one): the next cells get a fresh worker.
-          if (timedOut) kill("timeout", stopReason?.message ?? "stopped", false, m.index);
-        } else if (m.type === "submission-end") {
-          recycled = m.recycle;
-          resolve();
-        }
-      };
-      void this.exited.then(resolve);
-    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.child.kill("SIGINT");
+      killTimer = setTimeout(() => this.kill("timeout", timeoutMessage), INTERRUPT_GRACE_MS);
+    }, timeoutMs);
     // With a callback, a channel closed meanwhile is not an 'error' event that would end the grader.
-    if (performance.now() >= deadline) kill("timeout", `stopped: the notebook ran past its ${limits.submissionTimeoutMs / 1000} s limit`, true, 0);
-    else this.child.send({ type: "submission", id, cells, maxOutputChars: limits.maxOutputChars } satisfies WorkerCommand, () => {});
-    await finished;
-    clearInterval(memoryWatch);
-    clearTimeout(wholeRun);
-    clearTimeout(cellTimer);
+    this.child.send(command, () => {});
+    const answered = await reply;
+    clearTimeout(timer);
     clearTimeout(killTimer);
-    this.listener = undefined;
-    this.onTamper = undefined;
+    return { ...(answered ? { reply: answered } : {}), timedOut };
+  }
 
-    if (this.tampered) {
-      this.child.kill("SIGKILL");
-      return { outcomes, stoppedAt: { index: stoppedIndex ?? Math.max(current, 0), status: "error", message: TAMPERED, wholeRun: false }, reusable: false };
+  /** How a cell or check ended, in the kernel seam's terms; never throws for anything the learner's code does. */
+  private async cell(command: Extract<WorkerCommand, { type: "execute" | "check" }>, options: ExecuteOptions): Promise<CheckExecution> {
+    const started = performance.now();
+    const timeoutMs = options.timeoutMs ?? this.limits.cellTimeoutMs;
+    const timeoutMessage = `stopped: this cell was still running after ${timeoutMs / 1000} s (an endless loop?)`;
+    const { reply, timedOut } = await this.send(command, timeoutMs, timeoutMessage);
+    const durationMs = performance.now() - started;
+    const end = reply?.type === "cell-end" ? reply : undefined;
+    const outputs = end?.outputs ?? [];
+    if (this.tampered) return { status: "error", outputs, executionCount: null, durationMs, message: TAMPERED };
+    if (timedOut) {
+      // An interrupt can stop trusted code halfway (the check realm's bookkeeping, say): the next cells get a fresh worker.
+      this.kill("timeout", timeoutMessage);
+      return { status: "timeout", outputs, executionCount: null, durationMs, message: timeoutMessage };
     }
-    // Gone before its first cell, in a worker that ran someone else's code first: most likely that code's doing.
-    if (!this.alive && current < 0 && stopReason === undefined && this.submissions > 1) return { outcomes, reusable: false, lost: true };
-    if (!this.alive || outcomes.length < cells.length) {
-      const why = stopReason?.message ?? (/heap out of memory/i.test(this.stderrTail)
-        ? `stopped: the code used more than the ${limits.memoryMb} MB memory limit`
+    if (!end) {
+      const message = this.stopReason?.message ?? (/heap out of memory/i.test(this.stderrTail)
+        ? `stopped: the code used more than the ${this.limits.memoryMb} MB memory limit`
         : `stopped: the code ended the grading process (${this.exitInfo ?? "it stopped answering"}); code must not exit or crash the kernel`);
-      if (this.alive) this.child.kill("SIGKILL");
-      return { outcomes, stoppedAt: { index: stoppedIndex ?? Math.max(current, outcomes.length), status: stopReason?.status ?? "died", message: why, wholeRun: stopReason?.wholeRun ?? false }, reusable: false };
+      this.kill("died", message);
+      return { status: this.stopReason?.status ?? "died", outputs, executionCount: null, durationMs, message };
     }
-    return { outcomes, reusable: recycled === undefined && this.submissions < limits.submissionsPerWorker, ...(recycled ? { recycled } : {}) };
+    return { status: end.status, outputs, executionCount: null, durationMs, ...(end.check ? { check: end.check } : {}) };
+  }
+
+  execute(code: string, options: ExecuteOptions = {}): Promise<CheckExecution> {
+    return this.cell({ type: "execute", id: ++this.nextId, source: code, maxOutputChars: options.maxOutputChars ?? this.limits.maxOutputChars }, options);
+  }
+
+  check(exercise: string, options: ExecuteOptions = {}): Promise<CheckExecution> {
+    return this.cell({ type: "check", id: ++this.nextId, exercise, maxOutputChars: options.maxOutputChars ?? this.limits.maxOutputChars }, options);
+  }
+
+  async beginLearner(): Promise<void> {
+    this.learners++;
+    await this.send({ type: "begin", id: ++this.nextId }, this.limits.cellTimeoutMs, "stopped: the worker did not start the next learner");
+  }
+
+  async endLearner(): Promise<{ readonly recycle?: string }> {
+    const { reply } = await this.send({ type: "end", id: ++this.nextId }, this.limits.cellTimeoutMs, "stopped: the worker did not finish the learner");
+    if (reply?.type !== "ended") return { recycle: "the worker stopped answering" };
+    return reply.recycle ? { recycle: reply.recycle } : {};
+  }
+
+  interrupt(): void {
+    if (this.alive) this.child.kill("SIGINT");
   }
 
   private residentMb(): number {
@@ -316,7 +313,8 @@ export class GradingWorker {
   }
 
   async stop(): Promise<void> {
-    if (this.alive) this.child.kill("SIGKILL");
+    if (this.exitInfo === undefined) this.child.kill("SIGKILL");
+    this.killed = true;
     await this.exited;
   }
 }
@@ -330,14 +328,14 @@ export class WorkerPool {
   /** Why a worker could not start: every wait fails with it, at once, rather than hang. */
   private failure: Error | undefined;
 
-  constructor(size: number, private readonly memoryMb: number, private readonly checks: readonly CompiledCheck[]) {
+  constructor(size: number, private readonly limits: Limits, private readonly checks: readonly CompiledCheck[]) {
     removeStaleScratch();
     writeRuntimeModules();
     for (let i = 0; i < size; i++) this.spawnOne();
   }
 
   private spawnOne(): void {
-    const { worker, ready } = GradingWorker.start(this.memoryMb, this.checks);
+    const { worker, ready } = GradingWorker.start(this.limits, this.checks);
     const started = ready.then((w) => this.give(w), (error: Error) => {
       if (this.closed) return;
       this.failure = error;

@@ -192,50 +192,61 @@ function main(): void {
     let baselineHost = new Map<string, unknown[]>();
 
     process.on("SIGINT", () => executor?.interrupt());
+    // One learner at a time: `begin`, then cells and checks one by one, then `end`.
+    let realm: CheckRealm | undefined;
+    let busy = false;
     process.on("message", (command: WorkerCommand) => {
-      if (command.type !== "submission") return;
-      void runSubmission(command).then(() => {
-        const extraGlobals = Reflect.ownKeys(globalThis).filter((k) => !baselineGlobals.has(k));
-        const changed = changedHost(baselineHost);
-        const recycle = extraGlobals.length ? "the learner's code added globals"
-          : changed ? `the learner's code changed ${changed}`
-          : pending.size ? "the learner's code left timers or file operations running"
-          : undefined;
-        sendSigned(key, { type: "submission-end", id: command.id, ...(recycle ? { recycle } : {}) });
-      });
+      // A command that arrives while one runs is not the grader's (a cell can emit 'message' itself).
+      if (busy || command.type === "init") return;
+      busy = true;
+      void answer(command).finally(() => { busy = false; });
     });
 
-    async function runSubmission(command: Extract<WorkerCommand, { type: "submission" }>): Promise<void> {
-      pending.clear();
-      emptyScratch();
-      executor = freshExecutor();
-      const current = executor;
-      let realm: CheckRealm | undefined;
-      learnerRunning = true;
-      try {
-        for (const [index, cell] of command.cells.entries()) {
+    async function answer(command: Exclude<WorkerCommand, { type: "init" }>): Promise<void> {
+      switch (command.type) {
+        case "begin":
+          pending.clear();
+          emptyScratch();
+          executor = freshExecutor();
+          realm = undefined;
+          learnerRunning = true; // from here to `end`, what is left running is the learner's
+          sendSigned(key, { type: "begun", id: command.id });
+          return;
+        case "execute": {
+          const current = executor ?? freshExecutor();
           outputs = new OutputCollector(command.maxOutputChars);
-          sendSigned(key, { type: "cell-start", id: command.id, index });
-          if (cell.kind === "code") {
-            const ok = await current.execute(cell.source).catch((error: unknown) => { stream("stderr", `${String(error)}\n`); return false; });
-            sendSigned(key, { type: "cell-end", id: command.id, index, status: ok ? "ok" : "error", outputs: outputs.result().outputs });
-            continue;
-          }
-          const check = checks.get(cell.exercise);
+          const ok = await current.execute(command.source).catch((error: unknown) => { stream("stderr", `${String(error)}\n`); return false; });
+          sendSigned(key, { type: "cell-end", id: command.id, status: ok ? "ok" : "error", outputs: outputs.result().outputs });
+          return;
+        }
+        case "check": {
+          const current = executor ?? freshExecutor();
+          outputs = new OutputCollector(command.maxOutputChars);
+          const check = checks.get(command.exercise);
           let outcome: CheckOutcome;
-          if (!check) outcome = { error: `the grader has no check for '${cell.exercise}'` };
+          if (!check) outcome = { error: `the grader has no check for '${command.exercise}'` };
           else {
             realm ??= new CheckRealm();
             // A name is read off the learner's namespace as data: no getter, no prototype.
             const learnerName = (name: string): unknown => Reflect.getOwnPropertyDescriptor(current.locals, name)?.value;
             outcome = await realm.run(check, learnerName).catch((error: unknown) => ({ error: `the check could not run: ${String((error as Error)?.message ?? error).split("\n")[0]}` }));
           }
-          sendSigned(key, { type: "cell-end", id: command.id, index, status: "ok", outputs: outputs.result().outputs, check: outcome });
+          sendSigned(key, { type: "cell-end", id: command.id, status: "ok", outputs: outputs.result().outputs, check: outcome });
+          return;
         }
-      } finally {
-        learnerRunning = false;
+        case "end": {
+          await new Promise((resolve) => setImmediate(resolve)); // let what finishes now finish
+          learnerRunning = false;
+          const extraGlobals = Reflect.ownKeys(globalThis).filter((k) => !baselineGlobals.has(k));
+          const changed = changedHost(baselineHost);
+          const recycle = extraGlobals.length ? "the learner's code added globals"
+            : changed ? `the learner's code changed ${changed}`
+            : pending.size ? "the learner's code left timers or file operations running"
+            : undefined;
+          sendSigned(key, { type: "ended", id: command.id, ...(recycle ? { recycle } : {}) });
+          return;
+        }
       }
-      await new Promise((resolve) => setImmediate(resolve)); // let what finishes now finish
     }
 
     baselineHost = hostFingerprint(); // with this worker's own listeners in place

@@ -10,7 +10,6 @@ import { compileCheck, declaredTests, topLevelNames, type DeclaredTest } from ".
 import { renderFeedback } from "./feedback.js";
 import { planSubmission, type GradingPlan } from "./grade-plan.js";
 import type { CellOutcome, Limits, WorkerPool } from "./grade-pool.js";
-import type { WorkerCell } from "./grade-protocol.js";
 import { parseLesson, type Lesson } from "./lesson.js";
 import { parseNotebook, type Notebook, type Output } from "./notebook.js";
 import { removeMarkerLines } from "./markers.js";
@@ -107,42 +106,43 @@ function readSubmission(bytes: Uint8Array, file: string, grading: GradableLesson
   return notebook;
 }
 
-const EMPTY: WorkerCell = { kind: "code", source: "" };
-
 /**
- * Runs the plan's cells; when a worker dies on a cell, a fresh one runs the rest
- * without it. The notebook's time limit is wall clock over every retry.
+ * Runs the plan's cells through the kernel seam, one by one. When a kernel dies
+ * on a cell (or is stopped there), a fresh one runs the cells again without it,
+ * the first outcome of each counting. The notebook's time limit is wall clock
+ * over every retry, from its first cell.
  */
 async function runPlan(plan: GradingPlan, pool: WorkerPool, limits: Limits): Promise<{ outcomes: CellOutcome[]; notes: string[] }> {
-  let deadline: number | undefined; // from the notebook's first cell, not from the wait for a worker
-  const cells: WorkerCell[] = plan.cells.map((c) => (c.kind === "check" ? { kind: "check", exercise: c.exercise } : { kind: "code", source: c.source }));
+  const overdue = `stopped: the notebook ran past its ${limits.submissionTimeoutMs / 1000} s limit`;
   const final: (CellOutcome | undefined)[] = [];
   const notes: string[] = [];
   const skip = new Set<number>();
-  for (let attempt = 0; attempt < MAX_RUNS; attempt++) {
-    if (deadline !== undefined && performance.now() >= deadline) {
-      const message = `stopped: the notebook ran past its ${limits.submissionTimeoutMs / 1000} s limit`;
-      cells.forEach((_, i) => { final[i] ??= { status: "skipped", outputs: [], message }; });
-      break;
-    }
-    const worker = await pool.acquire();
+  let deadline: number | undefined;
+  const done = (): boolean => plan.cells.every((_, i) => final[i] !== undefined);
+  for (let attempt = 0; attempt < MAX_RUNS && !done(); attempt++) {
+    const kernel = await pool.acquire();
     deadline ??= performance.now() + limits.submissionTimeoutMs;
-    const run = await worker.run(cells.map((c, i) => (skip.has(i) ? EMPTY : c)), limits, deadline);
-    pool.release(worker, run.reusable);
-    if (run.recycled) notes.push(`the grader started a fresh worker after this notebook: ${run.recycled}`);
-    if (run.lost) continue;
-    run.outcomes.forEach((o, i) => { if (o && !skip.has(i)) final[i] ??= o; });
-    if (!run.stoppedAt) break;
-    const { index, status, message, wholeRun } = run.stoppedAt;
-    final[index] = { status, outputs: run.outcomes[index]?.outputs ?? [], message };
-    if (wholeRun) {
-      for (let i = index + 1; i < cells.length; i++) final[i] ??= { status: "skipped", outputs: [], message };
-      break;
+    await kernel.beginLearner();
+    for (const [i, cell] of plan.cells.entries()) {
+      if (skip.has(i) || !kernel.alive) continue;
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      const options = { timeoutMs: Math.min(limits.cellTimeoutMs, left), maxOutputChars: limits.maxOutputChars };
+      const ran = cell.kind === "check" ? await kernel.check(cell.exercise, options) : await kernel.execute(cell.source, options);
+      const outOfTime = ran.status === "timeout" && left < limits.cellTimeoutMs;
+      final[i] ??= { status: ran.status, outputs: ran.outputs, ...(ran.check ? { check: ran.check } : {}), ...(outOfTime ? { message: overdue } : ran.message ? { message: ran.message } : {}) };
+      if (!kernel.alive) skip.add(i); // the rest runs again in a fresh kernel, without this cell
     }
-    skip.add(index);
-    if (cells.every((_, i) => final[i] !== undefined)) break; // it stopped at the last cell: nothing left to run
+    if (kernel.alive) {
+      const { recycle } = await kernel.endLearner();
+      if (recycle) notes.push(`the grader started a fresh worker after this notebook: ${recycle}`);
+      pool.release(kernel, !recycle && kernel.alive && kernel.learners < limits.submissionsPerWorker);
+    } else pool.release(kernel, false);
+    if (performance.now() >= deadline) {
+      plan.cells.forEach((_, i) => { final[i] ??= { status: "skipped", outputs: [], message: overdue }; });
+    }
   }
-  const outcomes = cells.map((_, i): CellOutcome => final[i] ?? { status: "skipped", outputs: [], message: "not run: the grader gave up after the code stopped it several times" });
+  const outcomes = plan.cells.map((_, i): CellOutcome => final[i] ?? { status: "skipped", outputs: [], message: "not run: the grader gave up after the code stopped it several times" });
   return { outcomes, notes };
 }
 

@@ -4,6 +4,7 @@
  * is a different `KernelCommand`, not a different runner.
  */
 import path from "node:path";
+import type { CheckOutcome } from "./grade-protocol.js";
 import type { Output } from "./notebook.js";
 
 /** How one cell ended. `aborted`: the kernel refused it (tslab does, right after an error). */
@@ -50,4 +51,24 @@ export interface KernelCommand {
 /** This project's tslab, started with the same Node that runs rollcall. */
 export function tslabCommand(projectRoot: string): KernelCommand {
   return { name: "tslab", argv: [process.execPath, path.join(projectRoot, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"], abortWindowMs: 220 };
+}
+
+/** How a check ran: as a cell, plus the verdict of the lesson's check (from the kernel's trusted side). */
+export interface CheckExecution extends Execution {
+  readonly check?: CheckOutcome;
+}
+
+/**
+ * The same seam, for grading: a kernel that takes one learner at a time in a
+ * fresh namespace, and runs a lesson's check on a trusted side of its own,
+ * against the names the learner's cells declared. The grader's workers are one;
+ * another kernel would be an adapter, not a new grader.
+ */
+export interface GradingKernel extends Kernel {
+  /** Starts a learner: an empty namespace and scratch folder. */
+  beginLearner(): Promise<void>;
+  /** Runs the lesson's check for an exercise, as a cell would run. */
+  check(exercise: string, options?: ExecuteOptions): Promise<CheckExecution>;
+  /** Ends the learner; says why this kernel must not take another, when it must not. */
+  endLearner(): Promise<{ readonly recycle?: string }>;
 }
