@@ -235,8 +235,8 @@ function main(): void {
           return;
         }
         case "end": {
+          learnerRunning = false; // (this worker's own immediate below is no leftover)
           await new Promise((resolve) => setImmediate(resolve)); // let what finishes now finish
-          learnerRunning = false;
           const extraGlobals = Reflect.ownKeys(globalThis).filter((k) => !baselineGlobals.has(k));
           const changed = changedHost(baselineHost);
           const recycle = extraGlobals.length ? "the learner's code added globals"
