@@ -75,6 +75,8 @@ test("known submissions get exactly their expected scores, and the gradebook agr
     assert.equal(r.version, 3);
     assert.equal(r.max_score, 9);
     assert.deepEqual([r.score, r.status, pointsBy(r)], [score, status, points], learner);
+    // Plain notebooks leave nothing behind: their worker is kept for the next learner.
+    assert.deepEqual(r.notes.filter((n) => /fresh worker/.test(n)), [], `${learner}: ${r.notes.join("; ")}`);
     for (const t of r.tests) {
       assert.ok(t.points <= t.max_points && t.task_id >= 1 && typeof t.name === "string", `${learner}: ${t.name}`);
       if (t.status !== "pass") assert.ok((t.message ?? "").length > 5, `${learner}: ${t.name} has no message`);
