@@ -13,7 +13,8 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { $, chalk, which } from "zx";
+import { $, chalk } from "zx";
+import { installMissing, isDebianLike, START_PACKAGES } from "../src/engine/debian-packages.js";
 import { findJupyter, installKernelSpec, jupyterEnv, userJupyterDataDir, type JupyterFound } from "../src/engine/jupyter.js";
 import type { KernelCommand } from "../src/engine/kernel.js";
 import { ensureKernelSnapshot, kernelCommandFor } from "../src/engine/kernel-snapshot.js";
@@ -70,13 +71,10 @@ async function runLoud(command: string, args: string[]): Promise<boolean> {
 async function findOrInstallJupyter(): Promise<JupyterFound> {
   const found = await findJupyter();
   if (found.ok) return found;
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot && (await which("apt-get", { nothrow: true }))) {
-    say("Jupyter Notebook is missing; installing it with apt-get");
-    if ((await runLoud("apt-get", ["update"])) && (await runLoud("apt-get", ["install", "-y", "jupyter-notebook", "python3-nbclient"]))) {
-      return findJupyter();
-    }
-    return found;
+  if (isDebianLike()) {
+    // As root, apt-get installs it; otherwise the message says which command to run.
+    const installed = installMissing(START_PACKAGES, say);
+    return installed.ok ? findJupyter() : { ok: false, message: installed.message };
   }
   const pip = await $({ nothrow: true, quiet: true })`python3 -m pip --version`;
   if (pip.exitCode === 0) {

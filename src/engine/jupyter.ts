@@ -5,9 +5,9 @@
  * decides what to say and what to start.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { installCommand, isDebianLike, START_PACKAGES } from "./debian-packages.js";
 import { tslabCommand, type KernelCommand } from "./kernel.js";
 import { TSLAB_KERNELSPEC } from "./notebook.js";
 
@@ -32,16 +32,9 @@ function probe(file: string, args: readonly string[], timeout = PROBE_TIMEOUT_MS
   });
 }
 
-/** True on Debian, Ubuntu and their relatives, where apt has Jupyter packaged. */
-export function isDebianLike(): boolean {
-  return existsSync("/etc/debian_version");
-}
-
 /** What to run to get Jupyter Notebook and nbclient, for this machine. */
 export function installAdvice(): string {
-  return isDebianLike()
-    ? "sudo apt-get install -y jupyter-notebook python3-nbclient"
-    : "python3 -m pip install --user notebook nbclient";
+  return isDebianLike() ? installCommand(START_PACKAGES) : "python3 -m pip install --user notebook nbclient";
 }
 
 /**
