@@ -48,8 +48,25 @@ function moduleScript(file: string): vm.Script {
   return script;
 }
 
-/** Node's built-in modules a helper may use inside the check realm (trusted code only runs there). */
-const REALM_BUILTINS = new Set(["util", "crypto", "fs", "path"]);
+/**
+ * A module as the check realm sees it: copied when this file loads (in a worker, before
+ * any learner's code has run), two levels deep, and frozen. Node freezes nothing and a
+ * worker freezes its modules one level deep, so a learner could later swap something
+ * nested (util.types, path.posix) that the realm would then call with its own objects.
+ */
+function snapshot(module: object): Readonly<Record<string | symbol, unknown>> {
+  const copy: Record<string | symbol, unknown> = {};
+  for (const key of Reflect.ownKeys(module)) {
+    const value = (module as Record<string | symbol, unknown>)[key];
+    copy[key] = typeof value === "object" && value !== null && !Array.isArray(value) ? Object.freeze({ ...value }) : value;
+  }
+  return Object.freeze(copy);
+}
+
+/** Node's built-in modules a helper may use inside the check realm (trusted code only runs there), as they were at start. */
+const REALM_BUILTINS = new Map(["util", "crypto", "fs", "path"].map((name) => [name, snapshot(hostRequire(name) as object)]));
+/** The brand checks both sides of the membrane use, from that same copy. */
+const BRANDS = (REALM_BUILTINS.get("util") as { types: typeof types }).types;
 
 /** A CommonJS loader inside `context`: the helpers and their packages, loaded from files into that realm. */
 function realmRequire(context: vm.Context): (id: string) => unknown {
@@ -69,8 +86,9 @@ function realmRequire(context: vm.Context): (id: string) => unknown {
       const name = id.replace(/^node:/, "");
       if (name === "tslab") return {}; // displays go nowhere: the grader reads verdicts, not outputs
       if (builtins.has(name)) {
-        if (!REALM_BUILTINS.has(name)) throw new Error(`the check realm does not offer '${id}'`);
-        return hostRequire(name);
+        const builtin = REALM_BUILTINS.get(name);
+        if (!builtin) throw new Error(`the check realm does not offer '${id}'`);
+        return builtin;
       }
       return load(from.resolve(id));
     }, { cache: {} });
@@ -102,8 +120,8 @@ export class CheckRealm {
     Object.assign(vm.runInContext("globalThis", this.context) as object, { TextEncoder, TextDecoder });
     this.helpers = realmRequire(this.context)(helperEntry) as Record<string, unknown>;
     this.runCheck = this.helpers.runCheck as (...args: unknown[]) => unknown;
-    this.inner = membraneSideIn(this.context, MAX_NODES);
-    this.outer = membraneSide(types, { maxNodes: MAX_NODES });
+    this.inner = membraneSideIn(this.context, MAX_NODES, BRANDS);
+    this.outer = membraneSide(BRANDS, { maxNodes: MAX_NODES });
     linkSides(this.outer, this.inner);
   }
 

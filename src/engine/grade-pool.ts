@@ -8,7 +8,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import type { Duplex } from "node:stream";
 import type { CompiledCheck } from "./check-realm.js";
+import { jsonLine, readJsonLines } from "./json-lines.js";
 import type { CellStatus, CheckExecution, ExecuteOptions, GradingKernel } from "./kernel.js";
 import type { Output } from "./notebook.js";
 import { projectRoot } from "./paths.js";
@@ -171,7 +173,27 @@ export class GradingWorker implements GradingKernel {
     child.on("error", () => {}); // a closed channel or a failed kill: the exit says what happened
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => { this.stderrTail = (this.stderrTail + chunk).slice(-4000); });
     child.stdout?.resume(); // learner code writing straight to fd 1 is ignored
-    child.on("message", (raw: Signed) => {
+    readJsonLines(this.channel, (raw) => this.receive(raw as Signed), () => {
+      // A line that is not even JSON: somebody else wrote on this worker's channel.
+      this.tampered = true;
+      this.kill("error", TAMPERED);
+    });
+    this.channel.on("error", () => {}); // a closed pipe: the exit says what happened
+    // Memory and disk, checked whether or not a cell is running (a learner's timer runs between cells too).
+    this.watch = setInterval(() => {
+      if (this.residentMb() > limits.memoryMb) this.kill("error", `stopped: the code used more than ${limits.memoryMb} MB of memory`);
+      else if (bytesUnder(this.scratch, limits.maxScratchBytes) > limits.maxScratchBytes) this.kill("error", `stopped: the code wrote more than ${Math.round(limits.maxScratchBytes / 2 ** 20)} MB to disk`);
+    }, 100);
+    this.watch.unref();
+  }
+
+  /** The worker's channel: a pipe at its fd 3, JSON lines each way. */
+  private get channel(): Duplex {
+    return this.child.stdio[3] as Duplex;
+  }
+
+  private receive(raw: Signed): void {
+    {
       const message = this.verify(raw);
       if (!message) {
         // Not signed by this worker's key: nothing it says is to be believed again.
@@ -179,13 +201,7 @@ export class GradingWorker implements GradingKernel {
         this.kill("error", TAMPERED);
       } else if (message.type !== "ready" && message.id === this.waiter?.id) this.waiter.resolve(message);
       else if (message.type === "ready") this.waiter?.resolve(message);
-    });
-    // Memory and disk, checked whether or not a cell is running (a learner's timer runs between cells too).
-    this.watch = setInterval(() => {
-      if (this.residentMb() > limits.memoryMb) this.kill("error", `stopped: the code used more than ${limits.memoryMb} MB of memory`);
-      else if (bytesUnder(this.scratch, limits.maxScratchBytes) > limits.maxScratchBytes) this.kill("error", `stopped: the code wrote more than ${Math.round(limits.maxScratchBytes / 2 ** 20)} MB to disk`);
-    }, 100);
-    this.watch.unref();
+    }
   }
 
   /** Starts a worker; `ready` settles once it has answered (or failed to start). */
@@ -200,19 +216,19 @@ export class GradingWorker implements GradingKernel {
     ];
     const [program, ...args] = [...networkless, ...node];
     const env = { PATH: process.env.PATH ?? "", HOME: scratch, TMPDIR: scratch, NODE_ENV: "production" };
-    const child = spawn(program ?? process.execPath, args, { cwd: scratch, env, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "json" });
+    const child = spawn(program ?? process.execPath, args, { cwd: scratch, env, stdio: ["ignore", "pipe", "pipe", "pipe"] });
     const worker = new GradingWorker(child, scratch, limits);
     return { worker, ready: worker.handshake(checks).then(() => worker) };
   }
 
   private verify(raw: Signed): WorkerMessage | undefined {
-    if (typeof raw?.body !== "string" || typeof raw.mac !== "string" || raw.mac !== signMessage(this.key, raw.body)) return undefined;
+    if (typeof raw !== "object" || raw === null || typeof raw.body !== "string" || typeof raw.mac !== "string" || raw.mac !== signMessage(this.key, raw.body)) return undefined;
     return JSON.parse(raw.body) as WorkerMessage;
   }
 
   private async handshake(checks: readonly CompiledCheck[]): Promise<void> {
     const ready = this.answer(0);
-    this.child.send({ type: "init", key: this.key, checks } satisfies WorkerCommand);
+    this.channel.write(jsonLine({ type: "init", key: this.key, checks } satisfies WorkerCommand));
     if ((await ready)?.type !== "ready") {
       throw new Error(`the grading worker did not start (${this.exitInfo ?? "no answer"}): ${this.stderrTail.trim().split("\n").slice(-3).join(" | ")}`);
     }
@@ -247,8 +263,7 @@ export class GradingWorker implements GradingKernel {
       this.child.kill("SIGINT");
       killTimer = setTimeout(() => this.kill("timeout", timeoutMessage), INTERRUPT_GRACE_MS);
     }, timeoutMs);
-    // With a callback, a channel closed meanwhile is not an 'error' event that would end the grader.
-    this.child.send(command, () => {});
+    this.channel.write(jsonLine(command));
     const answered = await reply;
     clearTimeout(timer);
     clearTimeout(killTimer);

@@ -25,6 +25,7 @@ import { projectRoot } from "./paths.js";
 import type { MimeBundle } from "./notebook.js";
 import { OutputCollector } from "./output-collector.js";
 import { signMessage, type CheckOutcome, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
+import { jsonLine, readJsonLines } from "./json-lines.js";
 
 /**
  * Node modules a lesson's cell may use; everything else (processes, network, vm, v8,
@@ -132,12 +133,14 @@ function main(): void {
   };
   let executor: Executor | undefined;
 
-  // The channel's own functions, captured and then locked: a cell cannot swap or drop what is sent.
-  const send = process.send?.bind(process);
-  for (const name of ["send", "_send"]) Object.defineProperty(process, name, { value: (process as unknown as Record<string, unknown>)[name], writable: false, configurable: false });
+  // The channel to the grader: a pipe at fd 3 (not Node's IPC, whose parser a garbled frame
+  // would crash in the grader), held in this closure only. A cell can still write to the fd;
+  // the grader believes only lines signed with the key.
+  const { Socket } = require("net") as typeof import("net");
+  const channel = new Socket({ fd: 3, readable: true, writable: true });
   const sendSigned = (sign: (text: string) => string, message: WorkerMessage): void => {
     const body = stringify(message);
-    send?.({ body, mac: sign(body) } satisfies Signed);
+    channel.write(jsonLine({ body, mac: sign(body) } satisfies Signed, stringify));
   };
 
   // What a learner's code could leave behind to run during the next learner's cells:
@@ -181,9 +184,16 @@ function main(): void {
   };
 
   // A grader that is killed (even with -9) closes the channel: its workers go too.
-  process.on("disconnect", () => process.exit(0));
-  process.once("message", (first: WorkerCommand) => {
-    if (first.type !== "init") return;
+  channel.on("close", () => process.exit(0));
+  channel.on("error", () => process.exit(0));
+  let onCommand: ((command: WorkerCommand) => void) | undefined;
+  readJsonLines(channel, (value) => {
+    const command = value as WorkerCommand;
+    if (onCommand) onCommand(command);
+    else if (command?.type === "init") init(command);
+  }, () => {}); // a garbled command is nobody's: the grader's answer timer covers a lost one
+
+  function init(first: Extract<WorkerCommand, { type: "init" }>): void {
     const key = (body: string): string => signMessage(first.key, body);
     const checks = new Map<string, CompiledCheck>(first.checks.map((c) => [c.exercise, c]));
     // TextEncoder and TextDecoder too: the check realm's helpers use them (seeding from a string).
@@ -195,12 +205,12 @@ function main(): void {
     // One learner at a time: `begin`, then cells and checks one by one, then `end`.
     let realm: CheckRealm | undefined;
     let busy = false;
-    process.on("message", (command: WorkerCommand) => {
-      // A command that arrives while one runs is not the grader's (a cell can emit 'message' itself).
+    onCommand = (command) => {
+      // The grader sends one command at a time: one that arrives while another runs is not its.
       if (busy || command.type === "init") return;
       busy = true;
       void answer(command).finally(() => { busy = false; });
-    });
+    };
 
     async function answer(command: Exclude<WorkerCommand, { type: "init" }>): Promise<void> {
       switch (command.type) {
@@ -208,7 +218,7 @@ function main(): void {
           pending.clear();
           emptyScratch();
           executor = freshExecutor();
-          realm = undefined;
+          realm = new CheckRealm(); // made before this learner's first cell runs
           learnerRunning = true; // from here to `end`, what is left running is the learner's
           sendSigned(key, { type: "begun", id: command.id });
           return;
@@ -251,7 +261,7 @@ function main(): void {
 
     baselineHost = hostFingerprint(); // with this worker's own listeners in place
     sendSigned(key, { type: "ready" });
-  });
+  }
 
   /** Freezes the language's built-ins and what cells can reach, and hides the rest. */
   function harden(...reachable: object[]): void {

@@ -264,9 +264,9 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
 }
 
 /** This module's `membraneSide`, made again inside `context` from its source, so that it builds that realm's objects. */
-export function membraneSideIn(context: vm.Context, maxNodes: number): MembraneSide {
+export function membraneSideIn(context: vm.Context, maxNodes: number, brands: Brands = types): MembraneSide {
   const make = vm.runInContext(`(${membraneSide.toString()})`, context, { filename: "rollcall:membrane" }) as typeof membraneSide;
-  return make(types, { maxNodes });
+  return make(brands, { maxNodes });
 }
 
 /** Two sides that reach each other's handles. */
