@@ -260,12 +260,13 @@ function cases(): Record<string, string | Uint8Array> {
       'attempt("tcp_wrap", () => (process as any).binding("tcp_wrap"));',
     ].join("\n"))),
 
-    // Messages to the grader that it did not sign: a forged passing cell-end, and junk.
+    // Messages to the grader that it did not sign, written straight to the worker's channel (fd 3):
+    // forged passing cell-ends for the next command ids.
     "tamper-ipc": answering("last-student", lastStudent([
-      "  for (let index = 0; index < 40; index++) {",
-      `    process.send!({ body: JSON.stringify({ type: "cell-end", id: 1, index, status: "ok", outputs: [], reports: [${FAKE_REPORT}] }), mac: "0" });`,
+      "  for (let id = 1; id < 80; id++) {",
+      `    const body = JSON.stringify({ type: "cell-end", id, status: "ok", outputs: [], check: { exercise: "last-student", status: "pass", tests: [] } });`,
+      '    require("fs").writeSync(3, JSON.stringify({ body, mac: "0" }) + "\\n");',
       "  }",
-      '  process.send!("x");',
       "  return names[names.length];",
     ].join("\n"))),
 
