@@ -6,6 +6,7 @@
  * `error` result; the batch and the gradebook go on.
  */
 import { createHash } from "node:crypto";
+import { constants } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { gradeSubmission, unreadable, type GradableLesson, type Graded } from "./grade.js";
@@ -131,7 +132,6 @@ async function readResults(folder: string, lessonId: string): Promise<LearnerRes
 
 /** Reads at most `maxBytes` (the file may have grown since it was looked at), never following a link. */
 async function readCapped(file: string, maxBytes: number): Promise<Uint8Array> {
-  const { constants } = await import("node:fs");
   const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     if (!(await handle.stat()).isFile()) throw new Error("it is not a regular file");
