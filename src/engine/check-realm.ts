@@ -63,8 +63,27 @@ function snapshot(module: object): Readonly<Record<string | symbol, unknown>> {
   return Object.freeze(copy);
 }
 
+/**
+ * `util.inspect` with every option said, so that its defaults (`inspect.defaultOptions`,
+ * `inspect.colors`, which a learner's code can change for the whole process) never
+ * apply inside the realm, nor run a learner's getter there.
+ */
+function fixedInspect(): Record<string, unknown> {
+  const util = hostRequire("util") as typeof import("util");
+  const fixed = Object.freeze({
+    showHidden: false, depth: 2, colors: false, customInspect: false, showProxy: false, maxArrayLength: 100, maxStringLength: 10_000,
+    breakLength: 80, compact: 3, sorted: false, getters: false, numericSeparator: false,
+  });
+  const inspect = (value: unknown, options?: object): string => util.inspect(value, { ...fixed, ...options, colors: false, customInspect: false, getters: false, sorted: false });
+  const format = (...args: unknown[]): string => util.formatWithOptions(fixed, ...args);
+  return { ...snapshot(util), inspect: Object.freeze(Object.assign(inspect, { custom: util.inspect.custom })), format };
+}
+
 /** Node's built-in modules a helper may use inside the check realm (trusted code only runs there), as they were at start. */
-const REALM_BUILTINS = new Map(["util", "crypto", "fs", "path"].map((name) => [name, snapshot(hostRequire(name) as object)]));
+const REALM_BUILTINS = new Map<string, object>([
+  ["util", Object.freeze(fixedInspect())],
+  ...["crypto", "fs", "path"].map((name) => [name, snapshot(hostRequire(name) as object)] as [string, object]),
+]);
 /** The brand checks both sides of the membrane use, from that same copy. */
 const BRANDS = (REALM_BUILTINS.get("util") as { types: typeof types }).types;
 

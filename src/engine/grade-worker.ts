@@ -25,7 +25,6 @@ import { projectRoot } from "./paths.js";
 import type { MimeBundle } from "./notebook.js";
 import { OutputCollector } from "./output-collector.js";
 import { signMessage, type CheckOutcome, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
-import { jsonLine, readJsonLines } from "./json-lines.js";
 
 /**
  * Node modules a lesson's cell may use; everything else (processes, network, vm, v8,
@@ -133,14 +132,36 @@ function main(): void {
   };
   let executor: Executor | undefined;
 
-  // The channel to the grader: a pipe at fd 3 (not Node's IPC, whose parser a garbled frame
-  // would crash in the grader), held in this closure only. A cell can still write to the fd;
-  // the grader believes only lines signed with the key.
-  const { Socket } = require("net") as typeof import("net");
-  const channel = new Socket({ fd: 3, readable: true, writable: true });
+  // The channel to the grader: a pipe at fd 3, JSON lines, read and written with plain
+  // synchronous calls on the file descriptor (captured now), so that no stream or event
+  // object of it exists for a cell to reach. Between commands this worker waits in a
+  // blocking read: nothing of a learner's runs while no command is being answered.
+  const CHANNEL = 3;
+  const { readSync, writeSync } = require("fs") as typeof import("fs");
+  const { StringDecoder } = require("string_decoder") as typeof import("string_decoder");
+  const parse = JSON.parse;
+  const decoder = new StringDecoder("utf8");
+  const chunk = Buffer.alloc(1 << 20);
+  let unread = "";
+  /** The grader's next command, waited for; undefined once the grader is gone. */
+  const nextCommand = (): WorkerCommand | undefined => {
+    for (;;) {
+      const end = unread.indexOf("\n");
+      if (end >= 0) {
+        const line = unread.slice(0, end);
+        unread = unread.slice(end + 1);
+        try { return parse(line) as WorkerCommand; } catch { continue; } // not the grader's: it writes whole lines
+      }
+      let read = 0;
+      try { read = readSync(CHANNEL, chunk, 0, chunk.length, null); } catch { return undefined; }
+      if (read === 0) return undefined;
+      unread += decoder.write(chunk.subarray(0, read));
+    }
+  };
   const sendSigned = (sign: (text: string) => string, message: WorkerMessage): void => {
     const body = stringify(message);
-    channel.write(jsonLine({ body, mac: sign(body) } satisfies Signed, stringify));
+    const bytes = Buffer.from(`${stringify({ body, mac: sign(body) } satisfies Signed)}\n`);
+    for (let sent = 0; sent < bytes.length;) sent += writeSync(CHANNEL, bytes, sent);
   };
 
   // What a learner's code could leave behind to run during the next learner's cells:
@@ -183,15 +204,19 @@ function main(): void {
     for (const entry of readdirSync(".")) rmSync(entry, { recursive: true, force: true });
   };
 
-  // A grader that is killed (even with -9) closes the channel: its workers go too.
-  channel.on("close", () => process.exit(0));
-  channel.on("error", () => process.exit(0));
-  let onCommand: ((command: WorkerCommand) => void) | undefined;
-  readJsonLines(channel, (value) => {
-    const command = value as WorkerCommand;
-    if (onCommand) onCommand(command);
-    else if (command?.type === "init") init(command);
-  }, () => {}); // a garbled command is nobody's: the grader's answer timer covers a lost one
+  /** Set by `init`, once this worker is hardened: how each later command is answered. */
+  let answer: (command: Exclude<WorkerCommand, { type: "init" }>) => Promise<void> = async () => {};
+  // Commands one at a time, each answered before the next is read. A grader that is
+  // killed (even with -9) closes the channel, and the worker goes too.
+  void (async () => {
+    const first = nextCommand();
+    if (first?.type !== "init") process.exit(0);
+    init(first);
+    for (let command = nextCommand(); command; command = nextCommand()) {
+      if (command.type !== "init") await answer(command);
+    }
+    process.exit(0);
+  })();
 
   function init(first: Extract<WorkerCommand, { type: "init" }>): void {
     const key = (body: string): string => signMessage(first.key, body);
@@ -204,15 +229,7 @@ function main(): void {
     process.on("SIGINT", () => executor?.interrupt());
     // One learner at a time: `begin`, then cells and checks one by one, then `end`.
     let realm: CheckRealm | undefined;
-    let busy = false;
-    onCommand = (command) => {
-      // The grader sends one command at a time: one that arrives while another runs is not its.
-      if (busy || command.type === "init") return;
-      busy = true;
-      void answer(command).finally(() => { busy = false; });
-    };
-
-    async function answer(command: Exclude<WorkerCommand, { type: "init" }>): Promise<void> {
+    answer = async function answerCommand(command: Exclude<WorkerCommand, { type: "init" }>): Promise<void> {
       switch (command.type) {
         case "begin":
           pending.clear();
@@ -266,8 +283,9 @@ function main(): void {
   /** Freezes the language's built-ins and what cells can reach, and hides the rest. */
   function harden(...reachable: object[]): void {
     for (const name of ["fetch", "WebSocket", "EventSource"]) Reflect.deleteProperty(globalThis, name);
-    // process.mainModule.require is Node's own require, past the cells' safe one (net, http, vm, …).
-    Reflect.deleteProperty(process, "mainModule");
+    // process.mainModule.require is Node's own require, past the cells' safe one (net, http, vm, …);
+    // the active handles and requests are this worker's own pipes, watchers and timers.
+    for (const name of ["mainModule", "_getActiveHandles", "_getActiveRequests"]) Reflect.deleteProperty(process, name);
     // No signals at all: not to the grader, its process group, another worker, nor this one
     // (a SIGINT sent to itself would cut a check short).
     const refuse = (): never => { throw new Error("process.kill() is not available while grading"); };

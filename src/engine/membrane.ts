@@ -207,7 +207,8 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
       else if (isSet(original) && isSet(fresh)) { (original as Set<unknown>).clear(); for (const v of fresh as Set<unknown>) (original as Set<unknown>).add(v); }
       else if (isContainer(original) && isContainer(fresh)) {
         for (const k of Object.keys(original)) delete (original as Record<string, unknown>)[k];
-        Object.assign(original, fresh);
+        // Defined, not assigned: a key "__proto__" is data here, never the original's prototype.
+        for (const k of Object.keys(fresh)) Object.defineProperty(original, k, { value: (fresh as Record<string, unknown>)[k], writable: true, enumerable: true, configurable: true });
       }
     } catch {
       // A frozen original stays as it was.
