@@ -140,7 +140,8 @@ function main(): void {
   const { readSync, writeSync } = require("fs") as typeof import("fs");
   const { StringDecoder } = require("string_decoder") as typeof import("string_decoder");
   const parse = JSON.parse;
-  const decoder = new StringDecoder("utf8");
+  // Bound now: a cell can change StringDecoder.prototype (nobody froze it), and the channel must not call through it.
+  const decode = StringDecoder.prototype.write.bind(new StringDecoder("utf8"));
   const chunk = Buffer.alloc(1 << 20);
   let unread = "";
   /** The grader's next command, waited for; undefined once the grader is gone. */
@@ -155,7 +156,7 @@ function main(): void {
       let read = 0;
       try { read = readSync(CHANNEL, chunk, 0, chunk.length, null); } catch { return undefined; }
       if (read === 0) return undefined;
-      unread += decoder.write(chunk.subarray(0, read));
+      unread += decode(chunk.subarray(0, read));
     }
   };
   const sendSigned = (sign: (text: string) => string, message: WorkerMessage): void => {
@@ -175,8 +176,14 @@ function main(): void {
   // ... and the host objects every cell shares (process, its streams, EventEmitter): a
   // swapped property or an added listener there reaches the next learner. Compared by identity.
   const EventEmitter = require("events") as { prototype: object };
+  const streams = require("stream") as typeof import("stream");
   const { eventNames, rawListeners } = process;
-  const hosts = { process, "process.stdout": process.stdout, "process.stderr": process.stderr, "EventEmitter.prototype": EventEmitter.prototype };
+  // (Their prototypes are not frozen: Node's own code assigns over their data properties on instances.)
+  const hosts = {
+    process, "process.stdout": process.stdout, "process.stderr": process.stderr, "EventEmitter.prototype": EventEmitter.prototype,
+    "StringDecoder.prototype": StringDecoder.prototype, "Readable.prototype": streams.Readable.prototype, "Writable.prototype": streams.Writable.prototype,
+    "Duplex.prototype": streams.Duplex.prototype, "Transform.prototype": streams.Transform.prototype, "fs.Stats.prototype": (require("fs") as typeof import("fs")).Stats.prototype,
+  };
   const hostFingerprint = (): Map<string, unknown[]> => {
     const parts = new Map<string, unknown[]>();
     for (const [hostName, host] of Object.entries(hosts)) {

@@ -123,6 +123,9 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
     return describeHandle(o, seen, count);
   }
 
+  /** An own data property, whatever its name: a key "__proto__" is data, never a prototype. */
+  const define = (o: object, key: string, value: unknown): void => { Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true }); };
+
   function fromTree(tree: Tree, refs: unknown[]): unknown {
     if (!Array.isArray(tree)) return tree;
     const [tag, a, b, c, d] = tree as [string, unknown, unknown, unknown, unknown];
@@ -140,7 +143,7 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
       }
       case "o": {
         const out = keep({} as Record<string, unknown>);
-        for (const [k, v] of a as [string, Tree][]) Object.defineProperty(out, k, { value: fromTree(v, refs), writable: true, enumerable: true, configurable: true });
+        for (const [k, v] of a as [string, Tree][]) define(out, k, fromTree(v, refs));
         return out;
       }
       case "d": return keep(new Date(a as number));
@@ -165,7 +168,7 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
         if (error.name !== a) Object.defineProperty(error, "name", { value: a, writable: true, enumerable: false, configurable: true });
         // The other realm's stack would show its code: only the first line travels.
         Object.defineProperty(error, "stack", { value: `${String(a)}: ${String(b)}`, writable: true, enumerable: false, configurable: true });
-        for (const [k, v] of c as [string, Tree][]) error[k] = fromTree(v, refs);
+        for (const [k, v] of c as [string, Tree][]) define(error, k, fromTree(v, refs));
         return error;
       }
       case "r": return keep(handles.get(a as number));
@@ -175,9 +178,9 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
         const known = standIns.get(id);
         if (known) return keep(known);
         const facade = keep(standInFor(id, () => ({}))) as Record<string, unknown>;
-        for (const name of b as string[]) facade[name] = function (...args: unknown[]) { return call(id, `m:${name}`, args); };
+        for (const name of b as string[]) define(facade, name, function (...args: unknown[]) { return call(id, `m:${name}`, args); });
         for (const name of c as string[]) Object.defineProperty(facade, name, { get: () => call(id, `g:${name}`, []), enumerable: false, configurable: true });
-        for (const [k, v] of d as [string, Tree][]) facade[k] = fromTree(v, refs);
+        for (const [k, v] of d as [string, Tree][]) define(facade, k, fromTree(v, refs));
         return facade;
       }
     }
@@ -208,7 +211,7 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
       else if (isContainer(original) && isContainer(fresh)) {
         for (const k of Object.keys(original)) delete (original as Record<string, unknown>)[k];
         // Defined, not assigned: a key "__proto__" is data here, never the original's prototype.
-        for (const k of Object.keys(fresh)) Object.defineProperty(original, k, { value: (fresh as Record<string, unknown>)[k], writable: true, enumerable: true, configurable: true });
+        for (const k of Object.keys(fresh)) define(original, k, (fresh as Record<string, unknown>)[k]);
       }
     } catch {
       // A frozen original stays as it was.
