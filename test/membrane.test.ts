@@ -103,3 +103,34 @@ test("a value too large to check is refused, not copied forever", () => {
   linkSides(learner, membraneSideIn(context, 100));
   assert.throws(() => learner.send(Array.from({ length: 500 }, (_, i) => i)), /too large to check/);
 });
+
+test("whatever goes wrong on the far side, the caller gets an error of its own realm, never the far realm's", () => {
+  const context = vm.createContext({});
+  const learner = membraneSide(types, { maxNodes: 10_000 });
+  const check = membraneSideIn(context, 10_000);
+  linkSides(learner, check);
+  // A check's function, as the learner holds it (the rng a check passes, say).
+  const rng = learner.receive(check.send(vm.runInContext("() => 0.5", context))) as (...args: unknown[]) => number;
+  const odd = /a/;
+  Object.defineProperty(odd, "flags", { value: "zz" });
+  for (const argument of [new BigInt64Array([1n]), odd]) {
+    let caught: unknown;
+    try { rng(argument); } catch (error) { caught = error; }
+    if (caught !== undefined) {
+      assert.ok(caught instanceof Error, `a ${String(caught)}`);
+      assert.equal((caught as Error).constructor.constructor, Function, "an error of the caller's own realm");
+    }
+  }
+  assert.equal(rng(new BigInt64Array([1n])), 0.5, "a BigInt64Array crosses whole");
+});
+
+test("a function seen twice stays one stand-in, and the objects after it keep their places", () => {
+  const { inCheck } = realms();
+  const fn = () => 1;
+  const o = { a: 1 };
+  const copy = inCheck([fn, o, o, fn]) as unknown[];
+  assert.equal(typeof copy[0], "function");
+  assert.equal(copy[3], copy[0]);
+  assert.equal(copy[1], copy[2]);
+  assert.equal(typeof copy[1], "object");
+});

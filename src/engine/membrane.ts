@@ -41,6 +41,7 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
   const standIns = new Map<number, object>();
   const standInIds = new WeakMap<object, number>();
   const { isProxy, isDate, isRegExp, isMap, isSet, isNativeError, isPromise, isTypedArray } = brands;
+  const TYPED = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"];
   const plainProto = (o: object): boolean => {
     const proto = Object.getPrototypeOf(o);
     return proto === null || (Object.getPrototypeOf(proto) === null && typeof proto.hasOwnProperty === "function");
@@ -88,18 +89,16 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
       case "string": case "boolean": return value;
       case "bigint": return ["b", String(value)];
       case "symbol": return ["y", value.description ?? ""];
-      case "function": {
-        const standIn = standInIds.get(value);
-        return standIn !== undefined ? ["r", standIn] : ["f", handleOf(value)];
-      }
     }
     if (value === null) return null;
+    // Every object and function is numbered as first seen, as fromTree numbers what it makes.
     const o = value as object;
     const again = seen.get(o);
     if (again !== undefined) return ["@", again];
     seen.set(o, seen.size);
     const standIn = standInIds.get(o);
     if (standIn !== undefined) return ["r", standIn];
+    if (typeof o === "function") return ["f", handleOf(o)];
     if (isProxy(o)) throw new TypeError("a Proxy cannot be checked: return plain data");
     const each = (items: Iterable<unknown>): Tree[] => Array.from(items, (item) => toTree(item, seen, count));
     if (Array.isArray(o)) {
@@ -111,7 +110,10 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
     if (isRegExp(o)) return ["x", (o as RegExp).source, (o as RegExp).flags];
     if (isMap(o)) return ["m", Array.from((o as Map<unknown, unknown>).entries(), ([k, v]) => [toTree(k, seen, count), toTree(v, seen, count)])];
     if (isSet(o)) return ["s", each((o as Set<unknown>).values())];
-    if (isTypedArray(o)) return ["t", Object.getPrototypeOf(o)?.constructor?.name ?? "Uint8Array", Array.from(o as Uint8Array, Number)];
+    if (isTypedArray(o)) {
+      const kind = TYPED.find((name) => Object.prototype.toString.call(o) === `[object ${name}]`) ?? "Uint8Array";
+      return ["t", kind, Array.from(o as unknown as ArrayLike<number | bigint>, (n) => (typeof n === "bigint" ? String(n) : Number(n)))];
+    }
     if (isNativeError(o)) {
       const e = o as Error & Record<string, unknown>;
       const props = Object.keys(e).filter((k) => k !== "stack" && k !== "message").map((k) => [k, toTree(e[k], seen, count)]);
@@ -147,7 +149,11 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
         return out;
       }
       case "d": return keep(new Date(a as number));
-      case "x": return keep(new RegExp(a as string, b as string));
+      case "x": {
+        let re: RegExp;
+        try { re = new RegExp(a as string, b as string); } catch { re = new RegExp(a as string); }
+        return keep(re);
+      }
       case "m": {
         const out = keep(new Map());
         for (const [k, v] of a as [Tree, Tree][]) out.set(fromTree(k, refs), fromTree(v, refs));
@@ -159,8 +165,9 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
         return out;
       }
       case "t": {
-        const Typed = (globalThis as Record<string, unknown>)[a as string];
-        return keep(typeof Typed === "function" && /Array$/.test(a as string) ? new (Typed as Uint8ArrayConstructor)(b as number[]) : Uint8Array.from(b as number[]));
+        const kind = TYPED.includes(a as string) ? (a as string) : "Uint8Array";
+        const values = (b as (number | string)[]).map((n) => (kind.startsWith("Big") ? BigInt(n) : Number(n)));
+        return keep(new ((globalThis as Record<string, unknown>)[kind] as new (items: unknown[]) => object)(values));
       }
       case "e": {
         const Known = (globalThis as Record<string, unknown>)[a as string];
@@ -227,7 +234,22 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
     return value;
   }
 
+  /**
+   * Runs a call the other side made on one of this side's handles. Whatever happens here,
+   * even in rebuilding the arguments, the answer is text: an error made in this realm must
+   * never reach the other one as itself.
+   */
   function invoke(id: number, member: string | null, text: string): string {
+    try {
+      return answer(id, member, text);
+    } catch (error) {
+      let why = "the call could not be made";
+      try { why = String((error as Error)?.message ?? error).slice(0, 300); } catch { /* keep the plain reason */ }
+      return JSON.stringify([false, ["e", "TypeError", `the values could not be checked: ${why}`, []], []]);
+    }
+  }
+
+  function answer(id: number, member: string | null, text: string): string {
     const sent = JSON.parse(text) as Tree[];
     const args = sent.map((tree) => fromTree(tree, []));
     let ok = true;
@@ -275,6 +297,14 @@ export function membraneSideIn(context: vm.Context, maxNodes: number, brands: Br
 
 /** Two sides that reach each other's handles. */
 export function linkSides(a: MembraneSide, b: MembraneSide): void {
-  a.link((id, member, args) => b.invoke(id, member, args));
-  b.link((id, member, args) => a.invoke(id, member, args));
+  // (invoke answers text whatever happens; should it ever throw, what crosses is this text, not its error.)
+  const safely = (side: MembraneSide) => (id: number, member: string | null, args: string): string => {
+    try {
+      return side.invoke(id, member, args);
+    } catch {
+      return '[false,["e","TypeError","the values could not be checked",[]],[]]';
+    }
+  };
+  a.link(safely(b));
+  b.link(safely(a));
 }
