@@ -134,6 +134,13 @@ export class CheckRealm {
       const quiet = { write() { return true; } };
       globalThis.process = { versions: { node: ${JSON.stringify(process.versions.node)} }, argv: ["node", "check"], env: {}, platform: "linux", stdout: quiet, stderr: quiet };
       globalThis.console = { log() {}, info() {}, warn() {}, error() {}, debug() {}, table() {}, dir() {} };
+      // The realm formats its own errors' stacks. Without this, Node would format them with the
+      // worker's Error.prepareStackTrace, which a learner's cell can set, and hand it this realm's error.
+      Object.defineProperty(Error, "prepareStackTrace", {
+        value: (error) => { try { return String(error.name) + ": " + String(error.message); } catch { return "Error"; } },
+        writable: false, configurable: false,
+      });
+      Object.defineProperty(globalThis, "Error", { value: Error, writable: false, configurable: false });
     `, this.context);
     // Text codecs are the host's (hardened in a worker before any learner's code runs).
     Object.assign(vm.runInContext("globalThis", this.context) as object, { TextEncoder, TextDecoder });
