@@ -1,7 +1,8 @@
 /**
- * The channel between the grader and a worker: one JSON value a line, over a pipe
- * of their own. A line that is not JSON (a learner's code can write to the pipe's
- * file descriptor) is reported to the reader, never thrown where it would end the
+ * The grader's side of its channel to a worker: one JSON value a line, over a pipe
+ * of their own (the worker reads and writes its end with plain calls on the file
+ * descriptor). A line that is not JSON (a learner's code can write to the pipe's
+ * descriptor) is reported to the reader, never thrown where it would end the
  * grader, as a malformed frame on Node's own IPC channel does.
  */
 import type { Readable } from "node:stream";
@@ -33,4 +34,4 @@ export function readJsonLines(stream: Readable, onValue: (value: unknown) => voi
   });
 }
 
-export const jsonLine = (value: unknown, stringify: (v: unknown) => string = JSON.stringify): string => `${stringify(value)}\n`;
+export const jsonLine = (value: unknown): string => `${JSON.stringify(value)}\n`;
