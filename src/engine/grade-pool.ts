@@ -1,8 +1,8 @@
 /**
- * The grader's side of the workers: start them contained, run a submission's
- * cells with time, memory and output limits, believe only signed messages, and
- * recycle a worker after anything abnormal. Kernel start (~1 s) is paid once per
- * worker, not once per submission.
+ * The grader's side of the workers: start them contained, run cells and checks one
+ * at a time behind the kernel seam (`GradingKernel`) with time, memory, disk and
+ * output limits, believe only signed messages, and recycle a worker after anything
+ * abnormal. Kernel start (~1 s) is paid once per worker, not once per submission.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -173,11 +173,8 @@ export class GradingWorker implements GradingKernel {
     child.on("error", () => {}); // a closed channel or a failed kill: the exit says what happened
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => { this.stderrTail = (this.stderrTail + chunk).slice(-4000); });
     child.stdout?.resume(); // learner code writing straight to fd 1 is ignored
-    readJsonLines(this.channel, (raw) => this.receive(raw as Signed), () => {
-      // A line that is not even JSON: somebody else wrote on this worker's channel.
-      this.tampered = true;
-      this.kill("error", TAMPERED);
-    });
+    // A line that is not even JSON: somebody else wrote on this worker's channel.
+    readJsonLines(this.channel, (raw) => this.receive(raw as Signed), () => this.distrust());
     this.channel.on("error", () => {}); // a closed pipe: the exit says what happened
     // Memory and disk, checked whether or not a cell is running (a learner's timer runs between cells too).
     this.watch = setInterval(() => {
@@ -193,15 +190,15 @@ export class GradingWorker implements GradingKernel {
   }
 
   private receive(raw: Signed): void {
-    {
-      const message = this.verify(raw);
-      if (!message) {
-        // Not signed by this worker's key: nothing it says is to be believed again.
-        this.tampered = true;
-        this.kill("error", TAMPERED);
-      } else if (message.type !== "ready" && message.id === this.waiter?.id) this.waiter.resolve(message);
-      else if (message.type === "ready") this.waiter?.resolve(message);
-    }
+    const message = this.verify(raw);
+    // Not signed by this worker's key: nothing it says is to be believed again.
+    if (!message) this.distrust();
+    else if (message.type === "ready" || message.id === this.waiter?.id) this.waiter?.resolve(message);
+  }
+
+  private distrust(): void {
+    this.tampered = true;
+    this.kill("error", TAMPERED);
   }
 
   /** Starts a worker; `ready` settles once it has answered (or failed to start). */
