@@ -8,6 +8,7 @@ import escapeHtml from "escape-html";
 import { inspect, isDeepStrictEqual } from "node:util";
 import { publish } from "./display";
 import { isNotDoneYet } from "./not-done-yet";
+import { previousCellError } from "./previous-cell";
 
 /**
  * The tools you use inside `check(...)` to write tests. Each call is one test.
@@ -44,6 +45,16 @@ export interface Tester {
    * });
    */
   throws(name: string, fn: () => unknown, options?: { points?: number; expected?: string }): void;
+  /**
+   * Says that grading runs `count` more tests than this check shows you. You do not
+   * write this: the course puts it where it took the hidden tests out of your copy.
+   * @example
+   * check("last-student", (t) => {
+   *   t.equal("the last of three", () => lastStudent(["Ada", "Grace", "Alan"]), "Alan");
+   *   t.hiddenTests(2); // grading runs 2 more tests, not shown here
+   * });
+   */
+  hiddenTests(count: number): void;
 }
 
 /**
@@ -72,12 +83,44 @@ export interface CheckResult {
   tests: TestResult[];
   score: number;
   maxScore: number;
+  /** The hints this report shows: none while "todo" or on a pass, the first few on a "fail". */
   hints: string[];
+  /** How many hints the check has in all; more than `hints.length` means the next failing run shows another. */
+  hintCount: number;
+  /** How many more tests grading runs than this check has (its hidden tests); 0 when none. */
+  hiddenTests: number;
+  /** Set when the cell run just before the check failed: the first line of its error. The tests did not run then. */
+  previousCellError?: string;
+}
+
+/**
+ * What `check` takes after the tests: the hints for a learner whose answer is not right yet.
+ * @example
+ * const options: CheckOptions = { hints: ["The first item of a list is at index 0.", "Try names[0]."] };
+ */
+export interface CheckOptions {
+  /** Shown one at a time: the first failing run shows the first hint, the next run two, and so on. */
+  hints?: readonly string[];
+}
+
+/**
+ * What `runCheck` also takes: what `check` knows about this run that the tests cannot.
+ * @example
+ * runCheck("first-student", define, { hints: ["Use names[0]."], hintsToShow: 2 });
+ */
+export interface RunCheckOptions extends CheckOptions {
+  /** How many hints to show if the check fails (the first ones); 1 unless said. */
+  hintsToShow?: number;
+  /** The first line of the error of the cell run just before the check. Then no test runs, and the report says to fix that cell. */
+  previousCellError?: string;
 }
 
 /**
  * Check an exercise: run the tests written in `define` and show a report.
- * It never throws, so "Run All" keeps going. Hints are shown when something is not right yet.
+ * It never throws, so "Run All" keeps going. When something is not right yet, each
+ * failing run shows one more hint. If the cell you ran just before this check has an
+ * error, the check says so and tests nothing: your new code may not have taken effect,
+ * and the old code (maybe the TODO stub) is not what you want tested.
  *
  * @example
  * import { check, roster } from "rollcall";
@@ -87,13 +130,32 @@ export interface CheckResult {
  *     t.equal("the first name in the roster", () => firstStudent(roster), "Ada Lovelace");
  *     t.equal("works on another list", () => firstStudent(["Mei", "Yuki"]), "Mei");
  *   },
- *   { hints: ["The first item of a list is at index 0: names[0]."] },
+ *   { hints: ["The first item of a list is at index 0.", "Try names[0]."] },
  * );
  */
-export function check(exercise: string, define: (t: Tester) => void, options: { hints?: readonly string[] } = {}): void {
+export function check(exercise: string, define: (t: Tester) => void, options: CheckOptions = {}): void {
+  try {
+    const cellError = previousCellError();
+    const failedBefore = failedRuns.get(exercise) ?? 0;
+    const result = runCheck(exercise, define, {
+      hints: options?.hints ?? [], // `?.`: a notebook may pass null
+      hintsToShow: failedBefore + 1,
+      ...(cellError !== undefined ? { previousCellError: cellError } : {}),
+    });
+    // Only a real failing run earns the next hint: not "todo", not a pass, not a broken cell above.
+    if (result.status === "fail" && result.previousCellError === undefined) failedRuns.set(exercise, failedBefore + 1);
+    showCheck(result);
+  } catch (error) {
+    process.stderr.write(`rollcall could not run this check: ${String(error)}\n`);
+  }
   // Returns nothing on purpose: a notebook shows a cell's last value, and the report is enough.
-  showCheck(runCheck(exercise, define, options));
 }
+
+/**
+ * How many times each exercise's check has failed since the notebook's kernel started:
+ * that many hints have been shown, so the next failing run shows one more.
+ */
+const failedRuns = new Map<string, number>();
 
 /** The test a check reports when its own code crashed outside any test; the tests after it never ran. */
 export const SETUP_TEST = "setting up the check";
@@ -104,15 +166,22 @@ export const SETUP_TEST = "setting up the check";
  * const result = runCheck("first-student", (t) => { t.equal("first", () => firstStudent(roster), "Ada Lovelace"); });
  * result.status; // "pass", "fail" or "todo"
  */
-export function runCheck(exercise: string, define: (t: Tester) => void, options: { hints?: readonly string[] } = {}): CheckResult {
+export function runCheck(exercise: string, define: (t: Tester) => void, options: RunCheckOptions = {}): CheckResult {
+  const hints = [...(options?.hints ?? [])]; // `?.`: a notebook may pass null
+  if (typeof options?.previousCellError === "string") {
+    // The cell above did not take effect: its old code is still there, and testing it would mislead.
+    return { ...summarize(exercise, [], hints, 0, 0), status: "fail", previousCellError: options.previousCellError };
+  }
   const tests: TestResult[] = [];
+  const hidden = { count: 0 };
   try {
-    define(testerInto(tests));
+    define(testerInto(tests, hidden));
   } catch (error) {
     // The check's own code crashed, outside any test (for example it called your code directly).
     tests.push(crashed(SETUP_TEST, 0, error));
   }
-  return summarize(exercise, tests, [...(options?.hints ?? [])]); // `?.`: a notebook may pass null
+  const toShow = options?.hintsToShow ?? 1;
+  return summarize(exercise, tests, hints, Number.isFinite(toShow) ? Math.max(0, Math.floor(toShow)) : hints.length, hidden.count);
 }
 
 /** Show a check's report: text, HTML, and the result itself for the grader. */
@@ -134,8 +203,8 @@ interface Outcome {
   message: string;
 }
 
-/** A `Tester` whose tests each run at once and write their result into `tests`. */
-function testerInto(tests: TestResult[]): Tester {
+/** A `Tester` whose tests each run at once and write their result into `tests`; `hidden` counts the hidden tests it is told of. */
+function testerInto(tests: TestResult[], hidden: { count: number }): Tester {
   function run(name: string, points: number = 1, test: () => Outcome): void {
     try {
       const { passed, message } = test();
@@ -175,6 +244,9 @@ function testerInto(tests: TestResult[]): Tester {
         return { passed: false, message: `expected ${options?.expected ?? "an error"}, but it returned ${brief(value)}` };
       });
     },
+    hiddenTests(count) {
+      if (Number.isInteger(count) && count > 0) hidden.count += count;
+    },
   };
 }
 
@@ -185,15 +257,19 @@ function crashed(name: string, points: number, error: unknown): TestResult {
   return { name, status, message, points: 0, maxPoints: points };
 }
 
-function summarize(exercise: string, tests: TestResult[], hints: string[]): CheckResult {
+/** The result of a run; of the hints, only the first `hintsToShow`, and only on a "fail". */
+function summarize(exercise: string, tests: TestResult[], hints: string[], hintsToShow: number, hiddenTests: number): CheckResult {
   const sum = (numbers: number[]) => numbers.reduce((total, n) => total + n, 0);
+  const status = overallStatus(tests);
   return {
     exercise,
-    status: overallStatus(tests),
+    status,
     tests,
     score: sum(tests.map((t) => t.points)),
     maxScore: sum(tests.map((t) => t.maxPoints)),
-    hints,
+    hints: status === "fail" ? hints.slice(0, hintsToShow) : [],
+    hintCount: hints.length,
+    hiddenTests,
   };
 }
 
@@ -212,8 +288,14 @@ function report(result: CheckResult): { text: string; html: string } {
   // exercise's own points (shown when grading) are the lesson's to say.
 
   let headline: string;
-  if (status === "pass") {
+  if (result.previousCellError !== undefined) {
+    headline = `❌ ${exercise}: the cell above has an error: fix it first (${result.previousCellError})`;
+  } else if (status === "pass") {
     headline = `✅ ${exercise}: ${tests.length === 1 ? "the check passes" : `all ${tests.length} checks pass`}`;
+    if (result.hiddenTests > 0) {
+      const more = result.hiddenTests === 1 ? "1 more test" : `${result.hiddenTests} more tests`;
+      headline += `. Grading runs ${more}: try other cases of your own too.`;
+    }
   } else if (status === "todo") {
     headline = `⏳ not done yet: ${exercise} — write your answer in the cell above where it says TODO, run it, then run this check again.`;
   } else if (tests.length === 0) {
@@ -225,7 +307,12 @@ function report(result: CheckResult): { text: string; html: string } {
   // While the stub is there, list only real failures; otherwise every test, ✓ or ✗.
   const listed = status === "pass" ? [] : status === "todo" ? failed : tests;
   const lines = listed.map((t) => (t.status === "pass" ? `✓ ${t.name}` : `✗ ${t.name}: ${t.message}`));
-  const hints = status === "pass" ? [] : result.hints.map((hint) => `💡 Hint: ${hint}`);
+  if (result.previousCellError !== undefined) lines.push("This check tested nothing: fix that cell, run it, then run this check again.");
+  // The hints this run shows (the newest last), and whether the next failing run brings another.
+  const hints = result.hints.map((hint) => `💡 Hint: ${hint}`);
+  if (status === "fail" && result.previousCellError === undefined && result.hints.length < result.hintCount) {
+    hints.push("Another hint comes with the next run of this check.");
+  }
 
   const text = [headline, ...[...lines, ...hints].map((line) => `  ${line}`)].join("\n");
   const colour = { pass: "#2e7d32", fail: "#c62828", todo: "#b26a00" }[status];

@@ -6,6 +6,8 @@ import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { buildLesson, checksum, dropInstructorNotes, LEARNER_STAGES, sealLockedCells } from "../src/engine/build.js";
+import { findMarkerProblems, stripHiddenTests } from "../src/engine/markers.js";
+import { parseLesson } from "../src/engine/lesson.js";
 import { parseNotebook, serializeNotebook, type Notebook } from "../src/engine/notebook.js";
 import { lessonsDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { allLessons } from "./support/notebooks.js";
@@ -45,7 +47,8 @@ test("no solution and no hidden test reaches the learner copy", async () => {
       }
       if (cell.kind === "check") {
         // Each hidden test starts with t.equal / t.ok / t.throws: none may appear in the learner copy.
-        for (const line of regions(cell.source, "HIDDEN TESTS").join("\n").split("\n").filter((l) => /^t\.\w+\(/.test(l))) {
+        // (A bare `t.equal(` whose arguments are on the lines below says nothing: any test can start so.)
+        for (const line of regions(cell.source, "HIDDEN TESTS").join("\n").split("\n").filter((l) => /^t\.\w+\(./.test(l))) {
           assert.ok(!learnerLines.has(line), `${lesson.id}: a hidden test of ${cell.exercise} is in the learner copy: ${line}`);
         }
       }
@@ -113,4 +116,64 @@ test("npm run build -- --check passes on the committed notebooks and fails on a 
   );
   assert.equal(stale.code, 1);
   assert.match(stale.stderr ?? "", new RegExp(`${first.replace(".md", "")}\\.ipynb is out of date with .*${first}: run npm run build`));
+});
+
+test("the learner's check says how many hidden tests were taken out; the instructor's and the grader's do not", async () => {
+  for (const lesson of await allLessons()) {
+    const { learner, instructor, tests } = buildLesson(lesson);
+    for (const cell of lesson.cells) {
+      if (cell.kind !== "check") continue;
+      // Counted here by hand: the lines of the hidden regions that start a test.
+      const hidden = cell.source.split(/\/\/ (?:BEGIN|END) HIDDEN TESTS/).filter((_, i) => i % 2 === 1).join("\n")
+        .split("\n").filter((l) => /^\s*t\.(equal|ok|throws)\(/.test(l)).length;
+      const learnerCheck = learner.cells.find((c) => c.id === `${cell.exercise}-check`)?.source ?? "";
+      const said = [...learnerCheck.matchAll(/^\s*t\.hiddenTests\((\d+)\); \/\/ grading runs \d+ more tests?, not shown here$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      assert.equal(said, hidden, `${lesson.id} ${cell.exercise}: the learner's check says ${said} hidden tests, the lesson has ${hidden}`);
+      const full = [instructor.cells.find((c) => c.id === `${cell.exercise}-check`)?.source ?? "", tests.exercises.find((e) => e.id === cell.exercise)?.check ?? ""];
+      for (const source of full) assert.doesNotMatch(source, /hiddenTests/, `${lesson.id} ${cell.exercise}: the full check must stay as the lesson wrote it`);
+    }
+  }
+});
+
+test("hidden tests are counted as the grader counts them, on the tester's own name; a region with no test leaves no line", () => {
+  const source = [
+    'check("pick", function (tester) {',
+    '  tester.ok("visible", () => true);',
+    "  // BEGIN HIDDEN TESTS",
+    '  tester.equal("one", () => 1, 1);',
+    "  tester.equal(",
+    '    "two, on three lines",',
+    "    () => 2, 2);",
+    '  tester.throws("three", () => { throw new Error("x"); }, { points: 2 });',
+    "  // END HIDDEN TESTS",
+    "  const seeds = [1, 2];",
+    "  // BEGIN HIDDEN TESTS",
+    "  const unused = seeds.length; // helper code, no test",
+    "  // END HIDDEN TESTS",
+    "});",
+  ].join("\n");
+  assert.equal(stripHiddenTests(source), [
+    'check("pick", function (tester) {',
+    '  tester.ok("visible", () => true);',
+    "  tester.hiddenTests(3); // grading runs 3 more tests, not shown here",
+    "  const seeds = [1, 2];",
+    "});",
+  ].join("\n"));
+  const one = 'check("a", (t) => {\n  t.ok("x", () => true);\n    // BEGIN HIDDEN TESTS\n    t.ok("y", () => true);\n    // END HIDDEN TESTS\n});';
+  assert.match(stripHiddenTests(one), /^ {4}t\.hiddenTests\(1\); \/\/ grading runs 1 more test, not shown here$/m, "at the marker's indent, in the singular");
+});
+
+test("hidden tests outside a check's function (no tester name to say it on) are a problem with their line, so the build stops", () => {
+  const outside = 'check("a", (t) => { t.ok("x", () => true); });\n// BEGIN HIDDEN TESTS\nt.equal("y", () => 1, 1);\n// END HIDDEN TESTS';
+  const problems = findMarkerProblems([{ kind: "check", exercise: "a", source: outside, line: 20 }], "lessons/99-x.md");
+  assert.deepEqual(problems.map((p) => [p.line, p.message.split(":")[0]]), [[21, "these hidden tests are not inside a check's function with a plain name for its tester, like check(\"id\", (t) => { … })"]]);
+  assert.throws(() => stripHiddenTests(outside), /not inside a check's function/);
+  const lesson = [
+    "---", "title: X", "minutes: { teach: 1, exercises: 1 }", "objectives: [a]", "keypoints: [b]", "---", "",
+    "```ts exercise=a points=1", "function a(): number {", "  // BEGIN SOLUTION", "  return 1;", "  // END SOLUTION", "}", "```", "",
+    "```ts check=a", outside, "```", "",
+  ].join("\n");
+  const parsed = parseLesson(lesson, "lessons/99-x.md");
+  assert.equal(parsed.ok, false);
+  assert.match(JSON.stringify(!parsed.ok && parsed.problems), /not inside a check's function/);
 });

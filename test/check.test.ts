@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { check, runCheck, showCheck, type CheckResult, type Tester } from "../src/check";
+import { check, runCheck, showCheck, type CheckResult, type RunCheckOptions, type Tester } from "../src/check";
 import { todo } from "../src/not-done-yet";
+import { previousCellError } from "../src/previous-cell";
 import { captureStdout } from "./support/capture-stdout";
 
 /** Run a check quietly; return its result and what it printed. */
 function quietCheck(
   exercise: string,
   define: (t: Tester) => void,
-  options?: { hints?: readonly string[] },
+  options?: RunCheckOptions,
 ): { result: CheckResult; printed: string } {
   const result = runCheck(exercise, define, options);
   const printed = captureStdout(() => showCheck(result));
@@ -73,7 +74,7 @@ test("a wrong answer fails with what was expected and what came back, never the 
       "  ✗ plain ok: expected true, got false",
       "  ✗ refuses an empty list: expected an error for an empty list, but it returned 42",
       "  💡 Hint: The first item of a list is at index 0.",
-      "",
+      "", // the only hint: no "another hint comes" line
     ].join("\n"),
   );
   assert.ok(!printed.includes("firstStudent") && !printed.includes("=>"), "the test's code leaked into the report");
@@ -127,10 +128,10 @@ test("a stub that throws todo() makes the check 'todo' with the exact friendly p
       ["todo", "not done yet: first-student", 0],
     ],
   );
+  assert.deepEqual([result.hints, result.hintCount], [[], 1], "no hint before any attempt");
   assert.equal(
     printed,
-    "⏳ not done yet: first-student — write your answer in the cell above where it says TODO, run it, then run this check again.\n" +
-      "  💡 Hint: Use names[0].\n",
+    "⏳ not done yet: first-student — write your answer in the cell above where it says TODO, run it, then run this check again.\n",
   );
 });
 
@@ -205,4 +206,99 @@ test("inside a kernel the report carries text, HTML and the result as JSON", () 
   assert.ok(html.includes("💡 Hint: Use &lt;b&gt; &amp; friends."), html);
   assert.match(html, /color:#c62828/);
   assert.match(String(data["text/plain"] ?? ""), /^❌ html <check>: the check failed\n/);
+});
+
+// ---------------------------------------------------------------------------
+// Hints one at a time
+
+const THREE_HINTS = ["Start at index 0.", "names[0] is the first.", "return names[0];"];
+const wrong = (t: Tester): void => t.equal("the first of two", () => "Grace", "Ada");
+
+test("runCheck shows as many hints as it is told, the newest last, with a line while more remain", () => {
+  const shown = [1, 2, 3, 4].map((n) => quietCheck("first", wrong, { hints: THREE_HINTS, hintsToShow: n }));
+  assert.deepEqual(shown.map((s) => s.result.hints), [THREE_HINTS.slice(0, 1), THREE_HINTS.slice(0, 2), THREE_HINTS, THREE_HINTS]);
+  assert.deepEqual(shown.map((s) => s.result.hintCount), [3, 3, 3, 3]);
+  assert.equal(
+    shown[1]?.printed,
+    [
+      "❌ first: the check failed",
+      "  ✗ the first of two: expected 'Ada', got 'Grace'",
+      "  💡 Hint: Start at index 0.",
+      "  💡 Hint: names[0] is the first.",
+      "  Another hint comes with the next run of this check.",
+      "",
+    ].join("\n"),
+  );
+  assert.doesNotMatch(shown[2]?.printed ?? "", /Another hint/, "no promise once every hint is shown");
+  assert.deepEqual(quietCheck("first", wrong, { hints: THREE_HINTS }).result.hints, THREE_HINTS.slice(0, 1), "one hint unless told");
+  assert.deepEqual(quietCheck("first", wrong, { hints: THREE_HINTS, hintsToShow: Infinity }).result.hints, THREE_HINTS);
+  assert.deepEqual(quietCheck("first", wrong, { hints: THREE_HINTS, hintsToShow: -2 }).result.hints, []);
+  const passing = quietCheck("first", (t) => t.ok("fine", () => true), { hints: THREE_HINTS, hintsToShow: 3 });
+  assert.deepEqual([passing.result.hints, passing.printed], [[], "✅ first: the check passes\n"], "a pass shows no hint");
+});
+
+test("check remembers each exercise's failing runs: no hint while todo, then one more per failing run; a pass shows none", () => {
+  const runs = (exercise: string, define: (t: Tester) => void, times = 1): string[] =>
+    Array.from({ length: times }, () => captureStdout(() => check(exercise, define, { hints: THREE_HINTS })));
+  const hintsIn = (printed: string): string[] => printed.split("\n").filter((l) => l.includes("💡")).map((l) => l.trim());
+  const stub = (t: Tester): void => t.equal("first", () => firstStudentStub(["Ada"]), "Ada");
+
+  const todoRuns = runs("memory-a", stub, 2);
+  assert.deepEqual(todoRuns.map(hintsIn), [[], []], "no hint before any attempt, however often");
+  const failing = runs("memory-a", wrong, 4);
+  assert.deepEqual(failing.map((p) => hintsIn(p).length), [1, 2, 3, 3]);
+  assert.deepEqual(hintsIn(failing[1] ?? ""), ["💡 Hint: Start at index 0.", "💡 Hint: names[0] is the first."]);
+  assert.match(failing[0] ?? "", /Another hint comes with the next run/);
+  assert.doesNotMatch(failing[2] ?? "", /Another hint/);
+  assert.deepEqual(runs("memory-a", (t) => t.ok("fine", () => true)).map(hintsIn), [[]], "a pass shows none");
+
+  // Another exercise keeps its own count; the stub again (todo) does not use up a hint.
+  assert.deepEqual(runs("memory-b", wrong).map(hintsIn), [["💡 Hint: Start at index 0."]]);
+  assert.deepEqual(runs("memory-b", stub).map(hintsIn), [[]]);
+  assert.deepEqual(runs("memory-b", wrong).map((p) => hintsIn(p).length), [2]);
+});
+
+// ---------------------------------------------------------------------------
+// The cell above failed
+
+test("after a failed cell the check runs no test and says to fix that cell first, with no hint used up", () => {
+  let ran = false;
+  const define = (t: Tester): void => { ran = true; t.equal("first", () => firstStudentStub(["Ada"]), "Ada"); };
+  const { result, printed } = quietCheck("first-student", define, { hints: ["Use names[0]."], previousCellError: "1:8 - Type 'number' is not assignable to type 'string'." });
+  assert.equal(ran, false, "the old code was tested");
+  assert.equal(result.status, "fail");
+  assert.equal(result.previousCellError, "1:8 - Type 'number' is not assignable to type 'string'.");
+  assert.deepEqual([result.tests, result.hints, result.hintCount], [[], [], 1]);
+  assert.equal(
+    printed,
+    "❌ first-student: the cell above has an error: fix it first (1:8 - Type 'number' is not assignable to type 'string'.)\n" +
+      "  This check tested nothing: fix that cell, run it, then run this check again.\n",
+  );
+  assert.doesNotMatch(printed, /not done yet|Hint/);
+  assert.equal("previousCellError" in runCheck("x", wrong), false, "absent when the cell above ran fine");
+});
+
+test("outside a tslab kernel nothing is watched: process.stderr.write stays as it was, and no error is known", () => {
+  assert.equal(previousCellError(), undefined);
+  const own = Object.getOwnPropertyDescriptor(process.stderr, "write");
+  assert.ok(own === undefined || "value" in own, "process.stderr.write became an accessor in a plain Node process");
+});
+
+// ---------------------------------------------------------------------------
+// Hidden tests
+
+test("a check told of hidden tests says, when it passes, that grading runs more", () => {
+  const visible = (t: Tester): void => {
+    t.equal("one", () => 1, 1);
+    t.equal("two", () => 2, 2);
+    t.hiddenTests(3);
+  };
+  const { result, printed } = quietCheck("last-student", visible);
+  assert.deepEqual([result.status, result.tests.length, result.hiddenTests], ["pass", 2, 3], "hiddenTests is no test of its own");
+  assert.equal(printed, "✅ last-student: all 2 checks pass. Grading runs 3 more tests: try other cases of your own too.\n");
+  const one = quietCheck("x", (t) => { t.ok("alone", () => true); t.hiddenTests(1); });
+  assert.equal(one.printed, "✅ x: the check passes. Grading runs 1 more test: try other cases of your own too.\n");
+  const failing = quietCheck("x", (t) => { t.ok("alone", () => false); t.hiddenTests(2); });
+  assert.doesNotMatch(failing.printed, /Grading runs/, "said only once the visible tests pass");
+  assert.equal(quietCheck("x", (t) => t.ok("alone", () => true)).result.hiddenTests, 0);
 });

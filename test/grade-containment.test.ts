@@ -26,8 +26,8 @@ import type { LearnerResults, TestOutcome } from "../src/engine/results.js";
 const run = promisify(execFile);
 const GRADE = path.join(projectRoot, "dist", "scripts", "grade.mjs");
 const LESSON = "01-arrays";
-const POINTS: Readonly<Record<string, number>> = { "last-student": 2, enroll: 2, "starting-with": 2, "cohort-emails": 3 };
-const MAX_SCORE = 9;
+const POINTS: Readonly<Record<string, number>> = { "last-student": 2, enroll: 2, "starting-with": 2, "cohort-emails": 3, withdraw: 2 };
+const MAX_SCORE = 11;
 /** One grader run for every case; a hang fails the suite instead of stalling it. */
 const LIMIT = { timeout: 240_000 };
 

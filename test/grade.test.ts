@@ -34,13 +34,13 @@ const WRONG = {
 
 /** Learner → expected [score, status, points per exercise]; worked out by hand from each check's tests. */
 const EXPECTED: Record<string, [number, string, Record<string, number>]> = {
-  ada: [9, "pass", { "last-student": 2, enroll: 2, "starting-with": 2, "cohort-emails": 3 }],
-  bo: [0, "fail", { "last-student": 0, enroll: 0, "starting-with": 0, "cohort-emails": 0 }],
-  cy: [7, "fail", { "last-student": 0, enroll: 2, "starting-with": 2, "cohort-emails": 3 }],
-  dev: [8.5, "fail", { "last-student": 2, enroll: 1.5, "starting-with": 2, "cohort-emails": 3 }],
-  eli: [8, "fail", { "last-student": 2, enroll: 2, "starting-with": 1, "cohort-emails": 3 }],
-  fay: [7, "fail", { "last-student": 2, enroll: 2, "starting-with": 2, "cohort-emails": 1 }],
-  gus: [3.5, "fail", { "last-student": 0, enroll: 1.5, "starting-with": 1, "cohort-emails": 1 }],
+  ada: [11, "pass", { "last-student": 2, enroll: 2, "starting-with": 2, "cohort-emails": 3, withdraw: 2 }],
+  bo: [0, "fail", { "last-student": 0, enroll: 0, "starting-with": 0, "cohort-emails": 0, withdraw: 0 }],
+  cy: [9, "fail", { "last-student": 0, enroll: 2, "starting-with": 2, "cohort-emails": 3, withdraw: 2 }],
+  dev: [10.2, "fail", { "last-student": 2, enroll: 1.2, "starting-with": 2, "cohort-emails": 3, withdraw: 2 }],
+  eli: [9.8, "fail", { "last-student": 2, enroll: 2, "starting-with": 0.8, "cohort-emails": 3, withdraw: 2 }],
+  fay: [9.5, "fail", { "last-student": 2, enroll: 2, "starting-with": 2, "cohort-emails": 1.5, withdraw: 2 }],
+  gus: [5.5, "fail", { "last-student": 0, enroll: 1.2, "starting-with": 0.8, "cohort-emails": 1.5, withdraw: 2 }],
 };
 
 async function writeClass(folder: string): Promise<void> {
@@ -73,7 +73,7 @@ test("known submissions get exactly their expected scores, and the gradebook agr
     const r = results.get(learner);
     assert.ok(r);
     assert.equal(r.version, 3);
-    assert.equal(r.max_score, 9);
+    assert.equal(r.max_score, 11);
     assert.deepEqual([r.score, r.status, pointsBy(r)], [score, status, points], learner);
     // Plain notebooks leave nothing behind: their worker is kept for the next learner.
     assert.deepEqual(r.notes.filter((n) => /fresh worker/.test(n)), [], `${learner}: ${r.notes.join("; ")}`);
@@ -83,7 +83,7 @@ test("known submissions get exactly their expected scores, and the gradebook agr
     }
   }
   const feedback = await readFile(path.join(out, "feedback", "gus.html"), "utf8");
-  assert.match(feedback, /3\.5/);
+  assert.match(feedback, /5\.5/);
   assert.doesNotMatch(feedback, /roster\[roster\.length - 1\]|a roster of one"\), \(\) =>/, "hidden tests' code never shown");
 
   const rows = parse(await readFile(path.join(out, "gradebook.csv"), "utf8"), { columns: true }) as Record<string, string>[];

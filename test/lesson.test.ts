@@ -5,7 +5,7 @@ import { formatProblem } from "../src/engine/problem.js";
 
 const FRONT = `---
 title: A lesson
-minutes: 10
+minutes: { teach: 10, exercises: 5 }
 objectives: [Learn one thing.]
 keypoints: [One thing learned.]
 ---
@@ -47,7 +47,7 @@ test("a lesson reads into cells in order, with its exercise paired", () => {
   assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
   const { cells, title, minutes, objectives } = result.value;
   assert.equal(title, "A lesson");
-  assert.equal(minutes, 10);
+  assert.deepEqual(minutes, { teach: 10, exercises: 5 });
   assert.deepEqual(objectives, ["Learn one thing."]);
   assert.deepEqual(cells.map((c) => c.kind), ["markdown", "answer", "check", "code", "instructor", "markdown"]);
   assert.equal(cells[1]?.line, 10, "line numbers point at the code's first line");
@@ -64,7 +64,7 @@ test("problems name the file and line and say what to do", () => {
   assert.match(problemsOf(FRONT + "```ts check=lonely\n```\n").join("\n"), /check=lonely has no answer cell/);
   assert.match(problemsOf(FRONT + "text\n\n```ts\nconst x = 1;\n").join("\n"), /:9: this code fence is never closed/);
   assert.match(problemsOf("no front matter").join("\n"), /:1: the lesson must start with YAML front matter/);
-  assert.match(problemsOf("---\ntitle: x\n---\n").join("\n"), /'minutes' must be a positive number/);
+  assert.match(problemsOf("---\ntitle: x\n---\n").join("\n"), /'minutes' must say the minutes taught/);
   assert.match(problemsOf(FRONT, "lessons/arrays.md").join("\n"), /named NN-words\.md/);
 });
 

@@ -1,6 +1,6 @@
 /** The curriculum's own promises: structure of every lesson, and that each exercise's check catches a plausible mistake. */
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
 import { buildLesson } from "../src/engine/build.js";
@@ -18,7 +18,8 @@ test("every lesson has objectives, key points, a time, at least three exercises 
   for (const lesson of lessons) {
     assert.ok(lesson.objectives.length >= 2, `${lesson.id}: objectives`);
     assert.ok(lesson.keypoints.length >= 2, `${lesson.id}: key points`);
-    assert.ok(lesson.minutes >= 10 && lesson.minutes <= 120, `${lesson.id}: minutes`);
+    assert.ok(lesson.minutes.teach >= 10 && lesson.minutes.teach <= 60, `${lesson.id}: ${lesson.minutes.teach} minutes taught; a class teaches at most 60 minutes of one lesson live`);
+    assert.ok(lesson.minutes.exercises >= 5, `${lesson.id}: say the minutes the exercises take`);
     const exercises = exercisesOf(lesson.cells);
     assert.ok(exercises.length >= 3, `${lesson.id} has ${exercises.length} exercises; each lesson needs at least three`);
     for (const exercise of exercises) {
@@ -29,9 +30,41 @@ test("every lesson has objectives, key points, a time, at least three exercises 
   }
 });
 
+test("the README's course table lists every lesson with its exercises and its minutes, as the lessons say", async () => {
+  const readme = await readFile(path.join(projectRoot, "README.md"), "utf8");
+  const rows = new Map(readme.split("\n").filter((l) => l.startsWith("| `")).map((l) => {
+    const cells = l.split("|").slice(1, -1).map((c) => c.trim());
+    return [cells[0]?.replace(/`/g, "") ?? "", cells] as const;
+  }));
+  for (const lesson of await allLessons()) {
+    const row = rows.get(lesson.id);
+    assert.ok(row, `README.md: the course table has no row for ${lesson.id}`);
+    const listed = (row[2] ?? "").split(",").map((e) => e.replace(/`/g, "").trim());
+    assert.deepEqual(listed, exercisesOf(lesson.cells).map((e) => e.id), `README.md: ${lesson.id}'s exercises`);
+    assert.equal(row[3], `${lesson.minutes.teach} + ${lesson.minutes.exercises} min`, `README.md: ${lesson.id}'s time (taught + exercises)`);
+  }
+});
+
 /** Lines of the solution long enough to give it away. */
 const solutionLines = (source: string): string[] =>
   (source.split(/\/\/ (?:BEGIN|END) SOLUTION/)[1] ?? "").split("\n").map((l) => l.trim()).filter((l) => l.length > 12);
+
+/** The hints of a check, as written in its `hints: [...]`. */
+const hintsOf = (check: string): string[] =>
+  [...(check.split(/hints:\s*\[/)[1]?.split(/\]\s*,?\s*\}/)[0] ?? "").matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`([^`]*)`/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
+
+test("no hint gives the answer away: none contains a line of the solution", async () => {
+  const giveaways: string[] = [];
+  for (const lesson of await allLessons()) {
+    for (const exercise of exercisesOf(lesson.cells)) {
+      const hints = hintsOf(exercise.check.source);
+      assert.ok(hints.length >= 1, `${lesson.id} ${exercise.id}: no hints found`);
+      const code = solutionLines(exercise.answer.source).map((l) => l.replace(/^return\s+/, "").replace(/[;,]$/, "")).filter((l) => l.length > 12);
+      for (const hint of hints) giveaways.push(...code.filter((line) => hint.includes(line)).map((line) => `${lesson.id} ${exercise.id}: "${hint}" gives away \`${line}\``));
+    }
+  }
+  assert.deepEqual(giveaways, []);
+});
 
 test("each plausible wrong answer fails its check with a message that helps and does not give the solution away", LIMIT, async () => {
   for (const lesson of await allLessons()) {

@@ -30,23 +30,40 @@ function code(id: string, source: string, role?: CellRole): Cell {
   return { cell_type: "code", id, metadata: role ? { rollcall: role } : {}, source, outputs: [], execution_count: null };
 }
 
-/** Every cell of the lesson, solutions, hidden tests and instructor notes included. */
-export function lessonToNotebook(lesson: Lesson): Notebook {
+type NotebookCellOf = Exclude<LessonCell, { kind: "wrong" }>;
+
+/** Each lesson cell that becomes a notebook cell, with its notebook cell id (md-1, code-3, last-student-check, …). */
+export function cellIdsOf(lesson: Lesson): { readonly cell: NotebookCellOf; readonly id: string }[] {
   const counters = { md: 0, code: 0, note: 0 };
   const next = (kind: keyof typeof counters): string => `${kind}-${++counters[kind]}`;
-  const toCell = (cell: Exclude<LessonCell, { kind: "wrong" }>): Cell => {
+  return lesson.cells.flatMap((cell): { cell: NotebookCellOf; id: string }[] => {
     switch (cell.kind) {
-      case "markdown": return markdown(next("md"), cell.source);
-      case "instructor": return markdown(next("note"), `> 🧑‍🏫 **Instructor note**\n>\n${cell.source.split("\n").map((l) => `> ${l}`.trimEnd()).join("\n")}`, { role: "note" });
-      case "code": return code(next("code"), cell.source, cell.locked ? { role: "locked", checksum: "" } : undefined);
-      case "answer": return code(cell.exercise, cell.source, { role: "answer", exercise: cell.exercise, points: cell.points });
-      case "check": return code(`${cell.exercise}-check`, cell.source, { role: "check", exercise: cell.exercise, checksum: "" });
+      case "wrong": return []; // wrong answers are for tests only
+      case "markdown": return [{ cell, id: next("md") }];
+      case "instructor": return [{ cell, id: next("note") }];
+      case "code": return [{ cell, id: next("code") }];
+      case "answer": return [{ cell, id: cell.exercise }];
+      case "check": return [{ cell, id: `${cell.exercise}-check` }];
+    }
+  });
+}
+
+/** Every cell of the lesson, solutions, hidden tests and instructor notes included. */
+export function lessonToNotebook(lesson: Lesson): Notebook {
+  const toCell = ({ cell, id }: { cell: NotebookCellOf; id: string }): Cell => {
+    switch (cell.kind) {
+      case "markdown": return markdown(id, cell.source);
+      case "instructor": return markdown(id, `> 🧑‍🏫 **Instructor note**\n>\n${cell.source.split("\n").map((l) => `> ${l}`.trimEnd()).join("\n")}`, { role: "note" });
+      case "code": return code(id, cell.source, cell.locked ? { role: "locked", checksum: "" } : undefined);
+      case "answer": return code(id, cell.source, { role: "answer", exercise: cell.exercise, points: cell.points });
+      case "check": return code(id, cell.source, { role: "check", exercise: cell.exercise, checksum: "" });
     }
   };
   const exercises = exercisesOf(lesson.cells);
+  const { teach, exercises: practice } = lesson.minutes;
   const intro = [
     `# ${lesson.title}`,
-    `⏱ About ${lesson.minutes} minutes · ${exercises.length} exercise${exercises.length === 1 ? "" : "s"}`,
+    `⏱ ${teach} minutes taught, then ${practice} minutes of exercises · ${exercises.length} exercise${exercises.length === 1 ? "" : "s"}`,
     `## Objectives\n\n${bullets(lesson.objectives)}`,
   ].join("\n\n");
   return {
@@ -59,7 +76,7 @@ export function lessonToNotebook(lesson: Lesson): Notebook {
     },
     cells: [
       markdown("objectives", intro),
-      ...lesson.cells.flatMap((c) => (c.kind === "wrong" ? [] : [toCell(c)])), // wrong answers are for tests only
+      ...cellIdsOf(lesson).map(toCell),
       markdown("keypoints", `## Key points\n\n${bullets(lesson.keypoints)}`),
     ],
   };
@@ -127,6 +144,18 @@ export function testsOf(lesson: Lesson, instructor: Notebook): LessonTests {
     lockedCells: instructor.cells
       .filter((c) => c.metadata.rollcall?.role === "locked")
       .map((c) => ({ id: c.id, checksum: checksum(c.source), source: c.source })),
+  };
+}
+
+/** The course's glossary, lessons/glossary.md: built into a notebook of one Markdown cell, so every Jupyter shows it rendered. */
+export const GLOSSARY = "glossary.md";
+
+export function glossaryNotebook(text: string): Notebook {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: TSLAB_KERNELSPEC, language_info: { name: "typescript", file_extension: ".ts", mimetype: "text/typescript" } },
+    cells: [markdown("glossary", text.trim())],
   };
 }
 

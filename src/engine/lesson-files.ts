@@ -3,13 +3,13 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import * as helpers from "../index.js";
 import { gradableLesson, type GradableLesson } from "./grade.js";
-import { parseLesson, type Lesson } from "./lesson.js";
+import { isLessonFile, parseLesson, type Lesson } from "./lesson.js";
 import { lessonsDir } from "./paths.js";
 import { failed, type Result } from "./problem.js";
 
 /** The ids of every lesson, in order. */
 export async function lessonIds(): Promise<string[]> {
-  return (await readdir(lessonsDir)).filter((f) => f.endsWith(".md")).map((f) => f.replace(/\.md$/, "")).sort();
+  return (await readdir(lessonsDir)).filter(isLessonFile).map((f) => f.replace(/\.md$/, "")).sort();
 }
 
 async function lessonText(id: string): Promise<Result<{ text: string; file: string }>> {

@@ -6,10 +6,13 @@
  * ```ts wrong=first-student               a plausible wrong answer, for the lesson's tests only
  * ```ts locked                            a code cell the learner should not change
  * ```ts                                   any other code cell
+ * ```ts output="true\n[ 'a', 'b' ]"       a demo that must print exactly this (… matches any text
+ *                                          within a line); the lesson's tests run it and compare
  * ```instructor                           Markdown for the instructor copy only
  *
  * Everything between fences is Markdown. Front matter (YAML) holds the title,
- * the minutes it takes, the objectives and the key points.
+ * the minutes it takes (`minutes: { teach: 35, exercises: 20 }`: taught live, then
+ * the learners' own time on the exercises), the objectives and the key points.
  */
 import path from "node:path";
 import MarkdownIt from "markdown-it";
@@ -24,7 +27,12 @@ export interface LessonCellBase {
 }
 export interface MarkdownCell extends LessonCellBase { readonly kind: "markdown" }
 export interface InstructorNote extends LessonCellBase { readonly kind: "instructor" }
-export interface PlainCode extends LessonCellBase { readonly kind: "code"; readonly locked: boolean }
+export interface PlainCode extends LessonCellBase {
+  readonly kind: "code";
+  readonly locked: boolean;
+  /** What the cell must print when run (a claim the lesson makes, shown by code); `…` matches any text within a line. */
+  readonly output?: string;
+}
 export interface AnswerCell extends LessonCellBase { readonly kind: "answer"; readonly exercise: string; readonly points: number }
 export interface CheckCell extends LessonCellBase { readonly kind: "check"; readonly exercise: string }
 /** A plausible mistake: its check must fail it with a message that helps. Never in a notebook. */
@@ -36,11 +44,14 @@ export interface Lesson {
   readonly id: string;
   readonly file: string;
   readonly title: string;
-  readonly minutes: number;
+  readonly minutes: Minutes;
   readonly objectives: readonly string[];
   readonly keypoints: readonly string[];
   readonly cells: readonly LessonCell[];
 }
+
+/** How long a lesson takes: taught live, then the learners' own time on its exercises. */
+export interface Minutes { readonly teach: number; readonly exercises: number }
 
 export interface Exercise {
   readonly id: string;
@@ -51,6 +62,8 @@ export interface Exercise {
 }
 
 const LESSON_ID = /^\d\d-[a-z0-9]+(-[a-z0-9]+)*$/;
+/** `01-arrays.md` is a lesson; other files in lessons/ (the glossary) are not. */
+export const isLessonFile = (name: string): boolean => name.endsWith(".md") && LESSON_ID.test(name.slice(0, -3));
 const EXERCISE_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const CODE_LANGUAGES = new Set(["ts", "typescript"]);
 
@@ -61,7 +74,7 @@ export function parseFenceAttributes(info: string): Record<string, string | numb
     const [, key, raw] = match;
     if (key === undefined) continue;
     if (raw === undefined) attributes[key] = true;
-    else if (raw.startsWith('"')) attributes[key] = raw.slice(1, -1).replace(/\\(.)/g, "$1");
+    else if (raw.startsWith('"')) attributes[key] = raw.slice(1, -1).replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
     else attributes[key] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
   }
   return attributes;
@@ -96,22 +109,35 @@ function readMeta(data: unknown, file: string): Result<Pick<Lesson, "title" | "m
     return [];
   };
   const title = typeof meta.title === "string" && meta.title.trim() ? meta.title : (say("front matter 'title' is missing"), "");
-  const minutes = typeof meta.minutes === "number" && meta.minutes > 0 ? meta.minutes : (say("front matter 'minutes' must be a positive number (the time the lesson takes)"), 0);
+  const minutes = readMinutes(meta.minutes) ?? (say("front matter 'minutes' must say the minutes taught and the minutes of exercises, like minutes: { teach: 35, exercises: 20 }"), { teach: 0, exercises: 0 });
   const objectives = strings("objectives");
   const keypoints = strings("keypoints");
   return problems.length ? failed(problems) : ok({ title, minutes, objectives, keypoints });
 }
 
+function readMinutes(value: unknown): Minutes | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { teach, exercises, ...rest } = value as Record<string, unknown>;
+  const count = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0;
+  return count(teach) && teach > 0 && count(exercises) && Object.keys(rest).length === 0 ? { teach, exercises } : undefined;
+}
+
 /** Turns one fenced block into a cell, or says what is wrong with its info string. */
 function fenceToCell(info: string, source: string, line: number, file: string): LessonCell | Problem | undefined {
-  const [language = "", ...rest] = info.trim().split(/\s+/);
+  const trimmed = info.trim();
+  const language = trimmed.split(/\s/, 1)[0] ?? "";
+  const rest = trimmed.slice(language.length); // as written: a quoted output="…" keeps its spaces
   if (language === "instructor") return { kind: "instructor", source, line };
   if (!CODE_LANGUAGES.has(language)) return undefined; // another language: stays in the Markdown as an example
-  const attributes = parseFenceAttributes(rest.join(" "));
-  const known = new Set(["exercise", "points", "check", "wrong", "locked"]);
+  const attributes = parseFenceAttributes(rest);
+  const known = new Set(["exercise", "points", "check", "wrong", "locked", "output"]);
   const unknown = Object.keys(attributes).filter((k) => !known.has(k));
-  if (unknown.length) return { file, line, message: `unknown cell attribute '${unknown[0]}' (use exercise=ID points=N, check=ID, wrong=ID or locked)` };
-  const { exercise, points, check, wrong, locked } = attributes;
+  if (unknown.length) return { file, line, message: `unknown cell attribute '${unknown[0]}' (use exercise=ID points=N, check=ID, wrong=ID, locked or output="…")` };
+  const { exercise, points, check, wrong, locked, output } = attributes;
+  if (output !== undefined && (exercise !== undefined || check !== undefined || wrong !== undefined)) {
+    return { file, line, message: "output=\"…\" belongs on a demo cell, not on an exercise, check or wrong answer" };
+  }
+  if (output !== undefined && typeof output !== "string") return { file, line, message: 'output= takes the printed text in double quotes, like output="[ 1, 2 ]" (\\n for a new line)' };
   if (exercise !== undefined) {
     if (typeof exercise !== "string" || !EXERCISE_ID.test(exercise)) return { file, line, message: `exercise id '${String(exercise)}' must be lower-case words joined by '-', e.g. exercise=first-student` };
     if (typeof points !== "number" || !Number.isInteger(points) || points < 1) return { file, line, message: `exercise '${exercise}' needs points=N, a whole number of at least 1` };
@@ -126,7 +152,7 @@ function fenceToCell(info: string, source: string, line: number, file: string): 
     return { kind: "wrong", exercise: wrong, source, line };
   }
   if (points !== undefined) return { file, line, message: "points= belongs on an exercise cell: add exercise=ID" };
-  return { kind: "code", locked: locked === true, source, line };
+  return { kind: "code", locked: locked === true, source, line, ...(output === undefined ? {} : { output }) };
 }
 
 /** Reads a lesson's text into its cells, or every problem found in it. */

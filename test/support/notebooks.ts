@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildLesson, type BuiltLesson } from "../../src/engine/build.js";
-import { parseLesson, type Lesson } from "../../src/engine/lesson.js";
+import { isLessonFile, parseLesson, type Lesson } from "../../src/engine/lesson.js";
 import { serializeNotebook, TSLAB_KERNELSPEC, type Notebook, type Output } from "../../src/engine/notebook.js";
 import { instructorDir, lessonsDir } from "../../src/engine/paths.js";
 
@@ -20,7 +20,7 @@ export interface CheckReport {
 /** Every lesson, or only those named in ROLLCALL_LESSONS (e.g. "02-random-picks,03-storing-student-data") while writing one. */
 export async function allLessons(): Promise<Lesson[]> {
   const only = process.env.ROLLCALL_LESSONS?.split(",").map((s) => `${s.trim()}.md`);
-  const files = (await readdir(lessonsDir)).filter((f) => f.endsWith(".md") && (!only || only.includes(f))).sort();
+  const files = (await readdir(lessonsDir)).filter((f) => isLessonFile(f) && (!only || only.includes(f))).sort();
   return Promise.all(files.map(async (f) => {
     const result = parseLesson(await readFile(path.join(lessonsDir, f), "utf8"), `lessons/${f}`);
     assert.ok(result.ok, `lessons/${f} does not parse: ${JSON.stringify(!result.ok && result.problems)}`);
