@@ -65,7 +65,7 @@ export interface Random {
  * seeded(42).int(1, 6);      // the same dice roll every time
  */
 export function seeded(seed: number | string): Random {
-  return randomFrom(seedToNumber(seed));
+  return randomFrom(seedNumber(seed));
 }
 
 /**
@@ -182,14 +182,29 @@ function randomFrom(seed: number): Random {
   return { int, pick, sample, shuffle, picker };
 }
 
-/** Turn a seed into the 32-bit whole number the generator starts from. */
-function seedToNumber(seed: number | string): number {
+/**
+ * The 32-bit whole number the generator starts from, for a seed.
+ * Text is hashed with FNV-1a. A number is mixed first (with MurmurHash3's last step),
+ * because the generator's first numbers follow its start closely: unmixed, seeds
+ * 1, 2, 3 would start at 0.483646, 0.483645, 0.483644, which does not look random at all.
+ * @example
+ * seedNumber("a");   // -468965076, the FNV-1a hash of "a" (0xe40c292c)
+ */
+export function seedNumber(seed: number | string): number {
   if (typeof seed === "string") return hashText(seed);
   if (!Number.isSafeInteger(seed)) {
     throw new Error(`seeded() needs a whole number or some text, like seeded(42) or seeded("week 3"), but got ${seed}`);
   }
   // Fold a big number's high part into its low 32 bits, so no digit is ignored.
-  return (Math.trunc(seed / 2 ** 32) ^ seed) | 0;
+  return mix((Math.trunc(seed / 2 ** 32) ^ seed) | 0);
+}
+
+/** MurmurHash3's finalizer: each bit of the input changes about half the bits of the output. */
+function mix(n: number): number {
+  let h = n;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
 }
 
 /** FNV-1a: a simple, well-known hash from text (as UTF-8 bytes) to a 32-bit number. */

@@ -38,9 +38,9 @@ const EXPECTED: Record<string, [number, string, Record<string, number>]> = {
   bo: [0, "fail", { "last-student": 0, enroll: 0, "starting-with": 0, "cohort-emails": 0, withdraw: 0 }],
   cy: [9, "fail", { "last-student": 0, enroll: 2, "starting-with": 2, "cohort-emails": 3, withdraw: 2 }],
   dev: [10.2, "fail", { "last-student": 2, enroll: 1.2, "starting-with": 2, "cohort-emails": 3, withdraw: 2 }],
-  eli: [9.8, "fail", { "last-student": 2, enroll: 2, "starting-with": 0.8, "cohort-emails": 3, withdraw: 2 }],
+  eli: [9.67, "fail", { "last-student": 2, enroll: 2, "starting-with": 0.67, "cohort-emails": 3, withdraw: 2 }],
   fay: [9.5, "fail", { "last-student": 2, enroll: 2, "starting-with": 2, "cohort-emails": 1.5, withdraw: 2 }],
-  gus: [5.5, "fail", { "last-student": 0, enroll: 1.2, "starting-with": 0.8, "cohort-emails": 1.5, withdraw: 2 }],
+  gus: [5.37, "fail", { "last-student": 0, enroll: 1.2, "starting-with": 0.67, "cohort-emails": 1.5, withdraw: 2 }],
 };
 
 async function writeClass(folder: string): Promise<void> {
@@ -83,7 +83,7 @@ test("known submissions get exactly their expected scores, and the gradebook agr
     }
   }
   const feedback = await readFile(path.join(out, "feedback", "gus.html"), "utf8");
-  assert.match(feedback, /5\.5/);
+  assert.match(feedback, /5\.37/);
   assert.doesNotMatch(feedback, /roster\[roster\.length - 1\]|a roster of one"\), \(\) =>/, "hidden tests' code never shown");
 
   const rows = parse(await readFile(path.join(out, "gradebook.csv"), "utf8"), { columns: true }) as Record<string, string>[];

@@ -16,13 +16,13 @@ import { tslabCommand } from "../src/engine/kernel.js";
 import { parseNotebook, serializeNotebook } from "../src/engine/notebook.js";
 import { instructorDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { runNotebook } from "../src/engine/run.js";
-import { allLessons, checkReports, codeOutputs, notebookOf, troubles, writeInstructorCopy } from "./support/notebooks.js";
+import { allLessons, checkReports, codeOutputs, leavingNoFiles, notebookOf, troubles, writeInstructorCopy } from "./support/notebooks.js";
 
 const run = promisify(execFile);
 /** A hang fails the test instead of stalling the suite. */
 const LIMIT = { timeout: 120_000 };
 
-test("every instructor notebook runs to the end: every demo prints what the lesson says, every self-check and hidden test passes", LIMIT, async () => {
+test("every instructor notebook runs to the end: every demo prints what the lesson says, every self-check and hidden test passes", LIMIT, () => leavingNoFiles(instructorDir, async () => {
   for (const lesson of await allLessons()) {
     const { file } = await writeInstructorCopy(lesson);
     const result = await executeNotebookFile(file, { timeoutMs: 60_000 });
@@ -37,9 +37,9 @@ test("every instructor notebook runs to the end: every demo prints what the less
       assert.equal(report.status, "pass", `${lesson.id} ${report.exercise}: ${report.text}`);
     }
   }
-});
+}));
 
-test("every learner notebook runs to the end; only the exercises report, each 'not done yet', never as an error", LIMIT, async () => {
+test("every learner notebook runs to the end; only the exercises report, each 'not done yet', never as an error", LIMIT, () => leavingNoFiles(notebooksDir, async () => {
   for (const lesson of await allLessons()) {
     const result = await executeNotebookFile(path.join(notebooksDir, `${lesson.id}.ipynb`), { timeoutMs: 60_000 });
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
@@ -53,7 +53,7 @@ test("every learner notebook runs to the end; only the exercises report, each 'n
       assert.doesNotMatch(report.text, /at .*\(.*:\d+:\d+\)/, "no stack trace");
     }
   }
-});
+}));
 
 test("results match jupyter nbconvert --execute on the same notebook", LIMIT, async () => {
   const [lesson] = await allLessons();

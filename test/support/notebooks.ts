@@ -1,6 +1,6 @@
 /** Shared by the tests that run notebooks: the lessons, built fresh, and ways to read check results. */
 import assert from "node:assert/strict";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildLesson, type BuiltLesson } from "../../src/engine/build.js";
 import { isLessonFile, parseLesson, type Lesson } from "../../src/engine/lesson.js";
@@ -68,3 +68,13 @@ export function notebookOf(...sources: string[]): Notebook {
 
 /** Each cell's outputs (null for text cells): what two runs of a notebook must agree on. */
 export const codeOutputs = (notebook: Notebook): unknown[] => notebook.cells.map((c) => (c.cell_type === "code" ? c.outputs : null));
+
+/** Runs `body`, then removes what it left in `folder` (a lesson's roll-call.sqlite, say): a test run leaves the learners' folder as it found it. */
+export async function leavingNoFiles<T>(folder: string, body: () => Promise<T>): Promise<T> {
+  const before = new Set(await readdir(folder));
+  try {
+    return await body();
+  } finally {
+    for (const name of await readdir(folder)) if (!before.has(name)) await rm(path.join(folder, name), { recursive: true, force: true });
+  }
+}
