@@ -1,9 +1,9 @@
 /**
  * Issue figures for the runner, measured side by side in one run:
  * - executing the 01-arrays instructor notebook headless (kernel start to stop),
- *   against `jupyter nbconvert --execute` on the same notebook; also without the
- *   kernel snapshot, and as a whole `npm run execute` process;
- * - a warm trivial cell's round trip (p50, p95).
+ *   against `jupyter nbconvert --execute` on the same notebook; also as a whole
+ *   `npm run execute` process;
+ * - kernel start until it answers, and a warm trivial cell's round trip (p50, p95).
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
@@ -11,11 +11,10 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { buildLesson } from "../src/engine/build.js";
-import { executeNotebookFile } from "../src/engine/execute-file.js";
-import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
-import { installKernelSpec } from "../src/engine/jupyter.js";
-import { tslabCommand, type KernelCommand } from "../src/engine/kernel.js";
-import { ensureKernelSnapshot, kernelCommandFor } from "../src/engine/kernel-snapshot.js";
+import { runNotebookFile } from "../src/engine/run-file.js";
+import { JupyterKernel } from "../src/engine/kernel-client.js";
+import { installKernelSpec } from "../src/engine/jupyter-setup.js";
+import { tslabCommand } from "../src/engine/kernel-seam.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
 import { instructorDir, projectRoot } from "../src/engine/paths.js";
 import { loadLesson } from "../src/engine/lesson-files.js";
@@ -42,36 +41,30 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 
 export async function benchExecute(rounds = 5): Promise<Record<string, number>> {
   const notebook = await instructorCopy("01-arrays");
-  const snapshot = await ensureKernelSnapshot(instructorDir); // as npm run build leaves it
-  if (!snapshot.ok) throw new Error(snapshot.problems.map(formatProblem).join("\n"));
   const jupyterPath = await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-"));
   await installKernelSpec(jupyterPath, projectRoot);
-  const plain = tslabCommand(projectRoot);
-  const runClean = async (kernel?: KernelCommand): Promise<void> => {
-    const result = await executeNotebookFile(notebook, { timeoutMs: 60_000, ...(kernel ? { kernel } : {}) });
+  const tslab = tslabCommand(projectRoot);
+  const runClean = async (): Promise<void> => {
+    const result = await runNotebookFile(notebook, { timeoutMs: 60_000 });
     if (!result.ok || result.value.cells.some((c) => c.status !== "ok")) throw new Error("the notebook did not run cleanly");
   };
   const ours: number[] = [];
-  const oursPlain: number[] = [];
   const cli: number[] = [];
   const theirs: number[] = [];
   for (let i = 0; i < rounds; i++) { // interleaved, so that noise hits all alike
     ours.push(await timed(() => runClean()));
-    oursPlain.push(await timed(() => runClean(plain)));
     cli.push(await timed(() => run(process.execPath, [path.join(projectRoot, "dist", "scripts", "execute.mjs"), notebook])));
     theirs.push(await timed(() => run("/usr/bin/python3", ["-m", "nbconvert", "--to", "notebook", "--execute", "--stdout", notebook], { cwd: instructorDir, env: { ...process.env, JUPYTER_PATH: jupyterPath }, maxBuffer: 64 << 20 })));
   }
 
-  const starts = { snapshot: [] as number[], plain: [] as number[] };
+  const starts: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    for (const [name, command] of [["snapshot", kernelCommandFor(instructorDir)], ["plain", plain]] as const) {
-      const started = performance.now();
-      const cold = await JupyterKernel.start(command, { cwd: instructorDir });
-      starts[name].push(performance.now() - started);
-      await cold.stop();
-    }
+    const started = performance.now();
+    const cold = await JupyterKernel.start(tslab, { cwd: instructorDir });
+    starts.push(performance.now() - started);
+    await cold.stop();
   }
-  const kernel = await JupyterKernel.start(kernelCommandFor(instructorDir), { cwd: instructorDir });
+  const kernel = await JupyterKernel.start(tslab, { cwd: instructorDir });
   const trips: number[] = [];
   try {
     for (let i = 0; i < 20; i++) await kernel.execute("1"); // warm up
@@ -84,10 +77,8 @@ export async function benchExecute(rounds = 5): Promise<Record<string, number>> 
     "01-arrays headless, rollcall (ms, median)": median(ours),
     "01-arrays, jupyter nbconvert --execute (ms, median)": median(theirs),
     "speed-up vs nbconvert (×)": median(theirs) / median(ours),
-    "01-arrays, rollcall without its kernel snapshot (ms, median)": median(oursPlain),
     "01-arrays, npm run execute as a whole process (ms, median)": median(cli),
-    "kernel start until it answers, from snapshot (ms, median)": median(starts.snapshot),
-    "kernel start until it answers, plain tslab (ms, median)": median(starts.plain),
+    "kernel start until it answers, tslab (ms, median)": median(starts),
     "warm trivial cell p50 (ms)": quantile(trips, 0.5),
     "warm trivial cell p95 (ms)": quantile(trips, 0.95),
   };

@@ -13,8 +13,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { buildLesson } from "../src/engine/build.js";
 import { CheckRealm } from "../src/engine/check-realm.js";
-import { installKernelSpec } from "../src/engine/jupyter.js";
-import { serializeNotebook, type Notebook } from "../src/engine/notebook.js";
+import { installKernelSpec } from "../src/engine/jupyter-setup.js";
+import { serializeNotebook, withSources, type Notebook } from "../src/engine/notebook.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { loadLesson } from "../src/engine/lesson-files.js";
 
@@ -30,7 +30,7 @@ const ANSWERS = {
 /** The mix: 40% correct, 20% partial, 20% wrong, 10% broken (a type error, or not a notebook at all), 10% slow. */
 function variant(i: number, instructor: Notebook, learner: Notebook): string {
   const swap = (base: Notebook, answers: Record<string, string>): string =>
-    serializeNotebook({ ...base, cells: base.cells.map((c) => (c.id in answers && c.cell_type === "code" ? { ...c, source: answers[c.id] ?? "" } : c)) });
+    serializeNotebook(withSources(base, answers));
   const kind = i % 10;
   if (kind < 4) return swap(instructor, {});
   if (kind < 6) return swap(instructor, { "last-student": ANSWERS.wrongLast });

@@ -6,6 +6,7 @@
 import path from "node:path";
 import { fs } from "zx";
 import { projectRoot } from "../src/engine/paths.js";
+import { runMain } from "../scripts/run-main.mjs";
 import { benchExecute } from "./execute.mjs";
 import { benchGrade } from "./grade.mjs";
 
@@ -27,4 +28,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => { process.exitCode = code; });
+runMain("bench", main);

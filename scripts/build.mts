@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run build            lessons/*.md → notebooks/, build/instructor/, build/tests/,
- *                          and kernel snapshots for those notebook folders (build/kernels/)
+ * npm run build            lessons/*.md → notebooks/ and build/instructor/
  * npm run build -- --check fail if a committed notebook is out of date
  * (--lessons DIR, --notebooks DIR and --out DIR point elsewhere, for tests)
  */
@@ -9,13 +8,13 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { chalk, fs } from "zx";
 import { buildLesson, glossaryNotebook, GLOSSARY } from "../src/engine/build.js";
-import { ensureKernelSnapshot } from "../src/engine/kernel-snapshot.js";
 import { gradableLesson } from "../src/engine/grade.js";
 import { isLessonFile } from "../src/engine/lesson.js";
 import * as helpers from "../src/index.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
 import { buildDir, lessonsDir as defaultLessons, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
+import { runMain } from "./run-main.mjs";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -52,8 +51,7 @@ async function main(): Promise<number> {
     await emit(learnerFile, serializeNotebook(built.learner), file);
     if (values.check) continue;
     await fs.outputFile(path.join(values.out, "instructor", `${lesson.id}.ipynb`), serializeNotebook(built.instructor));
-    await fs.outputJson(path.join(values.out, "tests", `${lesson.id}.json`), built.tests, { spaces: 1 });
-    console.log(`${chalk.green("built")} ${file} → ${path.relative(projectRoot, learnerFile)} (+ instructor copy and tests in ${path.relative(projectRoot, values.out)}/)`);
+    console.log(`${chalk.green("built")} ${file} → ${path.relative(projectRoot, learnerFile)} (+ instructor copy in ${path.relative(projectRoot, values.out)}/instructor/)`);
   }
   const glossary = await fs.readFile(path.join(lessonsDir, GLOSSARY), "utf8").catch(() => undefined);
   if (glossary !== undefined) {
@@ -71,14 +69,7 @@ async function main(): Promise<number> {
     if (failures === 0) console.log(`${files.length} notebook${files.length === 1 ? " is" : "s are"} up to date with lessons/`);
     return failures ? 1 : 0;
   }
-  // Kernels started in these folders skip tslab's second of TypeScript set-up (see kernel-snapshot.ts).
-  const folders = [values.notebooks, path.join(values.out, "instructor")];
-  const snapshots = await Promise.all(folders.map((folder) => ensureKernelSnapshot(folder, (why) => console.log(`${chalk.dim("kernel snapshot")} ${path.relative(projectRoot, folder)}/ (${why})`))));
-  for (const built of snapshots) if (!built.ok) built.problems.forEach((p) => console.error(chalk.yellow(formatProblem(p))));
   return failures ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (error: unknown) => {
-  console.error(chalk.red(`rollcall failed (a bug, please report it): ${(error as Error).stack ?? String(error)}`));
-  process.exitCode = 1;
-});
+runMain("build", main);

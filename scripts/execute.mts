@@ -7,10 +7,11 @@
  */
 import { parseArgs } from "node:util";
 import { chalk, fs } from "zx";
-import { executeNotebookFile } from "../src/engine/execute-file.js";
+import { runNotebookFile } from "../src/engine/run-file.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
 import { formatProblem } from "../src/engine/problem.js";
 import type { CellRun } from "../src/engine/run.js";
+import { runMain } from "./run-main.mjs";
 
 const USAGE = "usage: npm run execute -- NOTEBOOK.ipynb [--out RESULT.ipynb] [--timeout SECONDS] [--keep-going]";
 const mark: Record<CellRun["status"], string> = { ok: chalk.green("✓"), error: chalk.red("✗"), timeout: chalk.red("⏱"), aborted: chalk.yellow("-"), died: chalk.red("☠"), skipped: chalk.dim("·") };
@@ -30,10 +31,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const file = positionals[0] ?? "";
-  const result = await executeNotebookFile(file, {
+  const result = await runNotebookFile(file, {
     timeoutMs: seconds * 1000,
     stopOnError: !values["keep-going"],
-    onNote: (message) => console.error(chalk.yellow(`rollcall: ${message}`)),
     onCell: (run) => console.log(`${mark[run.status]} cell ${run.index} (${run.id}) ${Math.round(run.durationMs)} ms${run.message ? `: ${run.message}` : ""}`),
   });
   if (!result.ok) {
@@ -46,7 +46,4 @@ async function main(): Promise<number> {
   return failedCells.length ? 1 : 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (error: unknown) => {
-  console.error(chalk.red(`rollcall failed (a bug, please report it): ${(error as Error).stack ?? String(error)}`));
-  process.exitCode = 1;
-});
+runMain("execute", main);

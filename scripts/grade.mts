@@ -17,6 +17,7 @@ import { DEFAULT_MAX_BYTES, gradeBatch } from "../src/engine/grade-batch.js";
 import { DEFAULT_LIMITS, networkIsolated, type Limits } from "../src/engine/grade-pool.js";
 import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
+import { runMain } from "./run-main.mjs";
 
 const USAGE = "usage: npm run grade -- --lesson LESSON --out DIR [--jobs N] [--force] [--cell-timeout S] [--timeout S] [--max-size MB] [--worker-reuse N] SUBMISSION.ipynb|FOLDER...";
 
@@ -74,7 +75,7 @@ async function main(): Promise<number> {
       onGraded: (name, results) => bar.tick(`${name}: ${results.score}/${results.max_score} (${results.status})`),
     });
     bar.stop();
-    outcome.problems.forEach((p) => console.error(chalk.yellow(p)));
+    outcome.problems.forEach((p) => console.error(chalk.yellow(formatProblem(p))));
     if (outcome.graded + outcome.skipped === 0) {
       console.error(`nothing to grade: no submissions found\n${USAGE}`);
       return 2;
@@ -90,7 +91,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => { process.exitCode = code; }, (error: unknown) => {
-  console.error(chalk.red(`rollcall grade failed (a bug, please report it): ${(error as Error).stack ?? String(error)}`));
-  process.exitCode = 1;
-});
+runMain("grade", main);

@@ -15,11 +15,10 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { $, chalk } from "zx";
 import { installMissing, isDebianLike, START_PACKAGES } from "../src/engine/debian-packages.js";
-import { findJupyter, installKernelSpec, jupyterEnv, userJupyterDataDir, type JupyterFound } from "../src/engine/jupyter.js";
-import type { KernelCommand } from "../src/engine/kernel.js";
-import { ensureKernelSnapshot, kernelCommandFor } from "../src/engine/kernel-snapshot.js";
+import { findJupyter, installKernelSpec, jupyterEnv, userJupyterDataDir, type JupyterFound } from "../src/engine/jupyter-setup.js";
 import { jupyterDataDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
+import { runMain } from "./run-main.mjs";
 
 /** How long Jupyter gets to shut its kernels down after SIGTERM before it is killed. */
 const STOP_GRACE_MS = 5000;
@@ -74,7 +73,7 @@ async function findOrInstallJupyter(): Promise<JupyterFound> {
   if (isDebianLike()) {
     // As root, apt-get installs it; otherwise the message says which command to run.
     const installed = installMissing(START_PACKAGES, say);
-    return installed.ok ? findJupyter() : { ok: false, message: installed.message };
+    return installed.ok ? findJupyter() : installed;
   }
   const pip = await $({ nothrow: true, quiet: true })`python3 -m pip --version`;
   if (pip.exitCode === 0) {
@@ -103,7 +102,7 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-function adviceFor(output: string, options: Options): string {
+function adviceForJupyterLog(output: string, options: Options): string {
   if (/address already in use|errno 98|no available port|ports? .*(in use|unavailable)/i.test(output)) {
     return `the port is taken: try another one, e.g. npm start -- --port ${options.port === 8890 ? 8891 : 8890}`;
   }
@@ -113,15 +112,8 @@ function adviceFor(output: string, options: Options): string {
   return `see ${path.relative(process.cwd(), path.join(jupyterDataDir, "notebook.log")) || "notebook.log"} for Jupyter's whole output`;
 }
 
-/** A kernel that starts in well under a second: from a snapshot of tslab with its TypeScript program built (once, a few seconds). */
-async function fastKernel(): Promise<KernelCommand> {
-  const built = await ensureKernelSnapshot(notebooksDir, () => say("preparing the TypeScript kernel so that it starts quickly (a few seconds, once)"));
-  if (!built.ok) built.problems.forEach((p) => console.error(chalk.yellow(formatProblem(p))));
-  return kernelCommandFor(notebooksDir);
-}
-
 async function openCourse(python: string, options: Options): Promise<number> {
-  await installKernelSpec(jupyterDataDir, projectRoot, await fastKernel());
+  await installKernelSpec(jupyterDataDir, projectRoot);
   await mkdir(jupyterDataDir, { recursive: true });
   const log = createWriteStream(path.join(jupyterDataDir, "notebook.log"), { flags: "a" });
   log.write(`\n--- ${new Date().toISOString()} npm start\n`);
@@ -213,7 +205,7 @@ async function openCourse(python: string, options: Options): Promise<number> {
   const lines = tail.map((line) => `  ${line}`).join("\n");
   return fail(
     `Jupyter stopped ${how}${url ? "" : " before it was ready"}. Its last lines:\n${lines}\n` +
-      `rollcall: ${adviceFor(tail.join("\n"), options)}`,
+      `rollcall: ${adviceForJupyterLog(tail.join("\n"), options)}`,
   );
 }
 
@@ -221,19 +213,11 @@ async function main(): Promise<number> {
   const options = readOptions();
   if (typeof options === "string") return fail(options);
   const found = await findOrInstallJupyter();
-  if (!found.ok) return fail(found.message);
-  if (options.userKernel) return installUserKernel(found.python);
-  say(`Jupyter Notebook ${found.version} (${found.python}), kernel "TypeScript (rollcall)" from .jupyter/`);
-  return openCourse(found.python, options);
+  if (!found.ok) return fail(found.problems.map(formatProblem).join("\n"));
+  const { python, version } = found.value;
+  if (options.userKernel) return installUserKernel(python);
+  say(`Jupyter Notebook ${version} (${python}), kernel "TypeScript (rollcall)" from .jupyter/`);
+  return openCourse(python, options);
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    // A bug in rollcall, not something the user did.
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runMain("start", main);

@@ -6,9 +6,12 @@
  */
 import { chalk } from "zx";
 import { installMissing, TEST_PACKAGES } from "../src/engine/debian-packages.js";
+import { formatProblem } from "../src/engine/problem.js";
+import { runMain } from "./run-main.mjs";
 
-const result = installMissing(TEST_PACKAGES, (line) => console.log(`rollcall: ${line}`));
-if (!result.ok) {
-  console.error(chalk.red(`rollcall: npm test needs ${result.message}`));
-  process.exitCode = 1;
-}
+runMain("test-setup", async () => {
+  const result = installMissing(TEST_PACKAGES, (line) => console.log(`rollcall: ${line}`));
+  if (result.ok) return 0;
+  console.error(chalk.red(`rollcall: npm test needs ${result.problems.map(formatProblem).join("\n")}`));
+  return 1;
+});

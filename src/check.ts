@@ -170,7 +170,7 @@ export function runCheck(exercise: string, define: (t: Tester) => void, options:
   const hints = [...(options?.hints ?? [])]; // `?.`: a notebook may pass null
   if (typeof options?.previousCellError === "string") {
     // The cell above did not take effect: its old code is still there, and testing it would mislead.
-    return { ...summarize(exercise, [], hints, 0, 0), status: "fail", previousCellError: options.previousCellError };
+    return { ...checkResultOf(exercise, [], hints, 0, 0), status: "fail", previousCellError: options.previousCellError };
   }
   const tests: TestResult[] = [];
   const hidden = { count: 0 };
@@ -181,7 +181,7 @@ export function runCheck(exercise: string, define: (t: Tester) => void, options:
     tests.push(crashed(SETUP_TEST, 0, error));
   }
   const toShow = options?.hintsToShow ?? 1;
-  return summarize(exercise, tests, hints, Number.isFinite(toShow) ? Math.max(0, Math.floor(toShow)) : hints.length, hidden.count);
+  return checkResultOf(exercise, tests, hints, Number.isFinite(toShow) ? Math.max(0, Math.floor(toShow)) : hints.length, hidden.count);
 }
 
 /** Show a check's report: text, HTML, and the result itself for the grader. */
@@ -253,12 +253,12 @@ function testerInto(tests: TestResult[], hidden: { count: number }): Tester {
 /** A test whose code threw: "todo" if it was the exercise's stub, "error" otherwise. */
 function crashed(name: string, points: number, error: unknown): TestResult {
   const status = isNotDoneYet(error) ? "todo" : "error";
-  const message = status === "todo" ? (error as Error).message : `your code threw ${describe(error)} — ${adviceFor(error)}`;
+  const message = status === "todo" ? (error as Error).message : `your code threw ${describe(error)} — ${adviceForError(error)}`;
   return { name, status, message, points: 0, maxPoints: points };
 }
 
 /** The result of a run; of the hints, only the first `hintsToShow`, and only on a "fail". */
-function summarize(exercise: string, tests: TestResult[], hints: string[], hintsToShow: number, hiddenTests: number): CheckResult {
+function checkResultOf(exercise: string, tests: TestResult[], hints: string[], hintsToShow: number, hiddenTests: number): CheckResult {
   const sum = (numbers: number[]) => numbers.reduce((total, n) => total + n, 0);
   const status = overallStatus(tests);
   return {
@@ -345,7 +345,7 @@ function describe(error: unknown): string {
 }
 
 /** One friendly sentence about what usually causes this kind of error. */
-function adviceFor(error: unknown): string {
+function adviceForError(error: unknown): string {
   if (error instanceof ReferenceError) {
     return "a name is used that does not exist: check its spelling, and run the cell that defines it.";
   }

@@ -68,7 +68,6 @@ export function barChart(
  * anywhere else the `"text/plain"` version is printed.
  *
  * @example
- * import { publish } from "rollcall";
  * publish({ "text/html": "<b>Hello</b>", "text/plain": "Hello" });
  */
 export function publish(bundle: Readonly<Record<string, string | object>>): void {

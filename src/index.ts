@@ -5,7 +5,7 @@ export { students, roster, type Student } from "./roster";
 export { seeded, random, pick, sample, shuffle, picker, type Random } from "./random";
 export { openDatabase, type Database, type OpenOptions, type SqlValue, type Params } from "./db";
 export { SqlError, isSqlError } from "./sql-error";
-export { show, table, barChart, publish, renderTable, renderBarChart } from "./display";
-export { check, runCheck, type Tester, type TestResult, type CheckResult, type CheckOptions, type RunCheckOptions } from "./check";
-export { NotDoneYet, isNotDoneYet, todo } from "./not-done-yet";
+export { show, table, barChart } from "./display";
+export { check, type Tester, type CheckOptions } from "./check";
+export { isNotDoneYet, todo, type NotDoneYet } from "./not-done-yet";
 // `check` also asks ./previous-cell whether the cell run just before it failed (nothing to import from it).

@@ -8,8 +8,8 @@
  * Thrown by an exercise that is not written yet. `exercise` names the exercise.
  *
  * @example
- * import { NotDoneYet } from "rollcall";
- * const e = new NotDoneYet("first-student");
+ * import { todo } from "rollcall";
+ * const e = todo("first-student");   // a NotDoneYet
  * e.message;    // "not done yet: first-student"
  * e.exercise;   // "first-student"
  */

@@ -68,7 +68,7 @@ const CELL_RUNNER = /[\\/]tslab[\\/]dist[\\/]executor\.js$/;
 function inTslabKernel(): boolean {
   const argv = typeof process === "object" && Array.isArray(process.argv) ? process.argv : [];
   const [, script = "", command] = argv;
-  return command === "kernel" && (/(^|[\\/])tslab(\.js)?$/.test(script) || /[\\/]tslab[\\/]dist[\\/]main\.js$/.test(script));
+  return command === "kernel" && /(^|[\\/])tslab(\.js)?$/.test(script);
 }
 
 /**

@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { findJupyter } from "../src/engine/jupyter.js";
+import { findJupyter } from "../src/engine/jupyter-setup.js";
 import { notebooksDir, projectRoot } from "../src/engine/paths.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -107,7 +107,7 @@ async function texts(page: Page, selector: string): Promise<string[]> {
 
 test("npm start opens lesson 01 in Jupyter, Run All renders it without errors, Ctrl-C stops it", { timeout: 180_000 }, async (t) => {
   const jupyter = await findJupyter();
-  assert.ok(jupyter.ok, `this test needs Jupyter Notebook: ${jupyter.ok ? "" : jupyter.message}`);
+  assert.ok(jupyter.ok, `this test needs Jupyter Notebook: ${jupyter.ok ? "" : jupyter.problems.map((p) => p.message).join("; ")}`);
   assert.ok(
     existsSync(CHROMIUM),
     `this test needs Chromium at ${CHROMIUM}: install it with sudo apt-get install -y chromium (never let Playwright download one)`,

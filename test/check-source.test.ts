@@ -34,9 +34,9 @@ test("declared tests: names and points, in order, read without running anything"
 test("a test name or points the grader cannot know beforehand is a problem with its line", () => {
   const { problems } = declaredTests(`check("e", (t) => {\n  t.equal(name, () => 1, 1);\n  t.ok("x", () => true, { points: n });\n  t.ok("x", () => true);\n});`);
   assert.deepEqual(problems.map((p) => [p.line, p.message.split(":")[0] ?? ""]), [
-    [1, "a test's name must be a quoted string, so that the grader knows every test before it runs"],
-    [2, "a test's points must be a number above 0, written out"],
-    [0, "two tests are named 'x'"],
+    [2, "a test's name must be a quoted string, so that the grader knows every test before it runs"],
+    [3, "a test's points must be a number above 0, written out"],
+    [1, "two tests are named 'x'"],
   ]);
 });
 
@@ -45,8 +45,8 @@ test("a compiled check gets its helpers and the learner's names by closure: a le
   assert.deepEqual(compiled.uses, ["last"]);
   const names: Record<string, unknown> = { last: (list: string[]) => list[list.length - 1], Array: () => ({ fill: () => ["forged"] }) };
   const verdict = await new CheckRealm().run(compiled, (name) => names[name]);
-  assert.ok("tests" in verdict, JSON.stringify(verdict));
-  assert.deepEqual(verdict.tests.map((t) => t.status), ["pass"]);
+  assert.ok(verdict.ok, JSON.stringify(verdict));
+  assert.deepEqual(verdict.value.tests.map((t) => t.status), ["pass"]);
 });
 
 test("a locked lesson cell a check needs runs inside the check realm, not from the learner's notebook", () => {

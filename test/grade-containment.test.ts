@@ -21,7 +21,7 @@ import { parse } from "csv-parse/sync";
 import { buildLesson } from "../src/engine/build.js";
 import { parseLesson } from "../src/engine/lesson.js";
 import { lessonsDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
-import type { LearnerResults, TestOutcome } from "../src/engine/results.js";
+import { exercisePoints, type LearnerResults, type TestOutcome } from "../src/engine/results.js";
 
 const run = promisify(execFile);
 const GRADE = path.join(projectRoot, "dist", "scripts", "grade.mjs");
@@ -147,11 +147,11 @@ function cases(): Record<string, string | Uint8Array> {
     // A fake passing report, as a display and as printed JSON, from the learner's own cells and from the answer while it is checked.
     "fake-output": adding([
       `const fake = ${FAKE_REPORT};`,
-      'require("rollcall").publish({ "text/plain": "✅ last-student: all 3 checks pass (2/2 points)", "application/vnd.rollcall.check+json": fake });',
+      'require("tslab").display.text("✅ last-student: all 3 checks pass (2/2 points)");',
       'require("tslab").display.raw("application/vnd.rollcall.check+json", JSON.stringify(fake));',
       'console.log(JSON.stringify({ "application/vnd.rollcall.check+json": fake }));',
     ].join("\n"), "last-student", adding(`console.log(JSON.stringify(${FAKE_REPORT}));`, "end", answering("last-student", lastStudent([
-      `  require("rollcall").publish({ "text/plain": "✅ last-student: all 3 checks pass", "application/vnd.rollcall.check+json": ${FAKE_REPORT} });`,
+      `  require("tslab").display.raw("application/vnd.rollcall.check+json", JSON.stringify(${FAKE_REPORT}));`,
       `  console.log(JSON.stringify({ "application/vnd.rollcall.check+json": ${FAKE_REPORT} }));`,
       "  return names[names.length];",
     ].join("\n"))))),
@@ -197,7 +197,7 @@ function cases(): Record<string, string | Uint8Array> {
       `const root = ${root};`,
       "const leaked = [",
       '  attempt("lesson", () => fs.readFileSync(root + "/lessons/01-arrays.md", "utf8")),',
-      '  attempt("tests", () => fs.readFileSync(root + "/build/tests/01-arrays.json", "utf8")),',
+      '  attempt("tests", () => fs.readdirSync(root + "/lessons")),', // the lessons hold the hidden tests
       '  attempt("instructor", () => fs.readFileSync(root + "/build/instructor/01-arrays.ipynb", "utf8")),',
       '  attempt("test-code", () => fs.readFileSync(root + "/dist/test/grade-containment.test.js", "utf8")),',
       `  attempt("other", () => fs.readFileSync(${inTmp("subs/correct.ipynb")}, "utf8")),`,
@@ -377,8 +377,7 @@ function reuseCases(): Record<string, string> {
 // Reading results
 
 const exerciseTests = (r: LearnerResults, exercise: string): TestOutcome[] => r.tests.filter((t) => t.exercise === exercise);
-const pointsOf = (r: LearnerResults, exercise: string): number => Math.round(exerciseTests(r, exercise).reduce((s, t) => s + t.points, 0) * 100) / 100;
-const passed = (r: LearnerResults, exercise: string): boolean => exerciseTests(r, exercise).every((t) => t.status === "pass") && pointsOf(r, exercise) > 0;
+const passed = (r: LearnerResults, exercise: string): boolean => exerciseTests(r, exercise).every((t) => t.status === "pass") && exercisePoints(r, exercise) > 0;
 const outputOf = (r: LearnerResults, exercise: string): string => exerciseTests(r, exercise).map((t) => t.output ?? "").join("");
 const messagesOf = (r: LearnerResults, exercise: string): string => exerciseTests(r, exercise).map((t) => t.message ?? "").join(" | ");
 
@@ -396,10 +395,10 @@ function resultOf(learner: string, from = results): LearnerResults {
 function assertContained(learner: string, hostile = "last-student", from = results): LearnerResults {
   const r = resultOf(learner, from);
   const detail = JSON.stringify(r, null, 1);
-  assert.equal(pointsOf(r, hostile), 0, `${learner}: ${hostile} scored\n${detail}`);
+  assert.equal(exercisePoints(r, hostile), 0, `${learner}: ${hostile} scored\n${detail}`);
   assert.ok(!passed(r, hostile), `${learner}: ${hostile} passed\n${detail}`);
   for (const [exercise, points] of Object.entries(POINTS)) {
-    if (exercise !== hostile) assert.equal(pointsOf(r, exercise), points, `${learner}: ${exercise} lost points\n${detail}`);
+    if (exercise !== hostile) assert.equal(exercisePoints(r, exercise), points, `${learner}: ${exercise} lost points\n${detail}`);
   }
   assert.equal(r.score, MAX_SCORE - (POINTS[hostile] ?? 0), learner);
   return r;
@@ -626,6 +625,13 @@ test("one learner's leftover code cannot reach the next learner's grading in the
   }
 });
 
+test("a worker recycled after a learner's code says why in that learner's notes, and only there", () => {
+  const listener = reuseResults.get("reuse-1-listener")!;
+  assert.match(listener.notes.join("\n"), /the grader started a fresh worker after this notebook: the learner's code changed \S/, JSON.stringify(listener.notes));
+  const victim = reuseResults.get("reuse-2-victim-todo")!;
+  assert.deepEqual(victim.notes.filter((n) => /fresh worker/.test(n)), [], "the next learner's notes say nothing of it");
+});
+
 test("the gradebook parses and agrees with every result", async () => {
   const rows = parse(await readFile(path.join(out, "gradebook.csv"), "utf8"), { columns: true }) as Record<string, string>[];
   assert.deepEqual(rows.map((row) => row.learner).sort(), [...results.keys()].sort());
@@ -634,6 +640,6 @@ test("the gradebook parses and agrees with every result", async () => {
     assert.equal(Number(row.score), r.score, row.learner);
     assert.equal(Number(row.max_score), MAX_SCORE);
     assert.equal(row.status, r.status);
-    for (const exercise of Object.keys(POINTS)) assert.equal(Number(row[exercise]), pointsOf(r, exercise), `${row.learner} ${exercise}`);
+    for (const exercise of Object.keys(POINTS)) assert.equal(Number(row[exercise]), exercisePoints(r, exercise), `${row.learner} ${exercise}`);
   }
 });

@@ -22,7 +22,7 @@ import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { buildLesson } from "../src/engine/build.js";
 import { projectRoot } from "../src/engine/paths.js";
-import type { LearnerResults } from "../src/engine/results.js";
+import { exercisePoints, type LearnerResults } from "../src/engine/results.js";
 import { allLessons } from "./support/notebooks.js";
 
 const run = promisify(execFile);
@@ -259,8 +259,6 @@ after(async () => {
   else if (tmp) console.log(`kept ${tmp}`);
 });
 
-const pointsOf = (results: LearnerResults, exercise: string): number =>
-  Math.round(results.tests.filter((t) => t.exercise === exercise).reduce((sum, t) => sum + t.points, 0) * 100) / 100;
 
 /** One test per fixture, named by its folder, so that a failure names the attack. */
 for (const name of fixtureNames()) {
@@ -284,7 +282,7 @@ for (const name of fixtureNames()) {
     if (expected.status !== undefined) assert.equal(results.status, expected.status, detail);
     if (expected.score !== undefined) assert.equal(results.score, expected.score, detail);
     assert.ok(results.score <= results.max_score, `score above the maximum: ${detail}`);
-    for (const [exercise, points] of Object.entries(expected.exercises ?? {})) assert.equal(pointsOf(results, exercise), points, `${exercise}: ${detail}`);
+    for (const [exercise, points] of Object.entries(expected.exercises ?? {})) assert.equal(exercisePoints(results, exercise), points, `${exercise}: ${detail}`);
     if (expected.message) {
       const said = [results.message ?? "", ...results.tests.map((t) => t.message ?? "")].join(" | ");
       assert.match(said, new RegExp(expected.message, "i"), detail);

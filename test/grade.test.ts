@@ -8,9 +8,9 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { parse } from "csv-parse/sync";
 import { buildLesson } from "../src/engine/build.js";
-import { serializeNotebook, type Notebook } from "../src/engine/notebook.js";
+import { serializeNotebook, withSources, type Notebook } from "../src/engine/notebook.js";
 import { projectRoot } from "../src/engine/paths.js";
-import type { LearnerResults } from "../src/engine/results.js";
+import { exercisePoints, type LearnerResults } from "../src/engine/results.js";
 import { allLessons } from "./support/notebooks.js";
 
 const run = promisify(execFile);
@@ -22,7 +22,7 @@ async function submission(answers: Record<string, string> = {}, base: "instructo
   const lesson = (await allLessons()).find((l) => l.id === "01-arrays");
   assert.ok(lesson, "lessons/01-arrays.md is needed");
   const notebook: Notebook = buildLesson(lesson)[base];
-  return serializeNotebook({ ...notebook, cells: notebook.cells.map((c) => (c.id in answers && c.cell_type === "code" ? { ...c, source: answers[c.id] ?? "" } : c)) });
+  return serializeNotebook(withSources(notebook, answers));
 }
 
 const WRONG = {
@@ -59,7 +59,7 @@ async function readResults(out: string): Promise<Map<string, LearnerResults>> {
 }
 
 const pointsBy = (r: LearnerResults): Record<string, number> =>
-  Object.fromEntries([...new Set(r.tests.map((t) => t.exercise))].map((e) => [e, Math.round(r.tests.filter((t) => t.exercise === e).reduce((s, t) => s + t.points, 0) * 100) / 100]));
+  Object.fromEntries([...new Set(r.tests.map((t) => t.exercise))].map((e) => [e, exercisePoints(r, e)]));
 
 test("known submissions get exactly their expected scores, and the gradebook agrees with the results", LIMIT, async () => {
   const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-class-"));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { exercisesOf, parseFenceAttributes, parseLesson } from "../src/engine/lesson.js";
+import { parseFenceAttributes, parseLesson } from "../src/engine/lesson.js";
 import { formatProblem } from "../src/engine/problem.js";
 
 const FRONT = `---
@@ -45,14 +45,14 @@ test("fence attributes: words, numbers, quoted strings and flags", () => {
 test("a lesson reads into cells in order, with its exercise paired", () => {
   const result = parseLesson(FRONT + EXERCISE + "\n```ts locked\nconst x = 1;\n```\n\n```instructor\nAsk first.\n```\n\n```sql\nSELECT 1;\n```\n", "lessons/09-test.md");
   assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
-  const { cells, title, minutes, objectives } = result.value;
+  const { cells, exercises, title, minutes, objectives } = result.value;
   assert.equal(title, "A lesson");
   assert.deepEqual(minutes, { teach: 10, exercises: 5 });
   assert.deepEqual(objectives, ["Learn one thing."]);
   assert.deepEqual(cells.map((c) => c.kind), ["markdown", "answer", "check", "code", "instructor", "markdown"]);
   assert.equal(cells[1]?.line, 10, "line numbers point at the code's first line");
   assert.match(cells[5]?.source ?? "", /```sql\nSELECT 1;\n```/, "fences in other languages stay in the Markdown");
-  assert.deepEqual(exercisesOf(cells).map((e) => [e.id, e.points]), [["add-one", 2]]);
+  assert.deepEqual(exercises.map((e) => [e.id, e.points, e.answer, e.check]), [["add-one", 2, cells[1], cells[2]]]);
 });
 
 test("problems name the file and line and say what to do", () => {

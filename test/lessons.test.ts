@@ -4,9 +4,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
 import { buildLesson } from "../src/engine/build.js";
-import { executeNotebookFile } from "../src/engine/execute-file.js";
-import { exercisesOf } from "../src/engine/lesson.js";
-import { serializeNotebook, type Notebook } from "../src/engine/notebook.js";
+import { runNotebookFile } from "../src/engine/run-file.js";
+import { serializeNotebook, withSources } from "../src/engine/notebook.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { allLessons, checkReports } from "./support/notebooks.js";
 
@@ -20,7 +19,7 @@ test("every lesson has objectives, key points, a time, at least three exercises 
     assert.ok(lesson.keypoints.length >= 2, `${lesson.id}: key points`);
     assert.ok(lesson.minutes.teach >= 10 && lesson.minutes.teach <= 60, `${lesson.id}: ${lesson.minutes.teach} minutes taught; a class teaches at most 60 minutes of one lesson live`);
     assert.ok(lesson.minutes.exercises >= 5, `${lesson.id}: say the minutes the exercises take`);
-    const exercises = exercisesOf(lesson.cells);
+    const { exercises } = lesson;
     assert.ok(exercises.length >= 3, `${lesson.id} has ${exercises.length} exercises; each lesson needs at least three`);
     for (const exercise of exercises) {
       assert.match(exercise.check.source, /hints:\s*\[\s*["'`]/, `${lesson.id} ${exercise.id}: the check needs at least one hint`);
@@ -40,7 +39,7 @@ test("the README's course table lists every lesson with its exercises and its mi
     const row = rows.get(lesson.id);
     assert.ok(row, `README.md: the course table has no row for ${lesson.id}`);
     const listed = (row[2] ?? "").split(",").map((e) => e.replace(/`/g, "").trim());
-    assert.deepEqual(listed, exercisesOf(lesson.cells).map((e) => e.id), `README.md: ${lesson.id}'s exercises`);
+    assert.deepEqual(listed, lesson.exercises.map((e) => e.id), `README.md: ${lesson.id}'s exercises`);
     assert.equal(row[3], `${lesson.minutes.teach} + ${lesson.minutes.exercises} min`, `README.md: ${lesson.id}'s time (taught + exercises)`);
   }
 });
@@ -56,7 +55,7 @@ const hintsOf = (check: string): string[] =>
 test("no hint gives the answer away: none contains a line of the solution", async () => {
   const giveaways: string[] = [];
   for (const lesson of await allLessons()) {
-    for (const exercise of exercisesOf(lesson.cells)) {
+    for (const exercise of lesson.exercises) {
       const hints = hintsOf(exercise.check.source);
       assert.ok(hints.length >= 1, `${lesson.id} ${exercise.id}: no hints found`);
       const code = solutionLines(exercise.answer.source).map((l) => l.replace(/^return\s+/, "").replace(/[;,]$/, "")).filter((l) => l.length > 12);
@@ -69,21 +68,21 @@ test("no hint gives the answer away: none contains a line of the solution", asyn
 test("each plausible wrong answer fails the check the learner sees (hidden tests out) with a message that helps and does not give the solution away", LIMIT, async () => {
   const uncaught: string[] = [];
   for (const lesson of await allLessons()) {
-    const exercises = exercisesOf(lesson.cells);
+    const { exercises } = lesson;
     const { instructor: withSolutions, learner } = buildLesson(lesson);
     // The learner's self-check must catch each mistake the lesson foresees; the grader's hidden tests are for the rest.
     const visibleCheck = new Map(learner.cells.filter((c) => c.metadata.rollcall?.role === "check").map((c) => [c.id, c.source]));
-    const instructor: Notebook = { ...withSolutions, cells: withSolutions.cells.map((c) => (visibleCheck.has(c.id) ? { ...c, source: visibleCheck.get(c.id) ?? c.source } : c)) };
+    const instructor = withSources(withSolutions, visibleCheck);
     const rounds = Math.max(...exercises.map((e) => e.wrongAnswers.length));
     // Exercises are independent, so one run tries the k-th wrong answer of every exercise at once.
     for (let round = 0; round < rounds; round++) {
       const wrongs = new Map(exercises.flatMap((e) => (e.wrongAnswers[round] ? [[e.id, e.wrongAnswers[round]?.source ?? ""] as const] : [])));
-      const notebook: Notebook = { ...instructor, cells: instructor.cells.map((c) => (wrongs.has(c.id) && c.cell_type === "code" ? { ...c, source: wrongs.get(c.id) ?? "" } : c)) };
+      const notebook = withSources(instructor, wrongs);
       const folder = path.join(projectRoot, "build", "wrong");
       await mkdir(folder, { recursive: true });
       const file = path.join(folder, `${lesson.id}.${round}.ipynb`);
       await writeFile(file, serializeNotebook(notebook));
-      const result = await executeNotebookFile(file, { timeoutMs: 60_000, stopOnError: false });
+      const result = await runNotebookFile(file, { timeoutMs: 60_000, stopOnError: false });
       assert.ok(result.ok);
       const reports = new Map(checkReports(result.value.notebook).map((r) => [r.exercise, r]));
       for (const exercise of exercises.filter((e) => wrongs.has(e.id))) {

@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
-import { tslabCommand } from "../src/engine/kernel.js";
-import { kernelCommandFor } from "../src/engine/kernel-snapshot.js";
-import { buildDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
+import { JupyterKernel } from "../src/engine/kernel-client.js";
+import { tslabCommand } from "../src/engine/kernel-seam.js";
+import { buildDir, projectRoot } from "../src/engine/paths.js";
 import { runNotebook, type NotebookRun } from "../src/engine/run.js";
 import { errorLine } from "../src/previous-cell.js";
 import { checkReports, notebookOf, type CheckReport } from "./support/notebooks.js";
@@ -140,19 +139,6 @@ test("a second copy of the helper module shares the first one's watcher instead 
   const shown = run.notebook.cells[4];
   assert.deepEqual(shown?.cell_type === "code" && shown.outputs, [{ output_type: "stream", name: "stdout", text: "[ true, 'Error: seen by both', 'Error: seen by both' ]\n" }]);
   assert.equal(FIX_FIRST.exec(reportOf(7)?.text ?? "")?.[1], "Error: and again");
-});
-
-test("a kernel started from a kernel snapshot tells a failed cell too (when this machine has one)", LIMIT, async (t) => {
-  const command = kernelCommandFor(notebooksDir);
-  if (!command.argv.includes("--snapshot-blob")) return t.skip("no kernel snapshot for notebooks/ (npm start makes one)");
-  const fromSnapshot = await JupyterKernel.start(command, { cwd: folder });
-  try {
-    const { reportOf } = await runCells(fromSnapshot, IMPORT, STUB, 'function firstStudent(names: string[]): string {\n  return 42;\n}', CHECK, GOOD, CHECK);
-    assert.match(reportOf(4)?.text ?? "", FIX_FIRST);
-    assert.equal(reportOf(6)?.status, "pass");
-  } finally {
-    await fromSnapshot.stop();
-  }
 });
 
 test("the error's line: the message, not where it happened nor the stack", () => {

@@ -7,12 +7,11 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { demoOutputProblems } from "../src/engine/demo-outputs.js";
-import { exercisesOf } from "../src/engine/lesson.js";
 import { formatProblem } from "../src/engine/problem.js";
-import { executeNotebookFile } from "../src/engine/execute-file.js";
-import { JupyterKernel } from "../src/engine/jupyter-kernel.js";
-import { installKernelSpec } from "../src/engine/jupyter.js";
-import { tslabCommand } from "../src/engine/kernel.js";
+import { runNotebookFile } from "../src/engine/run-file.js";
+import { JupyterKernel } from "../src/engine/kernel-client.js";
+import { installKernelSpec } from "../src/engine/jupyter-setup.js";
+import { tslabCommand } from "../src/engine/kernel-seam.js";
 import { parseNotebook, serializeNotebook } from "../src/engine/notebook.js";
 import { instructorDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { runNotebook } from "../src/engine/run.js";
@@ -25,14 +24,14 @@ const LIMIT = { timeout: 120_000 };
 test("every instructor notebook runs to the end: every demo prints what the lesson says, every self-check and hidden test passes", LIMIT, () => leavingNoFiles(instructorDir, async () => {
   for (const lesson of await allLessons()) {
     const { file } = await writeInstructorCopy(lesson);
-    const result = await executeNotebookFile(file, { timeoutMs: 60_000 });
+    const result = await runNotebookFile(file, { timeoutMs: 60_000 });
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     const failed = result.value.cells.filter((c) => c.status !== "ok");
     assert.deepEqual(failed, [], `${lesson.id}: cells that did not run cleanly`);
     assert.deepEqual(troubles(result.value.notebook), [], `${lesson.id}: error output`);
     assert.deepEqual(demoOutputProblems(lesson, result.value.notebook).map(formatProblem), [], `${lesson.id}: a demo does not show what the lesson claims`);
     const reports = checkReports(result.value.notebook);
-    assert.deepEqual(reports.map((r) => r.exercise), exercisesOf(lesson.cells).map((e) => e.id), `${lesson.id}: one report per exercise`);
+    assert.deepEqual(reports.map((r) => r.exercise), lesson.exercises.map((e) => e.id), `${lesson.id}: one report per exercise`);
     for (const report of reports) {
       assert.equal(report.status, "pass", `${lesson.id} ${report.exercise}: ${report.text}`);
     }
@@ -41,12 +40,12 @@ test("every instructor notebook runs to the end: every demo prints what the less
 
 test("every learner notebook runs to the end; only the exercises report, each 'not done yet', never as an error", LIMIT, () => leavingNoFiles(notebooksDir, async () => {
   for (const lesson of await allLessons()) {
-    const result = await executeNotebookFile(path.join(notebooksDir, `${lesson.id}.ipynb`), { timeoutMs: 60_000 });
+    const result = await runNotebookFile(path.join(notebooksDir, `${lesson.id}.ipynb`), { timeoutMs: 60_000 });
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     assert.deepEqual(result.value.cells.filter((c) => c.status !== "ok"), [], `${lesson.id}: Run All must reach the end`);
     assert.deepEqual(troubles(result.value.notebook), [], `${lesson.id}: a learner would see an error`);
     const reports = checkReports(result.value.notebook);
-    assert.equal(reports.length, exercisesOf(lesson.cells).length);
+    assert.equal(reports.length, lesson.exercises.length);
     for (const report of reports) {
       assert.equal(report.status, "todo", `${lesson.id} ${report.exercise}`);
       assert.match(report.text, new RegExp(`not done yet: ${report.exercise}`));
@@ -59,7 +58,7 @@ test("results match jupyter nbconvert --execute on the same notebook", LIMIT, as
   const [lesson] = await allLessons();
   assert.ok(lesson);
   const { file } = await writeInstructorCopy(lesson);
-  const ours = await executeNotebookFile(file, { timeoutMs: 60_000 });
+  const ours = await runNotebookFile(file, { timeoutMs: 60_000 });
   assert.ok(ours.ok);
   const jupyterPath = await mkdtemp(path.join(os.tmpdir(), "rollcall-jupyter-"));
   await installKernelSpec(jupyterPath, projectRoot);
@@ -120,13 +119,13 @@ test("a malformed notebook is a problem naming the file and what is wrong", LIMI
   const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-bad-"));
   const truncated = path.join(folder, "truncated.ipynb");
   await writeFile(truncated, serializeNotebook(notebookOf("1")).slice(0, 50));
-  const result = await executeNotebookFile(truncated);
+  const result = await runNotebookFile(truncated);
   assert.equal(result.ok, false);
   assert.match(!result.ok ? result.problems[0]?.message ?? "" : "", /this is not a notebook: its JSON does not parse/);
   const badCell = path.join(folder, "bad-cell.ipynb");
   await writeFile(badCell, JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: "code", source: "1" }, { cell_type: "picture" }] }));
-  const second = await executeNotebookFile(badCell);
+  const second = await runNotebookFile(badCell);
   assert.deepEqual(!second.ok && second.problems, [{ file: badCell, cell: "2", message: "unknown cell_type 'picture' (expected code, markdown or raw)" }]);
-  const missing = await executeNotebookFile(path.join(folder, "nope.ipynb"));
+  const missing = await runNotebookFile(path.join(folder, "nope.ipynb"));
   assert.match(!missing.ok ? missing.problems[0]?.message ?? "" : "", /cannot read this notebook \(ENOENT\)/);
 });

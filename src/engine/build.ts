@@ -5,10 +5,11 @@
  *   instructor: removeMarkers, sealLockedCells
  *   learner:    dropInstructorNotes, stripSolutionCode, stripHiddenTestCode, sealLockedCells
  *
- * and the grader's test file is read off the instructor copy.
+ * and what the grader needs (`LessonTests`) is read off the instructor copy, in
+ * memory: it is never written to disk, so the grader always takes it from the lesson.
  */
 import { createHash } from "node:crypto";
-import { exercisesOf, type Lesson, type LessonCell } from "./lesson.js";
+import type { Lesson, LessonCell } from "./lesson.js";
 import { removeMarkerLines, stripHiddenTests, stripSolutions } from "./markers.js";
 import { TSLAB_KERNELSPEC, type Cell, type CellRole, type Notebook } from "./notebook.js";
 
@@ -59,7 +60,7 @@ export function lessonToNotebook(lesson: Lesson): Notebook {
       case "check": return code(id, cell.source, { role: "check", exercise: cell.exercise, checksum: "" });
     }
   };
-  const exercises = exercisesOf(lesson.cells);
+  const { exercises } = lesson;
   const { teach, exercises: practice } = lesson.minutes;
   const intro = [
     `# ${lesson.title}`,
@@ -137,7 +138,7 @@ export function testsOf(lesson: Lesson, instructor: Notebook): LessonTests {
     lesson: lesson.id,
     title: lesson.title,
     cellIds: instructor.cells.map((c) => c.id),
-    exercises: exercisesOf(lesson.cells).map((e) => ({
+    exercises: lesson.exercises.map((e) => ({
       id: e.id, points: e.points, answerCell: e.id, checkCell: `${e.id}-check`, check: sourceOf(`${e.id}-check`),
       wrongAnswers: e.wrongAnswers.map((w) => w.source),
     })),

@@ -13,6 +13,7 @@ import { types } from "node:util";
 import vm from "node:vm";
 import { linkSides, membraneSide, membraneSideIn, type MembraneSide } from "./membrane.js";
 import { projectRoot } from "./paths.js";
+import { failed, ok, type Result } from "./problem.js";
 
 /** A lesson's check, compiled by the grader from the lesson (never from a submission). */
 export interface CompiledCheck {
@@ -144,8 +145,10 @@ export class CheckRealm {
     `, this.context);
     // Text codecs are the host's (hardened in a worker before any learner's code runs).
     Object.assign(vm.runInContext("globalThis", this.context) as object, { TextEncoder, TextDecoder });
-    this.helpers = realmRequire(this.context)(helperEntry) as Record<string, unknown>;
-    this.runCheck = this.helpers.runCheck as (...args: unknown[]) => unknown;
+    const load = realmRequire(this.context);
+    this.helpers = load(helperEntry) as Record<string, unknown>;
+    // The same module instance the helpers' `check` uses (one loader, one cache): not a helper lessons import.
+    this.runCheck = (load("./check.js") as { runCheck: (...args: unknown[]) => unknown }).runCheck;
     this.inner = membraneSideIn(this.context, MAX_NODES, BRANDS);
     this.outer = membraneSide(BRANDS, { maxNodes: MAX_NODES });
     linkSides(this.outer, this.inner);
@@ -155,13 +158,14 @@ export class CheckRealm {
    * Runs a check against the learner's notebook. `notebook(name)` reads one of the
    * learner's names (undefined when missing); it is read once, before the check runs.
    */
-  async run(check: CompiledCheck, notebook: (name: string) => unknown): Promise<CheckVerdict | { readonly error: string }> {
+  async run(check: CompiledCheck, notebook: (name: string) => unknown): Promise<Result<CheckVerdict>> {
+    const none = (message: string): Result<CheckVerdict> => failed([{ message: message.slice(0, MAX_TEXT) }]);
     const names: Record<string, unknown> = {};
     for (const name of check.uses) {
       try {
         names[name] = this.inner.receive(this.outer.send(notebook(name)));
       } catch (error) {
-        return { error: `'${name}' cannot be checked: ${String((error as Error)?.message ?? error)}`.slice(0, MAX_TEXT) };
+        return none(`'${name}' cannot be checked: ${String((error as Error)?.message ?? error)}`);
       }
     }
     // The notebook's names as one object of the check realm's own.
@@ -173,16 +177,16 @@ export class CheckRealm {
     try {
       await fn(this.helpers, inRealm(names), record(this.runCheck, (text: string) => verdicts.push(text)));
     } catch (error) {
-      if (!verdicts.length) return { error: `the check stopped: ${String((error as Error)?.message ?? error).split("\n")[0]}`.slice(0, MAX_TEXT) };
+      if (!verdicts.length) return none(`the check stopped: ${String((error as Error)?.message ?? error).split("\n")[0]}`);
     }
     const mine = verdicts.map((text) => JSON.parse(text) as CheckVerdict).filter((v) => v.exercise === check.exercise);
-    if (mine.length !== 1) return { error: mine.length ? "the check ran more than once" : "the check gave no result" };
+    if (mine.length !== 1) return none(mine.length ? "the check ran more than once" : "the check gave no result");
     const [verdict] = mine as [CheckVerdict];
     const text = (s: unknown): string => String(s ?? "").slice(0, MAX_TEXT);
-    return {
+    return ok({
       exercise: check.exercise,
       status: verdict.status,
       tests: verdict.tests.map((t) => ({ name: text(t.name), status: t.status, message: text(t.message) })),
-    };
+    });
   }
 }

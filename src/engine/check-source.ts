@@ -7,6 +7,7 @@
 import ts from "typescript";
 import vm from "node:vm";
 import type { CompiledCheck } from "./check-realm.js";
+import type { Problem } from "./problem.js";
 
 /** A test as the lesson writes it: `t.equal("name", …, { points: 2 })`. */
 export interface DeclaredTest {
@@ -78,13 +79,14 @@ export function notebookNames(checkSource: string, helperNames: readonly string[
  * The tests a check declares, in order: each `t.equal|ok|throws(NAME, …)` call on
  * the tester the check's function receives, with its `points` (weight, 1 unless
  * said). Names and points must be literals, so that the grader knows them
- * without running anything; anything else is a problem with the line it is on.
+ * without running anything; anything else is a problem with the line it is on
+ * (1-based in the check's source; the check as a whole is its line 1).
  */
-export function declaredTests(source: string): { tests: DeclaredTest[]; problems: { line: number; message: string }[] } {
+export function declaredTests(source: string): { tests: DeclaredTest[]; problems: Problem[] } {
   const file = parse(source);
   const tests: DeclaredTest[] = [];
-  const problems: { line: number; message: string }[] = [];
-  const line = (node: ts.Node): number => file.getLineAndCharacterOfPosition(node.getStart(file)).line;
+  const problems: Problem[] = [];
+  const line = (node: ts.Node): number => file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1;
   const testers = new Set<string>();
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "check") {
@@ -112,7 +114,7 @@ export function declaredTests(source: string): { tests: DeclaredTest[]; problems
   visit(file);
   const names = tests.map((t) => t.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice !== undefined) problems.push({ line: 0, message: `two tests are named '${twice}': each test needs a name of its own` });
+  if (twice !== undefined) problems.push({ line: 1, message: `two tests are named '${twice}': each test needs a name of its own` });
   return { tests, problems };
 }
 

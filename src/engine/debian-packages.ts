@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { failed, ok, type Result } from "./problem.js";
 
 /** What `npm start` needs: Jupyter Notebook and the client that runs notebooks. */
 export const START_PACKAGES = ["jupyter-notebook", "python3-nbclient"] as const;
@@ -25,24 +26,25 @@ export function missingPackages(names: readonly string[]): string[] {
 /** The command a user runs to install these. */
 export const installCommand = (names: readonly string[]): string => `sudo apt-get install -y ${names.join(" ")}`;
 
-export type Installed = { readonly ok: true; readonly installed: readonly string[] } | { readonly ok: false; readonly message: string };
+/** The packages apt-get installed (none when nothing was missing), or what to do. */
+export type Installed = Result<readonly string[]>;
 
 /**
  * Installs what is missing of `names` with apt-get when this process is root on
  * Debian (printing apt's own output as it goes); otherwise says what to run.
  */
 export function installMissing(names: readonly string[], say: (line: string) => void): Installed {
-  if (!isDebianLike()) return { ok: true, installed: [] }; // elsewhere the callers look for the programs themselves
+  if (!isDebianLike()) return ok([]); // elsewhere the callers look for the programs themselves
   const missing = missingPackages(names);
-  if (missing.length === 0) return { ok: true, installed: [] };
+  if (missing.length === 0) return ok([]);
   if (process.getuid?.() !== 0) {
-    return { ok: false, message: `these Debian packages are missing: ${missing.join(", ")}. Install them with:\n  ${installCommand(missing)}\nthen run the command again.` };
+    return failed([{ message: `these Debian packages are missing: ${missing.join(", ")}. Install them with:\n  ${installCommand(missing)}\nthen run the command again.` }]);
   }
   say(`installing the Debian packages ${missing.join(", ")} with apt-get (once)`);
   const run = (args: string[]): boolean => spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status === 0;
   if (!run(["update"]) || !run(["install", "-y", ...missing])) {
-    return { ok: false, message: `apt-get could not install ${missing.join(", ")} (its output is above). Fix that, or run:\n  ${installCommand(missing)}\nthen run the command again.` };
+    return failed([{ message: `apt-get could not install ${missing.join(", ")} (its output is above). Fix that, or run:\n  ${installCommand(missing)}\nthen run the command again.` }]);
   }
   const still = missingPackages(missing);
-  return still.length ? { ok: false, message: `apt-get finished, but ${still.join(", ")} is still not installed` } : { ok: true, installed: missing };
+  return still.length ? failed([{ message: `apt-get finished, but ${still.join(", ")} is still not installed` }]) : ok(missing);
 }

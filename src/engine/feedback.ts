@@ -6,7 +6,7 @@
  */
 
 import escapeHtml from "escape-html";
-import { OUTPUT_CAP, roundPoints, type LearnerResults, type Status, type TestOutcome } from "./results.js";
+import { formatPoints, OUTPUT_CAP, roundPoints, totalPoints, type LearnerResults, type Status, type TestOutcome } from "./results.js";
 
 export interface FeedbackContext {
   /** The lesson's title, as the learner saw it. */
@@ -18,7 +18,6 @@ export interface FeedbackContext {
 }
 
 const html = (text: string | number): string => escapeHtml(String(text));
-const formatPoints = (n: number): string => String(roundPoints(n));
 const pointsWord = (n: number): string => (roundPoints(n) === 1 ? "point" : "points");
 
 const ICON: Record<Status, { icon: string; words: string }> = {
@@ -63,7 +62,7 @@ function renderAnswer(answer: string | undefined): string {
 }
 
 function renderExercise(n: number, id: string, maxPoints: number, tests: readonly TestOutcome[], answer: string | undefined): string {
-  const scored = roundPoints(tests.reduce((sum, t) => sum + roundPoints(t.points), 0));
+  const scored = totalPoints(tests);
   const state = tests.length === 0 ? "none" : tests.some((t) => t.status === "error") ? "error" : tests.every((t) => t.status === "pass") ? "pass" : "fail";
   return [
     `<section class="exercise ${state}" id="exercise-${html(id)}">`,

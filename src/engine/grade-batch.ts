@@ -12,6 +12,7 @@ import path from "node:path";
 import { gradeSubmission, unreadable, type GradableLesson, type Graded } from "./grade.js";
 import { WorkerPool, type Limits } from "./grade-pool.js";
 import { renderGradebook } from "./gradebook.js";
+import type { Problem } from "./problem.js";
 import { capResults, type LearnerResults } from "./results.js";
 import { renderFeedback } from "./feedback.js";
 
@@ -42,8 +43,8 @@ export interface BatchOutcome {
   readonly graded: number;
   readonly skipped: number;
   readonly inGradebook: number;
-  /** Inputs that named nothing to grade (said, and passed over). */
-  readonly problems: readonly string[];
+  /** Inputs that named nothing to grade, and results the disk refused (said, and passed over). */
+  readonly problems: readonly Problem[];
 }
 
 export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
@@ -64,12 +65,12 @@ async function intake(learner: string, file: string, maxBytes: number): Promise<
 }
 
 /** `name.ipynb` is learner "name"; `folder/name/LESSON.ipynb` is learner "name". */
-export async function findSubmissions(inputs: readonly string[], lessonId: string, maxBytes: number): Promise<{ submissions: Submission[]; problems: string[] }> {
+export async function findSubmissions(inputs: readonly string[], lessonId: string, maxBytes: number): Promise<{ submissions: Submission[]; problems: Problem[] }> {
   const submissions: Submission[] = [];
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   for (const input of inputs) {
     const info = await lstat(input).catch(() => undefined);
-    if (!info) { problems.push(`${input}: no such file or folder`); continue; }
+    if (!info) { problems.push({ file: input, message: "no such file or folder" }); continue; }
     if (!info.isDirectory()) { submissions.push(await intake(path.basename(input).replace(/\.ipynb$/i, ""), input, maxBytes)); continue; }
     const before = submissions.length;
     for (const entry of (await readdir(input, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -77,7 +78,7 @@ export async function findSubmissions(inputs: readonly string[], lessonId: strin
       if (!entry.isDirectory() && entry.name.toLowerCase().endsWith(".ipynb")) submissions.push(await intake(entry.name.replace(/\.ipynb$/i, ""), full, maxBytes));
       else if (entry.isDirectory() && (await lstat(path.join(full, `${lessonId}.ipynb`)).catch(() => undefined))) submissions.push(await intake(entry.name, path.join(full, `${lessonId}.ipynb`), maxBytes));
     }
-    if (submissions.length === before) problems.push(`${input}: no submissions in this folder (expected NAME.ipynb or NAME/${lessonId}.ipynb)`);
+    if (submissions.length === before) problems.push({ file: input, message: `no submissions in this folder (expected NAME.ipynb or NAME/${lessonId}.ipynb)` });
   }
   return { submissions, problems };
 }
@@ -200,7 +201,7 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
             await writeAtomically(resultFile(s.name), `${JSON.stringify(recorded, null, 2)}\n`);
           } catch (error) {
             // The disk said no for this learner: say so, and go on with the rest (a rerun grades it again).
-            problems.push(`${s.file}: its results could not be written (${(error as Error).message}); run the grader again once that is fixed`);
+            problems.push({ file: s.file, message: `its results could not be written (${(error as Error).message}); run the grader again once that is fixed` });
             continue;
           }
           options.onGraded?.(s.name, recorded);

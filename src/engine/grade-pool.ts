@@ -11,10 +11,11 @@ import path from "node:path";
 import type { Duplex } from "node:stream";
 import type { CompiledCheck } from "./check-realm.js";
 import { jsonLine, readJsonLines } from "./json-lines.js";
-import type { CellStatus, CheckExecution, ExecuteOptions, GradingKernel } from "./kernel.js";
-import type { Output } from "./notebook.js";
+import type { CellStatus, CheckExecution, ExecuteOptions, GradingKernel } from "./kernel-seam.js";
+import { interruptThenKill } from "./limits.js";
 import { projectRoot } from "./paths.js";
-import { signMessage, type CheckOutcome, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
+import { keepStderrTail, type StderrTail } from "./stderr-tail.js";
+import { signMessage, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
 
 export interface Limits {
   readonly cellTimeoutMs: number;
@@ -30,15 +31,6 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { cellTimeoutMs: 10_000, submissionTimeoutMs: 60_000, maxOutputChars: 20_000, memoryMb: 512, maxScratchBytes: 50 * 1024 * 1024, submissionsPerWorker: 100 };
 
-export interface CellOutcome {
-  readonly status: CellStatus | "skipped";
-  readonly outputs: readonly Output[];
-  /** For a check cell: the verdict of the lesson's check, from the worker's trusted side. */
-  readonly check?: CheckOutcome;
-  readonly message?: string;
-}
-
-const INTERRUPT_GRACE_MS = 2000;
 const WORKER_SCRIPT = path.join(projectRoot, "dist", "src", "engine", "grade-worker.js");
 const TAMPERED = "stopped: the grader received a message it did not send (tampering)";
 
@@ -158,7 +150,7 @@ export class GradingWorker implements GradingKernel {
   private exitInfo: string | undefined;
   /** Why this worker was stopped (memory, disk, tampering): said for the cell that was running. */
   private stopReason: { readonly status: CellStatus; readonly message: string } | undefined;
-  private stderrTail = "";
+  private readonly stderr: StderrTail;
   private readonly exited: Promise<void>;
   private readonly watch: NodeJS.Timeout;
   learners = 0;
@@ -171,7 +163,7 @@ export class GradingWorker implements GradingKernel {
       resolve();
     }));
     child.on("error", () => {}); // a closed channel or a failed kill: the exit says what happened
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => { this.stderrTail = (this.stderrTail + chunk).slice(-4000); });
+    this.stderr = keepStderrTail(child.stderr);
     child.stdout?.resume(); // learner code writing straight to fd 1 is ignored
     // A line that is not even JSON: somebody else wrote on this worker's channel.
     readJsonLines(this.channel, (raw) => this.receive(raw as Signed), () => this.distrust());
@@ -227,7 +219,7 @@ export class GradingWorker implements GradingKernel {
     const ready = this.answer(0);
     this.channel.write(jsonLine({ type: "init", key: this.key, checks } satisfies WorkerCommand));
     if ((await ready)?.type !== "ready") {
-      throw new Error(`the grading worker did not start (${this.exitInfo ?? "no answer"}): ${this.stderrTail.trim().split("\n").slice(-3).join(" | ")}`);
+      throw new Error(`the grading worker did not start (${this.exitInfo ?? "no answer"}): ${this.stderr.lines(3).join(" | ")}`);
     }
   }
 
@@ -254,16 +246,13 @@ export class GradingWorker implements GradingKernel {
     if (!this.alive) return { timedOut: false };
     const reply = this.answer(command.id);
     let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      this.child.kill("SIGINT");
-      killTimer = setTimeout(() => this.kill("timeout", timeoutMessage), INTERRUPT_GRACE_MS);
-    }, timeoutMs);
+    const settled = interruptThenKill(timeoutMs, {
+      interrupt: () => { timedOut = true; this.child.kill("SIGINT"); },
+      kill: () => this.kill("timeout", timeoutMessage),
+    });
     this.channel.write(jsonLine(command));
     const answered = await reply;
-    clearTimeout(timer);
-    clearTimeout(killTimer);
+    settled();
     return { ...(answered ? { reply: answered } : {}), timedOut };
   }
 
@@ -283,7 +272,7 @@ export class GradingWorker implements GradingKernel {
       return { status: "timeout", outputs, executionCount: null, durationMs, message: timeoutMessage };
     }
     if (!end) {
-      const message = this.stopReason?.message ?? (/heap out of memory/i.test(this.stderrTail)
+      const message = this.stopReason?.message ?? (/heap out of memory/i.test(this.stderr.text)
         ? `stopped: the code used more than the ${this.limits.memoryMb} MB memory limit`
         : `stopped: the code ended the grading process (${this.exitInfo ?? "it stopped answering"}); code must not exit or crash the kernel`);
       this.kill("died", message);

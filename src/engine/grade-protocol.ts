@@ -1,11 +1,12 @@
 /** What the grader and its workers say to each other; every worker message is signed. */
 import { createHmac } from "node:crypto";
 import type { CheckVerdict, CompiledCheck } from "./check-realm.js";
-import type { CellStatus } from "./kernel.js";
+import type { CellStatus } from "./kernel-seam.js";
 import type { Output } from "./notebook.js";
+import type { Result } from "./problem.js";
 
-/** What a check cell found: its verdict, or why there is none. */
-export type CheckOutcome = CheckVerdict | { readonly error: string };
+/** What a check cell found: its verdict, or the problem that left it without one. */
+export type CheckOutcome = Result<CheckVerdict>;
 
 /** parent → worker, one at a time. The lesson's checks travel once, in `init`, before any learner's code has run there. */
 export type WorkerCommand =

@@ -24,6 +24,7 @@ import { CheckRealm, type CompiledCheck } from "./check-realm.js";
 import { projectRoot } from "./paths.js";
 import type { MimeBundle } from "./notebook.js";
 import { OutputCollector } from "./output-collector.js";
+import { failed } from "./problem.js";
 import { signMessage, type CheckOutcome, type Signed, type WorkerCommand, type WorkerMessage } from "./grade-protocol.js";
 
 /**
@@ -258,12 +259,12 @@ function main(): void {
           outputs = new OutputCollector(command.maxOutputChars);
           const check = checks.get(command.exercise);
           let outcome: CheckOutcome;
-          if (!check) outcome = { error: `the grader has no check for '${command.exercise}'` };
+          if (!check) outcome = failed([{ message: `the grader has no check for '${command.exercise}'` }]);
           else {
             realm ??= new CheckRealm();
             // A name is read off the learner's namespace as data: no getter, no prototype.
             const learnerName = (name: string): unknown => Reflect.getOwnPropertyDescriptor(current.locals, name)?.value;
-            outcome = await realm.run(check, learnerName).catch((error: unknown) => ({ error: `the check could not run: ${String((error as Error)?.message ?? error).split("\n")[0]}` }));
+            outcome = await realm.run(check, learnerName).catch((error: unknown) => failed([{ message: `the check could not run: ${String((error as Error)?.message ?? error).split("\n")[0]}` }]));
           }
           sendSigned(key, { type: "cell-end", id: command.id, status: "ok", outputs: outputs.result().outputs, check: outcome });
           return;

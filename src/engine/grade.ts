@@ -9,12 +9,13 @@ import type { CheckVerdict, CompiledCheck } from "./check-realm.js";
 import { compileCheck, declaredTests, topLevelNames, type DeclaredTest } from "./check-source.js";
 import { renderFeedback } from "./feedback.js";
 import { planSubmission, type GradingPlan } from "./grade-plan.js";
-import type { CellOutcome, Limits, WorkerPool } from "./grade-pool.js";
+import type { Limits, WorkerPool } from "./grade-pool.js";
 import { parseLesson, type Lesson } from "./lesson.js";
 import { parseNotebook, type Notebook, type Output } from "./notebook.js";
 import { removeMarkerLines } from "./markers.js";
 import { failed, formatProblem, ok, type Problem, type Result } from "./problem.js";
-import { OUTPUT_CAP, summarize, type LearnerResults, type TestOutcome } from "./results.js";
+import { OUTPUT_CAP, learnerResultsOf, type LearnerResults, type TestOutcome } from "./results.js";
+import { skippedCell, type CellOutcome } from "./run.js";
 
 export interface GradableLesson {
   readonly lesson: Lesson;
@@ -36,20 +37,21 @@ export function gradableLesson(text: string, file: string, helperNames: readonly
   // A module namespace may carry interop names ("default", "__esModule") that are no helpers.
   const helpers = helperNames.filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && n !== "__esModule");
   const tests = buildLesson(lesson.value).tests;
-  const answered = new Set(lesson.value.cells.flatMap((c) => (c.kind === "answer" ? topLevelNames(removeMarkerLines(c.source)) : [])));
+  const answered = new Set(lesson.value.exercises.flatMap((e) => topLevelNames(removeMarkerLines(e.answer.source))));
+  const checkLines = new Map(lesson.value.exercises.map((e) => [e.id, e.check.line]));
   const locked = tests.lockedCells.map((c) => ({ source: c.source.replace(/^\s*import\b.*$/gm, ""), names: topLevelNames(c.source) }));
   const problems: Problem[] = [];
   const checks: CompiledCheck[] = [];
   const declared = new Map<string, readonly DeclaredTest[]>();
   for (const exercise of tests.exercises) {
-    const line = lesson.value.cells.find((c) => c.kind === "check" && c.exercise === exercise.id)?.line;
+    const line = checkLines.get(exercise.id) ?? 1;
     const found = declaredTests(exercise.check);
-    problems.push(...found.problems.map((p) => ({ file, ...(line !== undefined ? { line: line + p.line } : {}), message: `check=${exercise.id}: ${p.message}` })));
-    if (!found.tests.length) problems.push({ file, ...(line !== undefined ? { line } : {}), message: `check=${exercise.id} declares no tests (t.equal, t.ok or t.throws)` });
+    problems.push(...found.problems.map((p) => ({ file, line: line + (p.line ?? 1) - 1, message: `check=${exercise.id}: ${p.message}` })));
+    if (!found.tests.length) problems.push({ file, line, message: `check=${exercise.id} declares no tests (t.equal, t.ok or t.throws)` });
     declared.set(exercise.id, found.tests);
     const compiled = compileCheck(exercise.id, exercise.check, helpers, locked);
     for (const name of compiled.uses.filter((n) => !answered.has(n))) {
-      problems.push({ file, ...(line !== undefined ? { line } : {}), message: `check=${exercise.id} uses '${name}', which no answer cell declares: the grader would take it from the learner's notebook. Define it in the check, in a locked cell (\`\`\`ts locked), or import it from "rollcall"` });
+      problems.push({ file, line, message: `check=${exercise.id} uses '${name}', which no answer cell declares: the grader would take it from the learner's notebook. Define it in the check, in a locked cell (\`\`\`ts locked), or import it from "rollcall"` });
     }
     checks.push(compiled);
   }
@@ -82,7 +84,7 @@ const maxScoreOf = (tests: LessonTests): number => tests.exercises.reduce((sum, 
 /** A result for a submission that could not be run at all: every exercise 0, and why. */
 export function unreadable(learner: string, grading: GradableLesson, message: string): LearnerResults {
   const tests = grading.tests.exercises.map((e, i): TestOutcome => ({ name: e.id, status: "error", message, task_id: i + 1, exercise: e.id, points: 0, max_points: e.points }));
-  return summarize(learner, grading.lesson.id, tests, maxScoreOf(grading.tests), [], message);
+  return learnerResultsOf(learner, grading.lesson.id, tests, maxScoreOf(grading.tests), [], message);
 }
 
 function readSubmission(bytes: Uint8Array, file: string, grading: GradableLesson): Result<Notebook> {
@@ -130,7 +132,7 @@ async function runPlan(plan: GradingPlan, pool: WorkerPool, limits: Limits): Pro
       const options = { timeoutMs: Math.min(limits.cellTimeoutMs, left), maxOutputChars: limits.maxOutputChars };
       const ran = cell.kind === "check" ? await kernel.check(cell.exercise, options) : await kernel.execute(cell.source, options);
       const outOfTime = ran.status === "timeout" && left < limits.cellTimeoutMs;
-      final[i] ??= { status: ran.status, outputs: ran.outputs, ...(ran.check ? { check: ran.check } : {}), ...(outOfTime ? { message: overdue } : ran.message ? { message: ran.message } : {}) };
+      final[i] ??= outOfTime ? { ...ran, message: overdue } : ran;
       if (!kernel.alive) skip.add(i); // the rest runs again in a fresh kernel, without this cell
     }
     if (kernel.alive) {
@@ -139,10 +141,10 @@ async function runPlan(plan: GradingPlan, pool: WorkerPool, limits: Limits): Pro
       pool.release(kernel, !recycle && kernel.alive && kernel.learners < limits.submissionsPerWorker);
     } else pool.release(kernel, false);
     if (performance.now() >= deadline) {
-      plan.cells.forEach((_, i) => { final[i] ??= { status: "skipped", outputs: [], message: overdue }; });
+      plan.cells.forEach((_, i) => { final[i] ??= skippedCell(overdue); });
     }
   }
-  const outcomes = plan.cells.map((_, i): CellOutcome => final[i] ?? { status: "skipped", outputs: [], message: "not run: the grader gave up after the code stopped it several times" });
+  const outcomes = plan.cells.map((_, i): CellOutcome => final[i] ?? skippedCell("not run: the grader gave up after the code stopped it several times"));
   return { outcomes, notes };
 }
 
@@ -202,23 +204,23 @@ export function scoreSubmission(learner: string, grading: GradableLesson, plan: 
     const checkAt = plan.cells.findIndex((c) => c.kind === "check" && c.exercise === exercise.id);
     if (checkAt < 0) return error("no answer cell for this exercise was found (deleted?); the lesson's notebook has it");
     const outcome = outcomes[checkAt];
-    const verdict = outcome?.check;
+    const verdict = outcome?.status === "skipped" ? undefined : outcome?.check;
     const declared = grading.declared.get(exercise.id) ?? [];
     const printed = textOf(outcome?.outputs ?? [], "stdout");
     const answerAt = plan.cells.findIndex((c, index) => index < checkAt && c.kind === "learner" && c.cellId === exercise.answerCell);
     const answer = outcomes[answerAt];
     const answerFailed = answer && answer.status !== "ok" ? error(answer.message ?? `your answer cell did not run: ${errorSummary(textOf(answer.outputs, "stderr"))}`) : undefined;
     // An answer cell that failed explains a check that passed nothing better than the check does.
-    if (answerFailed && !(verdict && "tests" in verdict && verdict.tests.some((t) => t.status === "pass"))) return answerFailed;
-    if (verdict && "tests" in verdict) {
-      if (verdict.exercise === exercise.id && sameTests(verdict, declared)) return testsFromVerdict(verdict, declared, exercise.points, taskId, printed.slice(0, OUTPUT_CAP));
+    if (answerFailed && !(verdict?.ok && verdict.value.tests.some((t) => t.status === "pass"))) return answerFailed;
+    if (verdict?.ok) {
+      if (verdict.value.exercise === exercise.id && sameTests(verdict.value, declared)) return testsFromVerdict(verdict.value, declared, exercise.points, taskId, printed.slice(0, OUTPUT_CAP));
       notes.push(`the results for '${exercise.id}' did not match the lesson's tests, so they were not believed (tampering?); the exercise scored 0`);
       return error("the grader could not believe this check's results (they did not match the lesson's tests)");
     }
     if (outcome && outcome.status !== "ok") return error(outcome.message ?? `the checks could not run with your answer: ${errorSummary(textOf(outcome.outputs, "stderr"))}`);
-    return error(verdict && "error" in verdict ? verdict.error : "the check gave no result");
+    return error(verdict ? verdict.problems.map(formatProblem).join("; ") : "the check gave no result");
   });
-  return summarize(learner, grading.lesson.id, tests, maxScoreOf(grading.tests), notes);
+  return learnerResultsOf(learner, grading.lesson.id, tests, maxScoreOf(grading.tests), notes);
 }
 
 export async function gradeSubmission(learner: string, file: string, bytes: Uint8Array, grading: GradableLesson, pool: WorkerPool, limits: Limits): Promise<Graded> {

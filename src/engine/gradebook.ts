@@ -4,21 +4,13 @@
  */
 
 import { stringify } from "csv-stringify/sync";
-import { roundPoints, type LearnerResults } from "./results.js";
+import { exercisePoints, formatPoints, type LearnerResults } from "./results.js";
 
 /** A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection"). */
 const FORMULA_START = /^[=+\-@\t\r]/;
 
 /** Learner names are untrusted: a leading quote makes a spreadsheet show the text instead of running it. */
 export const neutralizeFormula = (cell: string): string => (FORMULA_START.test(cell) ? `'${cell}` : cell);
-
-/** 1.5, 2, 0.67: two decimals at most, no trailing zeros. */
-const formatPoints = (n: number): string => String(roundPoints(n));
-
-/** Points one learner scored on one exercise: the sum of its tests' (rounded) points, as in results.json. */
-export function exercisePoints(results: LearnerResults, exercise: string): number {
-  return roundPoints(results.tests.filter((t) => t.exercise === exercise).reduce((sum, t) => sum + roundPoints(t.points), 0));
-}
 
 /**
  * The gradebook CSV for a class: `learner,status,<exercise ids…>,score,max_score`,

@@ -13,12 +13,14 @@
  * Everything between fences is Markdown. Front matter (YAML) holds the title,
  * the minutes it takes (`minutes: { teach: 35, exercises: 20 }`: taught live, then
  * the learners' own time on the exercises), the objectives and the key points.
+ * The parser also says which cells may hold which markers (the marker text
+ * itself is markers.ts's), and pairs each exercise's cells once, for every stage.
  */
 import path from "node:path";
 import MarkdownIt from "markdown-it";
 import { parse as parseYaml } from "yaml";
 import { failed, ok, type Problem, type Result } from "./problem.js";
-import { findMarkerProblems } from "./markers.js";
+import { hiddenTestPlans, markedRegions, NO_TESTER, type MarkerKind } from "./markers.js";
 
 export interface LessonCellBase {
   /** 1-based line of the cell's first line in the lesson file. */
@@ -48,6 +50,8 @@ export interface Lesson {
   readonly objectives: readonly string[];
   readonly keypoints: readonly string[];
   readonly cells: readonly LessonCell[];
+  /** Each exercise's answer with its check and wrong answers, in lesson order: paired once, here, for every stage after. */
+  readonly exercises: readonly Exercise[];
 }
 
 /** How long a lesson takes: taught live, then the learners' own time on its exercises. */
@@ -193,11 +197,11 @@ export function parseLesson(text: string, file: string): Result<Lesson> {
 
   problems.push(...findMarkerProblems(cells, file), ...findExerciseProblems(cells, file));
   if (problems.length || !meta.ok) return failed(problems);
-  return ok({ id, file, ...meta.value, cells });
+  return ok({ id, file, ...meta.value, cells, exercises: exercisesOf(cells) });
 }
 
 /** Pairs each exercise's answer cell with its check cell, in lesson order. */
-export function exercisesOf(cells: readonly LessonCell[]): Exercise[] {
+function exercisesOf(cells: readonly LessonCell[]): Exercise[] {
   const exercises: Exercise[] = [];
   for (const answer of cells) {
     if (answer.kind !== "answer") continue;
@@ -226,6 +230,31 @@ function findExerciseProblems(cells: readonly LessonCell[], file: string): Probl
     if (answer === undefined) problems.push({ file, line, message: `check=${exercise} has no answer cell: add a \`\`\`ts exercise=${exercise} points=N cell before it` });
     else if (check === undefined) problems.push({ file, line, message: `exercise '${exercise}' has no self-check: add a \`\`\`ts check=${exercise} cell after it` });
     else if (check < answer) problems.push({ file, line, message: `the check for '${exercise}' comes before its answer cell; move it after` });
+  }
+  return problems;
+}
+
+/** Where a cell's markers are missing, unbalanced or in the wrong kind of cell. */
+export function findMarkerProblems(cells: readonly LessonCell[], file: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const cell of cells) {
+    if (cell.kind === "markdown" || cell.kind === "instructor") continue;
+    const at = (lineInCell: number): number => cell.line + lineInCell - 1;
+    const { regions, problem } = markedRegions(cell.source);
+    if (problem) { problems.push({ file, line: at(problem.line ?? 1), message: problem.message }); continue; }
+    const allowed: MarkerKind | undefined = cell.kind === "answer" ? "SOLUTION" : cell.kind === "check" ? "HIDDEN TESTS" : undefined;
+    for (const region of regions.filter((r) => r.kind !== allowed)) {
+      const where = region.kind === "SOLUTION" ? "an exercise's answer cell (```ts exercise=ID points=N)" : "an exercise's check cell (```ts check=ID)";
+      problems.push({ file, line: at(region.begin + 1), message: `// BEGIN ${region.kind} belongs only in ${where}` });
+    }
+    if (cell.kind === "check") {
+      for (const plan of hiddenTestPlans(cell.source)) {
+        if (plan.tests > 0 && plan.tester === undefined) problems.push({ file, line: at(plan.region.begin + 1), message: NO_TESTER });
+      }
+    }
+    if (cell.kind === "answer" && !regions.some((r) => r.kind === "SOLUTION")) {
+      problems.push({ file, line: cell.line, message: `exercise '${cell.exercise}' has no // BEGIN SOLUTION … // END SOLUTION around the part the learner writes` });
+    }
   }
   return problems;
 }

@@ -1,5 +1,7 @@
 /**
- * The nbgrader-style markers instructors already know:
+ * The nbgrader-style markers instructors already know, as text operations on one
+ * cell's source (which kind of cell may hold which marker is the lesson parser's
+ * to say, in lesson.ts):
  *
  *   // BEGIN SOLUTION … // END SOLUTION          in an exercise's answer cell
  *   // BEGIN HIDDEN TESTS … // END HIDDEN TESTS  in an exercise's check cell
@@ -11,16 +13,16 @@
  */
 import ts from "typescript";
 import { declaredTests } from "./check-source.js";
-import type { LessonCell } from "./lesson.js";
 import type { Problem } from "./problem.js";
 
 export type MarkerKind = "SOLUTION" | "HIDDEN TESTS";
 const MARKER = /^(\s*)\/\/\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$/;
 
-interface Region { readonly kind: MarkerKind; readonly begin: number; readonly end: number; readonly indent: string }
+/** A marked region: the 0-based lines of its BEGIN and END markers, and the BEGIN marker's indent. */
+export interface Region { readonly kind: MarkerKind; readonly begin: number; readonly end: number; readonly indent: string }
 
-/** The marked regions of a source (0-based line numbers of the marker lines), or what is unbalanced. */
-function regions(source: string): { regions: Region[]; problem?: { offset: number; message: string } } {
+/** The marked regions of a source, or the first unbalanced marker (its `line` 1-based in the source). */
+export function markedRegions(source: string): { regions: Region[]; problem?: Problem } {
   const found: Region[] = [];
   let open: { kind: MarkerKind; begin: number; indent: string } | undefined;
   const lines = source.split("\n");
@@ -29,58 +31,34 @@ function regions(source: string): { regions: Region[]; problem?: { offset: numbe
     if (!match) continue;
     const [, indent = "", edge, kind] = match as unknown as [string, string, "BEGIN" | "END", MarkerKind];
     if (edge === "BEGIN") {
-      if (open) return { regions: found, problem: { offset: index, message: `// BEGIN ${kind} inside an open // BEGIN ${open.kind}: close the first with // END ${open.kind}` } };
+      if (open) return { regions: found, problem: { line: index + 1, message: `// BEGIN ${kind} inside an open // BEGIN ${open.kind}: close the first with // END ${open.kind}` } };
       open = { kind, begin: index, indent };
     } else {
-      if (!open || open.kind !== kind) return { regions: found, problem: { offset: index, message: `// END ${kind} without a matching // BEGIN ${kind} above it` } };
+      if (!open || open.kind !== kind) return { regions: found, problem: { line: index + 1, message: `// END ${kind} without a matching // BEGIN ${kind} above it` } };
       found.push({ ...open, end: index });
       open = undefined;
     }
   }
-  if (open) return { regions: found, problem: { offset: open.begin, message: `// BEGIN ${open.kind} is never closed: add // END ${open.kind}` } };
+  if (open) return { regions: found, problem: { line: open.begin + 1, message: `// BEGIN ${open.kind} is never closed: add // END ${open.kind}` } };
   return { regions: found };
-}
-
-/** Where a cell's markers are missing, unbalanced or in the wrong kind of cell. */
-export function findMarkerProblems(cells: readonly LessonCell[], file: string): Problem[] {
-  const problems: Problem[] = [];
-  for (const cell of cells) {
-    if (cell.kind === "markdown" || cell.kind === "instructor") continue;
-    const { regions: found, problem } = regions(cell.source);
-    if (problem) { problems.push({ file, line: cell.line + problem.offset, message: problem.message }); continue; }
-    const allowed: MarkerKind | undefined = cell.kind === "answer" ? "SOLUTION" : cell.kind === "check" ? "HIDDEN TESTS" : undefined;
-    for (const region of found.filter((r) => r.kind !== allowed)) {
-      const where = region.kind === "SOLUTION" ? "an exercise's answer cell (```ts exercise=ID points=N)" : "an exercise's check cell (```ts check=ID)";
-      problems.push({ file, line: cell.line + region.begin, message: `// BEGIN ${region.kind} belongs only in ${where}` });
-    }
-    if (cell.kind === "check") {
-      for (const plan of hiddenTestPlans(cell.source)) {
-        if (plan.tests > 0 && plan.tester === undefined) problems.push({ file, line: cell.line + plan.region.begin, message: NO_TESTER });
-      }
-    }
-    if (cell.kind === "answer" && !found.some((r) => r.kind === "SOLUTION")) {
-      problems.push({ file, line: cell.line, message: `exercise '${cell.exercise}' has no // BEGIN SOLUTION … // END SOLUTION around the part the learner writes` });
-    }
-  }
-  return problems;
 }
 
 /** Replaces each region of a kind by `replacement(region)` lines (none, to delete it). */
 function replaceRegions(source: string, kind: MarkerKind, replacement: (region: Region) => string[]): string {
   const lines = source.split("\n");
-  const found = regions(source).regions.filter((r) => r.kind === kind).reverse();
+  const found = markedRegions(source).regions.filter((r) => r.kind === kind).reverse();
   for (const region of found) lines.splice(region.begin, region.end - region.begin + 1, ...replacement(region));
   return lines.join("\n");
 }
 
-const NO_TESTER = "these hidden tests are not inside a check's function with a plain name for its tester, like check(\"id\", (t) => { … }): "
+export const NO_TESTER = "these hidden tests are not inside a check's function with a plain name for its tester, like check(\"id\", (t) => { … }): "
   + "the learner's copy puts t.hiddenTests(N) there, to say how many more tests grading runs";
 
 /** A check cell's hidden-test region: how many tests it holds, and the tester's name where it is. */
-interface HiddenTestPlan { readonly region: Region; readonly tests: number; readonly tester: string | undefined }
+export interface HiddenTestPlan { readonly region: Region; readonly tests: number; readonly tester: string | undefined }
 
-function hiddenTestPlans(source: string): HiddenTestPlan[] {
-  const found = regions(source).regions.filter((r) => r.kind === "HIDDEN TESTS");
+export function hiddenTestPlans(source: string): HiddenTestPlan[] {
+  const found = markedRegions(source).regions.filter((r) => r.kind === "HIDDEN TESTS");
   if (!found.length) return [];
   const lines = source.split("\n");
   const all = declaredTests(source).tests.length;
@@ -127,7 +105,7 @@ export function stripSolutions(source: string, exercise: string): string {
  * The learner's check: each hidden-test region becomes one line saying how many
  * tests grading adds, `t.hiddenTests(2); // grading runs 2 more tests, not shown here`
  * (nothing, for a region without tests). A region of tests outside a check's
- * function is a problem `findMarkerProblems` reports; here it is a bug.
+ * function is a problem the lesson parser reports (lesson.ts); here it is a bug.
  */
 export function stripHiddenTests(source: string): string {
   const plans = new Map(hiddenTestPlans(source).map((plan) => [plan.region.begin, plan]));

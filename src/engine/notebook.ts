@@ -54,6 +54,16 @@ export interface Notebook {
   readonly cells: readonly Cell[];
 }
 
+/**
+ * The notebook with some code cells' sources swapped, by cell id: a learner's
+ * answers, or a wrong answer in place of the solution (for validate, the tests
+ * and the benchmarks).
+ */
+export function withSources(notebook: Notebook, sources: ReadonlyMap<string, string> | Readonly<Record<string, string>>): Notebook {
+  const byId: ReadonlyMap<string, string> = sources instanceof Map ? sources : new Map(Object.entries(sources));
+  return { ...notebook, cells: notebook.cells.map((c) => (c.cell_type === "code" && byId.has(c.id) ? { ...c, source: byId.get(c.id) ?? "" } : c)) };
+}
+
 /** The kernel every notebook asks for; `npm start` installs it under this name. */
 export const TSLAB_KERNELSPEC = { name: "tslab", display_name: "TypeScript (rollcall)", language: "typescript" } as const;
 

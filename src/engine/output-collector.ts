@@ -4,7 +4,7 @@
  * clear_output empties the cell, update_display_data replaces a display in place.
  * Text past a cap is cut with a note, so that a flood cannot swamp the runner.
  */
-import type { CellStatus, Execution } from "./kernel.js";
+import type { CellStatus, Execution } from "./kernel-seam.js";
 import type { MimeBundle, Output } from "./notebook.js";
 
 export const DEFAULT_MAX_OUTPUT_CHARS = 1_000_000;

@@ -4,10 +4,8 @@ import path from "node:path";
 export const projectRoot = path.resolve(__dirname, "..", "..", "..");
 export const lessonsDir = path.join(projectRoot, "lessons");
 export const notebooksDir = path.join(projectRoot, "notebooks");
-/** Generated, not committed: instructor copies (build/instructor) and the grader's test files (build/tests). */
+/** Generated, not committed: instructor copies (build/instructor), graders' scratch (build/grading). */
 export const buildDir = path.join(projectRoot, "build");
 export const instructorDir = path.join(buildDir, "instructor");
 /** This project's own Jupyter data folder (JUPYTER_PATH): its kernelspec lives here, not in the user's. */
 export const jupyterDataDir = path.join(projectRoot, ".jupyter");
-/** Kernel snapshots (see kernel-snapshot.ts), one per kernel folder: generated, ~50 MB each. */
-export const kernelSnapshotsDir = path.join(buildDir, "kernels");

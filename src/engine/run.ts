@@ -2,20 +2,33 @@
  * Runs a notebook's code cells, top to bottom, in a kernel: the headless
  * equivalent of Jupyter's "Run All" and of `jupyter nbconvert --execute`.
  */
-import type { CellStatus, ExecuteOptions, Kernel } from "./kernel.js";
-import type { Cell, CodeCell, Notebook } from "./notebook.js";
+import type { CheckExecution, ExecuteOptions, Kernel } from "./kernel-seam.js";
+import type { Cell, CodeCell, Notebook, Output } from "./notebook.js";
 
-/** `skipped`: never sent, because an earlier cell failed (with stopOnError) or the run ran out of time. */
-export type CellRunStatus = CellStatus | "skipped";
+/** A cell never sent to the kernel: an earlier cell failed (with stopOnError), the run ran out of time, or the grader gave up. */
+export interface SkippedCell {
+  readonly status: "skipped";
+  readonly outputs: readonly Output[];
+  readonly executionCount: null;
+  readonly durationMs: 0;
+  /** Why it was not run, in words for the user. */
+  readonly message: string;
+}
 
-export interface CellRun {
+export const skippedCell = (message: string): SkippedCell => ({ status: "skipped", outputs: [], executionCount: null, durationMs: 0, message });
+
+/**
+ * How one cell of a run ended, for the runner and the grader alike: the kernel's
+ * execution of it (with the lesson's verdict, for a grader's check cell), or skipped.
+ */
+export type CellOutcome = CheckExecution | SkippedCell;
+
+/** A cell's outcome in a notebook run, and which cell it was. */
+export type CellRun = CellOutcome & {
   readonly id: string;
   /** 1-based position among all the notebook's cells, as a learner counts them. */
   readonly index: number;
-  readonly status: CellRunStatus;
-  readonly durationMs: number;
-  readonly message?: string;
-}
+};
 
 export interface RunOptions extends ExecuteOptions {
   /** Stop at the first failing cell, as Jupyter's Run All and nbconvert do (default true). */
@@ -48,7 +61,7 @@ export async function runNotebook(notebook: Notebook, kernel: Kernel, options: R
     const index = position + 1;
     if (stopped === undefined && performance.now() > deadline) stopped = `not run: the notebook ran past its ${(options.runTimeoutMs ?? 0) / 1000} s limit`;
     if (stopped !== undefined) {
-      const run: CellRun = { id: cell.id, index, status: "skipped", durationMs: 0, message: stopped };
+      const run: CellRun = { id: cell.id, index, ...skippedCell(stopped) };
       runs.push(run);
       options.onCell?.(run);
       cells.push({ ...cell, outputs: [], execution_count: null });
@@ -57,7 +70,7 @@ export async function runNotebook(notebook: Notebook, kernel: Kernel, options: R
     const remaining = deadline - performance.now();
     const timeoutMs = Math.min(options.timeoutMs ?? Infinity, remaining);
     const execution = await kernel.execute(cell.source, { ...options, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined });
-    const run: CellRun = { id: cell.id, index, status: execution.status, durationMs: execution.durationMs, ...(execution.message ? { message: execution.message } : {}) };
+    const run: CellRun = { id: cell.id, index, ...execution };
     runs.push(run);
     options.onCell?.(run);
     cells.push({ ...cell, outputs: execution.outputs, execution_count: execution.executionCount });

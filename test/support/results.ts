@@ -1,5 +1,5 @@
 /** Hand-made grader results for the report tests. */
-import { roundPoints, type LearnerResults, type Status, type TestOutcome } from "../../src/engine/results.js";
+import { totalPoints, type LearnerResults, type Status, type TestOutcome } from "../../src/engine/results.js";
 
 export const EXERCISES = [
   { id: "add-student", points: 3 },
@@ -15,7 +15,7 @@ export const results = (learner: string, tests: TestOutcome[], extra: Partial<Le
   version: 3,
   status: tests.some((t) => t.status === "error") ? "error" : tests.every((t) => t.status === "pass") ? "pass" : "fail",
   tests,
-  score: roundPoints(tests.reduce((s, t) => s + roundPoints(t.points), 0)),
+  score: totalPoints(tests),
   max_score: 6,
   learner,
   lesson: "keeping-a-roster",

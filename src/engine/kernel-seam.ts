@@ -42,10 +42,6 @@ export interface KernelCommand {
   readonly argv: readonly string[];
   /** Some kernels refuse requests that arrive just after an error (tslab: within 200 ms); wait that long. */
   readonly abortWindowMs?: number;
-  /** What to start instead if this command's process ends before it answers (a kernel snapshot Node refuses). */
-  readonly fallback?: KernelCommand;
-  /** Environment variables the kernel needs set just so, over the caller's (a kernelspec's "env"). */
-  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** This project's tslab, started with the same Node that runs rollcall. */

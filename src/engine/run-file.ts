@@ -4,20 +4,19 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { JupyterKernel } from "./jupyter-kernel.js";
-import type { KernelCommand } from "./kernel.js";
-import { kernelCommandFor } from "./kernel-snapshot.js";
+import { JupyterKernel } from "./kernel-client.js";
+import { tslabCommand, type KernelCommand } from "./kernel-seam.js";
 import { parseNotebook } from "./notebook.js";
+import { projectRoot } from "./paths.js";
 import { failed, ok, type Result } from "./problem.js";
 import { runNotebook, type NotebookRun, type RunOptions } from "./run.js";
 
 export interface ExecuteFileOptions extends RunOptions {
+  /** The kernel to run it in; this project's tslab by default. */
   readonly kernel?: KernelCommand;
-  /** Told about what did not go as planned but did not stop the run (a kernel snapshot Node refused). */
-  readonly onNote?: (message: string) => void;
 }
 
-export async function executeNotebookFile(file: string, options: ExecuteFileOptions = {}): Promise<Result<NotebookRun>> {
+export async function runNotebookFile(file: string, options: ExecuteFileOptions = {}): Promise<Result<NotebookRun>> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -29,7 +28,7 @@ export async function executeNotebookFile(file: string, options: ExecuteFileOpti
   let kernel: JupyterKernel;
   try {
     const cwd = path.dirname(path.resolve(file));
-    kernel = await JupyterKernel.start(options.kernel ?? kernelCommandFor(cwd), { cwd, ...(options.onNote ? { onFallback: options.onNote } : {}) });
+    kernel = await JupyterKernel.start(options.kernel ?? tslabCommand(projectRoot), { cwd });
   } catch (error) {
     return failed([{ file, message: `the kernel did not start: ${(error as Error).message}. Run npm install (it installs tslab), then try again.` }]);
   }

@@ -3,6 +3,8 @@
  * protocol (v5.3), the way Jupyter itself talks to it. No Python is needed:
  * this is how the headless runner drives the real tslab kernel.
  */
+import { interruptThenKill } from "./limits.js";
+import { keepStderrTail, type StderrTail } from "./stderr-tail.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -10,13 +12,12 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Dealer, Subscriber } from "zeromq";
-import type { ExecuteOptions, Execution, Kernel, KernelCommand } from "./kernel.js";
+import type { ExecuteOptions, Execution, Kernel, KernelCommand } from "./kernel-seam.js";
 import { OutputCollector } from "./output-collector.js";
 
 const DELIMITER = "<IDS|MSG>";
 const PROTOCOL_VERSION = "5.3";
 /** How long an interrupted cell may take to stop before the kernel is killed. */
-const INTERRUPT_GRACE_MS = 3000;
 /** How long to wait for a cell's idle status once its reply is in. */
 const IDLE_GRACE_MS = 1000;
 
@@ -45,17 +46,12 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** The kernel's process ended before it answered: its command is wrong, or refused. */
-class KernelExitedError extends Error {}
-
 export interface StartOptions {
   /** The kernel's working folder: tslab resolves imports and roots its compiler here. */
   readonly cwd: string;
   readonly env?: NodeJS.ProcessEnv;
   /** Give up if the kernel has not answered kernel_info by then. */
   readonly startTimeoutMs?: number;
-  /** Told why, when the command's process ended before answering and its fallback is started instead. */
-  readonly onFallback?: (message: string) => void;
 }
 
 export class JupyterKernel implements Kernel {
@@ -63,7 +59,7 @@ export class JupyterKernel implements Kernel {
   private readonly pending = new Map<string, Pending>();
   private readonly shell = new Dealer({ linger: 0 });
   private readonly iopub = new Subscriber({ linger: 0 });
-  private stderrTail = "";
+  private stderr: StderrTail | undefined;
   private exit: string | undefined;
   private waitingInfo: ((m: Message, fromIopub: boolean) => void) | undefined;
   /** When the last cell failed, for kernels that abort what arrives just after an error. */
@@ -86,7 +82,7 @@ export class JupyterKernel implements Kernel {
       shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
     }), { mode: 0o600 });
     const [program, ...args] = command.argv.map((a) => a.replace("{connection_file}", connectionFile));
-    const child = spawn(program ?? "", args, { cwd: options.cwd, env: { ...(options.env ?? process.env), ...command.env }, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(program ?? "", args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "ignore", "pipe"] });
     const kernel = new JupyterKernel(child, key, folder, command.abortWindowMs ?? 0);
     kernel.watch(command.name);
     kernel.shell.connect(`tcp://127.0.0.1:${shell}`);
@@ -98,20 +94,17 @@ export class JupyterKernel implements Kernel {
       await kernel.waitUntilReady(options.startTimeoutMs ?? 30_000);
     } catch (error) {
       await kernel.stop();
-      if (!(error instanceof KernelExitedError) || !command.fallback) throw error;
-      options.onFallback?.(`${error.message}; starting ${command.fallback.name} the usual way instead`);
-      return JupyterKernel.start(command.fallback, options);
+      throw error;
     }
     return kernel;
   }
 
   private watch(name: string): void {
-    this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-2000);
-    });
+    this.stderr = keepStderrTail(this.child.stderr, 2000);
     const ended = (why: string): void => {
       if (this.exit !== undefined) return;
-      const said = this.stderrTail.trim() ? `; it said: ${this.stderrTail.trim().split("\n").slice(-5).join(" | ")}` : "";
+      const last = this.stderr?.lines(5) ?? [];
+      const said = last.length ? `; it said: ${last.join(" | ")}` : "";
       this.exit = `the ${name} kernel ${why}${said}`;
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
@@ -147,7 +140,7 @@ export class JupyterKernel implements Kernel {
         };
         ask();
         timer = setInterval(() => {
-          if (this.exit) reject(new KernelExitedError(this.exit));
+          if (this.exit) reject(new Error(this.exit));
           else if (Date.now() > deadline) reject(new Error(`the kernel did not answer within ${Math.round(timeoutMs / 1000)} s`));
           else if (answered) ask();
         }, 20);
@@ -224,8 +217,7 @@ export class JupyterKernel implements Kernel {
     if (this.exit) return collector.finish("died", this.exit).result();
     const wait = this.lastFailure + this.abortWindowMs - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    let timer: NodeJS.Timeout | undefined;
-    let killer: NodeJS.Timeout | undefined;
+    let settled = (): void => {};
     await new Promise<void>((done) => {
       const id = randomUUID();
       // Registered before sending, so that no message about it can arrive unheard.
@@ -233,19 +225,20 @@ export class JupyterKernel implements Kernel {
       const content = { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true };
       void this.send(this.shell, "execute_request", content, id);
       if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          const seconds = (options.timeoutMs ?? 0) / 1000;
-          collector.timedOut(`stopped: this cell was still running after ${seconds} s (an endless loop?), so it was interrupted`);
-          this.interrupt();
-          killer = setTimeout(() => {
+        const seconds = options.timeoutMs / 1000;
+        settled = interruptThenKill(options.timeoutMs, {
+          interrupt: () => {
+            collector.timedOut(`stopped: this cell was still running after ${seconds} s (an endless loop?), so it was interrupted`);
+            this.interrupt();
+          },
+          kill: () => {
             collector.timedOut(`stopped: this cell ran past ${seconds} s and did not stop when interrupted, so its kernel was shut down`);
             this.child.kill("SIGKILL");
-          }, INTERRUPT_GRACE_MS);
-        }, options.timeoutMs);
+          },
+        });
       }
     });
-    clearTimeout(timer);
-    clearTimeout(killer);
+    settled();
     const result = collector.result();
     if (result.status !== "ok") this.lastFailure = performance.now();
     return result;

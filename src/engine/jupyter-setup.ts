@@ -8,8 +8,9 @@ import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { installCommand, isDebianLike, START_PACKAGES } from "./debian-packages.js";
-import { tslabCommand, type KernelCommand } from "./kernel.js";
+import { tslabCommand, type KernelCommand } from "./kernel-seam.js";
 import { TSLAB_KERNELSPEC } from "./notebook.js";
+import { failed, ok, type Result } from "./problem.js";
 
 /** Pythons tried in order: Debian's system Python first (its Jupyter comes from apt), then whatever PATH has. */
 const PYTHON_CANDIDATES = ["/usr/bin/python3", "python3", "python"] as const;
@@ -19,12 +20,11 @@ const PROBE_TIMEOUT_MS = 15_000;
 /** The kernel's name: the notebooks' `metadata.kernelspec.name` is "tslab". */
 export const KERNEL_NAME = TSLAB_KERNELSPEC.name;
 
-export type JupyterFound =
-  | { readonly ok: true; readonly python: string; readonly version: string }
-  | { readonly ok: false; readonly message: string };
+/** A Python that runs Jupyter Notebook, and the Notebook's version. */
+export type JupyterFound = Result<{ readonly python: string; readonly version: string }>;
 
 /** Runs a program and resolves with its trimmed stdout, or undefined when it fails or is missing. */
-function probe(file: string, args: readonly string[], timeout = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+function outputOf(file: string, args: readonly string[], timeout = PROBE_TIMEOUT_MS): Promise<string | undefined> {
   return new Promise((resolve) => {
     execFile(file, args, { timeout, encoding: "utf8", windowsHide: true }, (error, stdout) => {
       resolve(error ? undefined : stdout.trim());
@@ -42,27 +42,25 @@ export function installAdvice(): string {
  *
  * @example
  * const found = await findJupyter();
- * if (found.ok) console.log(`${found.python} has notebook ${found.version}`);
- * else console.error(found.message);
+ * if (found.ok) console.log(`${found.value.python} has notebook ${found.value.version}`);
+ * else console.error(found.problems.map(formatProblem).join("\n"));
  */
 export async function findJupyter(): Promise<JupyterFound> {
   for (const python of PYTHON_CANDIDATES) {
-    const version = await probe(python, ["-c", "import notebook, nbclient; print(notebook.__version__)"]);
-    if (version) return { ok: true, python, version };
+    const version = await outputOf(python, ["-c", "import notebook, nbclient; print(notebook.__version__)"]);
+    if (version) return ok({ python, version });
   }
-  return {
-    ok: false,
+  return failed([{
     message:
       `Jupyter Notebook was not found (tried ${PYTHON_CANDIDATES.join(", ")}: none can import notebook and nbclient). ` +
       `Install it with:\n  ${installAdvice()}\nthen run npm start again.`,
-  };
+  }]);
 }
 
 /** The kernelspec Jupyter reads to start tslab with this project's Node and this project's tslab. */
 export function kernelSpec(command: KernelCommand): Record<string, unknown> {
   return {
     argv: command.argv,
-    ...(command.env ? { env: command.env } : {}),
     display_name: TSLAB_KERNELSPEC.display_name,
     language: "typescript",
     interrupt_mode: "signal",
@@ -74,16 +72,15 @@ export const kernelSpecFile = (dataDir: string): string => path.join(path.resolv
 
 /**
  * Writes `<dataDir>/kernels/tslab/kernel.json` (absolute paths, safe to repeat)
- * and returns the kernel's folder. `command` defaults to plain tslab; npm start
- * passes one that starts from a kernel snapshot (kernel-snapshot.ts).
+ * and returns the kernel's folder.
  *
  * @example
  * await installKernelSpec(jupyterDataDir, projectRoot); // → <root>/.jupyter/kernels/tslab
  */
-export async function installKernelSpec(dataDir: string, projectRoot: string, command = tslabCommand(path.resolve(projectRoot))): Promise<string> {
+export async function installKernelSpec(dataDir: string, projectRoot: string): Promise<string> {
   const file = kernelSpecFile(dataDir);
   const folder = path.dirname(file);
-  const text = JSON.stringify(kernelSpec(command), null, 1) + "\n";
+  const text = JSON.stringify(kernelSpec(tslabCommand(path.resolve(projectRoot))), null, 1) + "\n";
   const current = await readFile(file, "utf8").catch(() => undefined);
   if (current !== text) {
     await mkdir(folder, { recursive: true });
@@ -114,5 +111,5 @@ export function jupyterEnv(dataDir: string): NodeJS.ProcessEnv {
  * JupyterLab and a Jupyter the user starts themselves look for kernels.
  */
 export async function userJupyterDataDir(python: string): Promise<string | undefined> {
-  return probe(python, ["-m", "jupyter", "--data-dir"]);
+  return outputOf(python, ["-m", "jupyter", "--data-dir"]);
 }

@@ -1,0 +1,20 @@
+/**
+ * How every `npm run` script ends (shared by scripts/ and bench/, not a command of
+ * its own): its `main` says the exit code, and anything it throws is a bug in
+ * rollcall, said once, the same way for every command.
+ */
+import { chalk } from "zx";
+
+/**
+ * Runs a script's `main` and sets `process.exitCode` from it (never `process.exit`,
+ * so that output is flushed); a throw prints its stack and exits 1.
+ *
+ * @example
+ * runMain("build", main); // at the end of scripts/build.mts
+ */
+export function runMain(command: string, main: () => Promise<number>): void {
+  main().then((code) => { process.exitCode = code; }, (error: unknown) => {
+    console.error(chalk.red(`rollcall ${command} failed (a bug, please report it): ${error instanceof Error ? error.stack ?? error.message : String(error)}`));
+    process.exitCode = 1;
+  });
+}
