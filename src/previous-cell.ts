@@ -71,11 +71,14 @@ function inTslabKernel(): boolean {
   return command === "kernel" && /(^|[\\/])tslab(\.js)?$/.test(script);
 }
 
+/** A `write` function, as tslab and Node give them to a stream. */
+type Writer = (this: unknown, ...args: unknown[]) => unknown;
+
 /**
  * The file of the code that called `below` (the nearest frame outside Node's own
  * code), read from V8's structured stack, or "" when it cannot be told.
  */
-function callerFile(below: Function): string {
+function callerFile(below: Writer): string {
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
   try {
@@ -105,6 +108,7 @@ function callerFile(below: Function): string {
 /** The line that says what went wrong: "TypeError: boom", not where or the stack under it; at most 200 characters. */
 export function errorLine(chunk: unknown): string {
   const text = typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? new TextDecoder().decode(chunk) : String(chunk);
+  // eslint-disable-next-line no-control-regex -- \u001b starts the colour codes tslab prints
   let lines = text.replace(/\u001b\[[0-9;]*m/g, "").split("\n");
   // A crash in a cell's code starts with where it happened ("evalmachine.<anonymous>:4"),
   // that line of code, a ^ under it and an empty line: the error comes after.
@@ -129,8 +133,8 @@ function watch(stream: NodeJS.WriteStream): Watcher {
   // writing, then calls that very function. A wrapper per function (not one that calls
   // "whatever is set now"), so that code which keeps the old `write` and calls it from a
   // new one still reaches the old one, instead of going round in circles.
-  const ours = new WeakSet<Function>();
-  const wrap = (fn: Function | undefined): Function => {
+  const ours = new WeakSet<Writer>();
+  const wrap = (fn: Writer | undefined): Writer => {
     if (fn !== undefined && ours.has(fn)) return fn; // already a wrapper of ours
     const wrapper = function (this: unknown, ...args: unknown[]): unknown {
       try {
@@ -138,7 +142,7 @@ function watch(stream: NodeJS.WriteStream): Watcher {
       } catch {
         // looking never stops the text from being written
       }
-      const to = fn ?? (Object.getPrototypeOf(stream) as { write: Function }).write;
+      const to = fn ?? (Object.getPrototypeOf(stream) as { write: Writer }).write;
       return Reflect.apply(to, this, args);
     };
     ours.add(wrapper);
@@ -146,10 +150,10 @@ function watch(stream: NodeJS.WriteStream): Watcher {
   };
 
   const own = Object.getOwnPropertyDescriptor(stream, "write");
-  let write: unknown = wrap(typeof own?.value === "function" ? (own.value as Function) : undefined); // tslab's function for this cell
+  let write: unknown = wrap(typeof own?.value === "function" ? (own.value as Writer) : undefined); // tslab's function for this cell
   const get = (): unknown => write;
   const set = (value: unknown): void => {
-    write = typeof value === "function" ? wrap(value) : value; // not a function: kept as it is, as a plain property would
+    write = typeof value === "function" ? wrap(value as Writer) : value; // not a function: kept as it is, as a plain property would
     if (CELL_STARTER.test(callerFile(set))) {
       previous = current;
       current = { error: undefined };

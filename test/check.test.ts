@@ -186,6 +186,7 @@ test("a check with no tests does not pass", () => {
 });
 
 test("inside a kernel the report carries text, HTML and the result as JSON", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the very CommonJS instance tslab's kernel writes through
   const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
   const sent: { data: Record<string, unknown> }[] = [];
   jupyter.lastWriteDisplayData = (content: { data: Record<string, unknown> }) => sent.push(content);

@@ -92,6 +92,7 @@ test("table() and barChart() print their text versions outside a kernel", () => 
 
 test("inside the tslab kernel, publish sends ONE display_data with every MIME type", () => {
   // The real module tslab's kernel uses; in a kernel it holds the function of the running cell.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the very CommonJS instance tslab's kernel writes through
   const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
   const sent: unknown[][] = [];
   jupyter.lastWriteDisplayData = (...args: unknown[]) => sent.push(args);
