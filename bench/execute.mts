@@ -21,8 +21,13 @@ import { loadLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
 
 const run = promisify(execFile);
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-const median = (values: readonly number[]): number => quantile([...values].sort((a, b) => a - b), 0.5);
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const median = (values: readonly number[]): number =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 
 async function instructorCopy(lessonId: string): Promise<string> {
   const lesson = await loadLesson(lessonId);
@@ -51,10 +56,19 @@ export async function benchExecute(rounds = 5): Promise<Record<string, number>> 
   const ours: number[] = [];
   const cli: number[] = [];
   const theirs: number[] = [];
-  for (let i = 0; i < rounds; i++) { // interleaved, so that noise hits all alike
+  for (let i = 0; i < rounds; i++) {
+    // interleaved, so that noise hits all alike
     ours.push(await timed(() => runClean()));
     cli.push(await timed(() => run(process.execPath, [path.join(projectRoot, "dist", "scripts", "execute.mjs"), notebook])));
-    theirs.push(await timed(() => run("/usr/bin/python3", ["-m", "nbconvert", "--to", "notebook", "--execute", "--stdout", notebook], { cwd: instructorDir, env: { ...process.env, JUPYTER_PATH: jupyterPath }, maxBuffer: 64 << 20 })));
+    theirs.push(
+      await timed(() =>
+        run("/usr/bin/python3", ["-m", "nbconvert", "--to", "notebook", "--execute", "--stdout", notebook], {
+          cwd: instructorDir,
+          env: { ...process.env, JUPYTER_PATH: jupyterPath },
+          maxBuffer: 64 << 20,
+        }),
+      ),
+    );
   }
 
   const starts: number[] = [];

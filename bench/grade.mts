@@ -29,8 +29,7 @@ const ANSWERS = {
 
 /** The mix: 40% correct, 20% partial, 20% wrong, 10% broken (a type error, or not a notebook at all), 10% slow. */
 function variant(i: number, instructor: Notebook, learner: Notebook): string {
-  const swap = (base: Notebook, answers: Record<string, string>): string =>
-    serializeNotebook(withSources(base, answers));
+  const swap = (base: Notebook, answers: Record<string, string>): string => serializeNotebook(withSources(base, answers));
   const kind = i % 10;
   if (kind < 4) return swap(instructor, {});
   if (kind < 6) return swap(instructor, { "last-student": ANSWERS.wrongLast });
@@ -41,19 +40,33 @@ function variant(i: number, instructor: Notebook, learner: Notebook): string {
 }
 
 /** Runs a command and samples the RSS of it and all its descendants every 100 ms. */
-async function measured(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ ms: number; peakMb: number }> {
+async function measured(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ ms: number; peakMb: number }> {
   const started = performance.now();
   const child = spawn(command, args, { ...options, stdio: "ignore" });
   let peak = 0;
   const sample = async (): Promise<void> => {
     const { stdout } = await run("ps", ["-eo", "pid=,ppid=,rss="]).catch(() => ({ stdout: "" }));
-    const rows = stdout.trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number) as [number, number, number]);
+    const rows = stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).map(Number) as [number, number, number]);
     const tree = new Set([child.pid]);
     for (let grew = true; grew;) {
       grew = false;
-      for (const [pid, ppid] of rows) if (tree.has(ppid) && !tree.has(pid)) { tree.add(pid); grew = true; }
+      for (const [pid, ppid] of rows)
+        if (tree.has(ppid) && !tree.has(pid)) {
+          tree.add(pid);
+          grew = true;
+        }
     }
-    peak = Math.max(peak, rows.filter(([pid]) => tree.has(pid)).reduce((sum, [, , rss]) => sum + rss, 0));
+    peak = Math.max(
+      peak,
+      rows.filter(([pid]) => tree.has(pid)).reduce((sum, [, , rss]) => sum + rss, 0),
+    );
   };
   const timer = setInterval(() => void sample(), 100);
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -74,7 +87,15 @@ export async function benchGrade(count = 200, sampleEvery = 10): Promise<Record<
     files.push(file);
   }
   const grade = async (inputs: readonly string[], extra: readonly string[] = []) =>
-    measured(process.execPath, [path.join(projectRoot, "dist", "scripts", "grade.mjs"), "--lesson", "01-arrays", "--out", await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-out-")), ...extra, ...inputs]);
+    measured(process.execPath, [
+      path.join(projectRoot, "dist", "scripts", "grade.mjs"),
+      "--lesson",
+      "01-arrays",
+      "--out",
+      await mkdtemp(path.join(os.tmpdir(), "rollcall-bench-out-")),
+      ...extra,
+      ...inputs,
+    ]);
   const ours = await grade([folder]);
   // What isolation costs: a fresh worker process for every learner, on a sample of the same mix.
   const freshSample = files.filter((_, i) => i % 5 === 0);
@@ -97,7 +118,11 @@ export async function benchGrade(count = 200, sampleEvery = 10): Promise<Record<
   for (const file of sample) {
     const copy = path.join(inProject, path.basename(file));
     await writeFile(copy, await readFile(file));
-    const { ms, peakMb } = await measured("/usr/bin/python3", ["-m", "nbconvert", "--to", "notebook", "--execute", "--allow-errors", "--ExecutePreprocessor.timeout=10", "--stdout", copy], { cwd: inProject, env: { ...process.env, JUPYTER_PATH: jupyterPath } });
+    const { ms, peakMb } = await measured(
+      "/usr/bin/python3",
+      ["-m", "nbconvert", "--to", "notebook", "--execute", "--allow-errors", "--ExecutePreprocessor.timeout=10", "--stdout", copy],
+      { cwd: inProject, env: { ...process.env, JUPYTER_PATH: jupyterPath } },
+    );
     theirMs += ms;
     theirPeak = Math.max(theirPeak, peakMb);
   }

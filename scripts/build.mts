@@ -33,7 +33,9 @@ async function main(): Promise<number> {
     if (!values.check) return fs.outputFile(notebookFile, text);
     const committed = await fs.readFile(notebookFile, "utf8").catch(() => "");
     if (committed === text) return;
-    console.error(chalk.red(`${path.relative(projectRoot, notebookFile)} is out of date with ${from}: run npm run build and commit the notebook`));
+    console.error(
+      chalk.red(`${path.relative(projectRoot, notebookFile)} is out of date with ${from}: run npm run build and commit the notebook`),
+    );
     failures++;
   };
   for (const name of files) {
@@ -51,7 +53,9 @@ async function main(): Promise<number> {
     await emit(learnerFile, serializeNotebook(built.learner), file);
     if (values.check) continue;
     await fs.outputFile(path.join(values.out, "instructor", `${lesson.id}.ipynb`), serializeNotebook(built.instructor));
-    console.log(`${chalk.green("built")} ${file} → ${path.relative(projectRoot, learnerFile)} (+ instructor copy in ${path.relative(projectRoot, values.out)}/instructor/)`);
+    console.log(
+      `${chalk.green("built")} ${file} → ${path.relative(projectRoot, learnerFile)} (+ instructor copy in ${path.relative(projectRoot, values.out)}/instructor/)`,
+    );
   }
   const glossary = await fs.readFile(path.join(lessonsDir, GLOSSARY), "utf8").catch(() => undefined);
   if (glossary !== undefined) {
@@ -61,8 +65,14 @@ async function main(): Promise<number> {
   }
   // A notebook whose lesson was renamed or split would linger, and learners would open the old one.
   const wanted = new Set([...files, ...(glossary === undefined ? [] : [GLOSSARY])].map((f) => f.replace(/\.md$/, ".ipynb")));
-  for (const orphan of (await fs.readdir(values.notebooks).catch(() => [] as string[])).filter((f: string) => f.endsWith(".ipynb") && !wanted.has(f))) {
-    console.error(chalk.red(`${path.join(path.relative(projectRoot, values.notebooks), orphan)} has no lesson in ${path.relative(projectRoot, lessonsDir)}/: delete it (git rm) or restore its lesson`));
+  for (const orphan of (await fs.readdir(values.notebooks).catch(() => [] as string[])).filter(
+    (f: string) => f.endsWith(".ipynb") && !wanted.has(f),
+  )) {
+    console.error(
+      chalk.red(
+        `${path.join(path.relative(projectRoot, values.notebooks), orphan)} has no lesson in ${path.relative(projectRoot, lessonsDir)}/: delete it (git rm) or restore its lesson`,
+      ),
+    );
     failures++;
   }
   if (values.check) {

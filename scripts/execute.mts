@@ -14,12 +14,22 @@ import type { CellRun } from "../src/engine/run.js";
 import { runMain } from "./run-main.mjs";
 
 const USAGE = "usage: npm run execute -- NOTEBOOK.ipynb [--out RESULT.ipynb] [--timeout SECONDS] [--keep-going]";
-const mark: Record<CellRun["status"], string> = { ok: chalk.green("✓"), error: chalk.red("✗"), timeout: chalk.red("⏱"), aborted: chalk.yellow("-"), died: chalk.red("☠"), skipped: chalk.dim("·") };
+const mark: Record<CellRun["status"], string> = {
+  ok: chalk.green("✓"),
+  error: chalk.red("✗"),
+  timeout: chalk.red("⏱"),
+  aborted: chalk.yellow("-"),
+  died: chalk.red("☠"),
+  skipped: chalk.dim("·"),
+};
 
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { out: { type: "string" }, timeout: { type: "string", default: "30" }, "keep-going": { type: "boolean", default: false } } });
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: { out: { type: "string" }, timeout: { type: "string", default: "30" }, "keep-going": { type: "boolean", default: false } },
+    });
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -34,7 +44,10 @@ async function main(): Promise<number> {
   const result = await runNotebookFile(file, {
     timeoutMs: seconds * 1000,
     stopOnError: !values["keep-going"],
-    onCell: (run) => console.log(`${mark[run.status]} cell ${run.index} (${run.id}) ${Math.round(run.durationMs)} ms${run.message ? `: ${run.message}` : ""}`),
+    onCell: (run) =>
+      console.log(
+        `${mark[run.status]} cell ${run.index} (${run.id}) ${Math.round(run.durationMs)} ms${run.message ? `: ${run.message}` : ""}`,
+      ),
   });
   if (!result.ok) {
     result.problems.forEach((p) => console.error(chalk.red(formatProblem(p))));

@@ -19,11 +19,15 @@ import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { runMain } from "./run-main.mjs";
 
-const USAGE = "usage: npm run grade -- --lesson LESSON --out DIR [--jobs N] [--force] [--cell-timeout S] [--timeout S] [--max-size MB] [--worker-reuse N] SUBMISSION.ipynb|FOLDER...";
+const USAGE =
+  "usage: npm run grade -- --lesson LESSON --out DIR [--jobs N] [--force] [--cell-timeout S] [--timeout S] [--max-size MB] [--worker-reuse N] SUBMISSION.ipynb|FOLDER...";
 
 function progress(): { tick: (line: string) => void; start: (total: number) => void; stop: () => void } {
   if (!process.stderr.isTTY) return { tick: (line) => console.log(line), start: () => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar({ format: "grading {bar} {value}/{total} · {eta_formatted} left · {last}", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { format: "grading {bar} {value}/{total} · {eta_formatted} left · {last}", stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
   return { tick: (line) => bar.increment({ last: line }), start: (total) => bar.start(total, 0, { last: "" }), stop: () => bar.stop() };
 }
 
@@ -33,8 +37,14 @@ async function main(): Promise<number> {
     parsed = parseArgs({
       allowPositionals: true,
       options: {
-        lesson: { type: "string" }, out: { type: "string" }, jobs: { type: "string" }, force: { type: "boolean", default: false },
-        "cell-timeout": { type: "string" }, timeout: { type: "string" }, "max-size": { type: "string" }, "worker-reuse": { type: "string" },
+        lesson: { type: "string" },
+        out: { type: "string" },
+        jobs: { type: "string" },
+        force: { type: "boolean", default: false },
+        "cell-timeout": { type: "string" },
+        timeout: { type: "string" },
+        "max-size": { type: "string" },
+        "worker-reuse": { type: "string" },
       },
     });
   } catch (error) {
@@ -47,7 +57,11 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const positive = (flag: "cell-timeout" | "timeout" | "max-size" | "worker-reuse", scale: number, fallback: number): number | undefined => {
+  const positive = (
+    flag: "cell-timeout" | "timeout" | "max-size" | "worker-reuse",
+    scale: number,
+    fallback: number,
+  ): number | undefined => {
     const value = values[flag];
     if (value === undefined) return fallback;
     return Number(value) > 0 ? Number(value) * scale : undefined;
@@ -56,8 +70,16 @@ async function main(): Promise<number> {
   const submissionTimeoutMs = positive("timeout", 1000, DEFAULT_LIMITS.submissionTimeoutMs);
   const maxBytes = positive("max-size", 1024 * 1024, DEFAULT_MAX_BYTES);
   const reuse = positive("worker-reuse", 1, DEFAULT_LIMITS.submissionsPerWorker);
-  if (cellTimeoutMs === undefined || submissionTimeoutMs === undefined || maxBytes === undefined || reuse === undefined || !Number.isInteger(reuse)) {
-    console.error(`--cell-timeout and --timeout take a number of seconds above 0, --max-size a number of megabytes above 0, --worker-reuse a whole number above 0\n${USAGE}`);
+  if (
+    cellTimeoutMs === undefined ||
+    submissionTimeoutMs === undefined ||
+    maxBytes === undefined ||
+    reuse === undefined ||
+    !Number.isInteger(reuse)
+  ) {
+    console.error(
+      `--cell-timeout and --timeout take a number of seconds above 0, --max-size a number of megabytes above 0, --worker-reuse a whole number above 0\n${USAGE}`,
+    );
     return 2;
   }
   const lesson = await loadGradableLesson(values.lesson);
@@ -66,11 +88,19 @@ async function main(): Promise<number> {
     return 2;
   }
   const limits: Limits = { ...DEFAULT_LIMITS, cellTimeoutMs, submissionTimeoutMs, submissionsPerWorker: reuse };
-  if (!networkIsolated()) console.log(chalk.yellow("note: this machine cannot run the workers without a network (unshare); network modules are still refused inside them"));
+  if (!networkIsolated())
+    console.log(
+      chalk.yellow("note: this machine cannot run the workers without a network (unshare); network modules are still refused inside them"),
+    );
   const bar = progress();
   try {
     const outcome = await gradeBatch(positionals, lesson.value, {
-      lessonId: values.lesson, out: path.resolve(values.out), jobs, force: values.force, limits, maxBytes: Math.floor(maxBytes),
+      lessonId: values.lesson,
+      out: path.resolve(values.out),
+      jobs,
+      force: values.force,
+      limits,
+      maxBytes: Math.floor(maxBytes),
       onStart: (todo) => bar.start(todo),
       onGraded: (name, results) => bar.tick(`${name}: ${results.score}/${results.max_score} (${results.status})`),
     });
@@ -81,7 +111,9 @@ async function main(): Promise<number> {
       return 2;
     }
     if (outcome.skipped) console.log(`${outcome.skipped} already graded in ${values.out} (--force regrades them)`);
-    console.log(`graded ${outcome.graded} submission${outcome.graded === 1 ? "" : "s"}; ${outcome.inGradebook} in ${path.join(values.out, "gradebook.csv")}`);
+    console.log(
+      `graded ${outcome.graded} submission${outcome.graded === 1 ? "" : "s"}; ${outcome.inGradebook} in ${path.join(values.out, "gradebook.csv")}`,
+    );
     return 0;
   } catch (error) {
     bar.stop();

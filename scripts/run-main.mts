@@ -13,8 +13,17 @@ import { chalk } from "zx";
  * runMain("build", main); // at the end of scripts/build.mts
  */
 export function runMain(command: string, main: () => Promise<number>): void {
-  main().then((code) => { process.exitCode = code; }, (error: unknown) => {
-    console.error(chalk.red(`rollcall ${command} failed (a bug, please report it): ${error instanceof Error ? error.stack ?? error.message : String(error)}`));
-    process.exitCode = 1;
-  });
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(
+        chalk.red(
+          `rollcall ${command} failed (a bug, please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        ),
+      );
+      process.exitCode = 1;
+    },
+  );
 }

@@ -119,7 +119,8 @@ async function openCourse(python: string, options: Options): Promise<number> {
   log.write(`\n--- ${new Date().toISOString()} npm start\n`);
 
   const args = [
-    "-m", "notebook",
+    "-m",
+    "notebook",
     `--notebook-dir=${notebooksDir}`,
     `--ip=${options.ip}`,
     `--port=${options.port}`,

@@ -267,8 +267,7 @@ function wrap(db: SqlJsDatabase, keeper: Keeper | undefined): Database {
     },
 
     one<Row = Record<string, SqlValue>>(sql: string, params?: Params): Row | undefined {
-      const read = () =>
-        withStatement(sql, params, (statement) => (statement.step() ? (statement.getAsObject() as Row) : undefined));
+      const read = () => withStatement(sql, params, (statement) => (statement.step() ? (statement.getAsObject() as Row) : undefined));
       return thenKeep(read, keeper?.afterRead);
     },
 
@@ -462,7 +461,8 @@ function snapshot(SQL: SqlJsStatic, db: SqlJsDatabase): Uint8Array {
   try {
     // `filename` is the scratch's file in sql.js's file system; sql.js's types do not list it.
     const { filename } = scratch as unknown as { filename?: unknown };
-    if (typeof filename !== "string") throw new Error("rollcall cannot copy this database: this version of sql.js keeps its files differently");
+    if (typeof filename !== "string")
+      throw new Error("rollcall cannot copy this database: this version of sql.js keeps its files differently");
     db.run("VACUUM INTO ?", [`/${filename}`]);
     return scratch.export();
   } finally {

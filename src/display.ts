@@ -54,10 +54,7 @@ export function table(rows: readonly Record<string, unknown>[]): void {
  * barChart({ Morning: 6, Evening: 6 }, { title: "Students per cohort" });
  * barChart(new Map([["heads", 52], ["tails", 48]]));
  */
-export function barChart(
-  counts: Readonly<Record<string, number>> | ReadonlyMap<string, number>,
-  options: { title?: string } = {},
-): void {
+export function barChart(counts: Readonly<Record<string, number>> | ReadonlyMap<string, number>, options: { title?: string } = {}): void {
   const { svg, text } = renderBarChart(counts, options);
   publish({ "image/svg+xml": svg, "text/plain": text });
 }
@@ -102,15 +99,16 @@ export function renderTable(rows: readonly Record<string, unknown>[]): { html: s
     '<table class="rollcall-table" style="border-collapse:collapse;">',
     `<thead><tr>${columns.map((c, i) => `<th style="${th}${align(i)}">${escapeHtml(c)}</th>`).join("")}</tr></thead>`,
     "<tbody>",
-    ...cells.map(
-      (row) => `<tr>${row.map((cell, i) => `<td style="${td}${align(i)}">${escapeHtml(cell)}</td>`).join("")}</tr>`,
-    ),
+    ...cells.map((row) => `<tr>${row.map((cell, i) => `<td style="${td}${align(i)}">${escapeHtml(cell)}</td>`).join("")}</tr>`),
     "</tbody></table>",
   ].join("\n");
 
   const widths = columns.map((column, i) => Math.max(width(column), ...cells.map((row) => width(row[i] ?? ""))));
   const line = (values: string[]) =>
-    values.map((value, i) => pad(value, widths[i] ?? 0, numeric[i] ?? false)).join(" │ ").trimEnd();
+    values
+      .map((value, i) => pad(value, widths[i] ?? 0, numeric[i] ?? false))
+      .join(" │ ")
+      .trimEnd();
   const text = [
     line(columns),
     widths.map((w) => "─".repeat(w)).join("─┼─"),

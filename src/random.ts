@@ -160,9 +160,7 @@ function randomFrom(seed: number): Random {
       throw new Error(`sample(items, count) needs a whole number count, like sample(roster, 3), but got ${count}`);
     }
     if (count > items.length) {
-      throw new Error(
-        `sample() cannot take ${count} different items from a list of ${items.length}; ask for ${items.length} or fewer`,
-      );
+      throw new Error(`sample() cannot take ${count} different items from a list of ${items.length}; ask for ${items.length} or fewer`);
     }
     return shuffle(items).slice(0, count);
   }

@@ -171,7 +171,10 @@ test("npm start opens lesson 01 in Jupyter, Run All renders it without errors, C
   // Save the picture before asserting, so a failure can be looked at.
   await mkdir(path.dirname(SCREENSHOT), { recursive: true });
   // Notebook 6 scrolls inside #site, not the page: let the page grow so fullPage shows every cell.
-  await page.addStyleTag({ content: "body, html { position: static !important; height: auto !important; overflow: visible !important; } #site { height: auto !important; overflow: visible !important; }" });
+  await page.addStyleTag({
+    content:
+      "body, html { position: static !important; height: auto !important; overflow: visible !important; } #site { height: auto !important; overflow: visible !important; }",
+  });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
   assert.deepEqual(errors, [], "no cell may show an error traceback");

@@ -14,8 +14,11 @@ import { allLessons } from "./support/notebooks.js";
 
 const run = promisify(execFile);
 
-
-const codeOf = (nb: Notebook): string => nb.cells.filter((c) => c.cell_type === "code").map((c) => c.source).join("\n");
+const codeOf = (nb: Notebook): string =>
+  nb.cells
+    .filter((c) => c.cell_type === "code")
+    .map((c) => c.source)
+    .join("\n");
 
 test("the learner copy has stubs, not solutions, hidden tests or instructor notes", async () => {
   for (const lesson of await allLessons()) {
@@ -31,24 +34,41 @@ test("the learner copy has stubs, not solutions, hidden tests or instructor note
       const learnerCheck = learner.cells.find((c) => c.id === exercise.checkCell)?.source ?? "";
       assert.ok(exercise.check.length >= learnerCheck.length, "the grader's check keeps the hidden tests");
     }
-    assert.doesNotMatch(codeOf(instructor), /\/\/ (BEGIN|END) (SOLUTION|HIDDEN TESTS)/, `${lesson.id}: markers left in the instructor copy`);
+    assert.doesNotMatch(
+      codeOf(instructor),
+      /\/\/ (BEGIN|END) (SOLUTION|HIDDEN TESTS)/,
+      `${lesson.id}: markers left in the instructor copy`,
+    );
   }
 });
 
 test("no solution and no hidden test reaches the learner copy", async () => {
-  const normal = (code: string): string => code.split("\n").map((l) => l.trim()).filter(Boolean).join("\n");
-  const regions = (source: string, marker: string): string[] => source.split(new RegExp(`// (?:BEGIN|END) ${marker}`)).filter((_, i) => i % 2 === 1).map(normal);
+  const normal = (code: string): string =>
+    code
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join("\n");
+  const regions = (source: string, marker: string): string[] =>
+    source
+      .split(new RegExp(`// (?:BEGIN|END) ${marker}`))
+      .filter((_, i) => i % 2 === 1)
+      .map(normal);
   for (const lesson of await allLessons()) {
     const learner = normal(codeOf(buildLesson(lesson).learner));
     const learnerLines = new Set(learner.split("\n"));
     for (const cell of lesson.cells) {
       if (cell.kind === "answer") {
-        for (const solution of regions(cell.source, "SOLUTION")) assert.ok(!learner.includes(solution), `${lesson.id}: the solution of ${cell.exercise} is in the learner copy`);
+        for (const solution of regions(cell.source, "SOLUTION"))
+          assert.ok(!learner.includes(solution), `${lesson.id}: the solution of ${cell.exercise} is in the learner copy`);
       }
       if (cell.kind === "check") {
         // Each hidden test starts with t.equal / t.ok / t.throws: none may appear in the learner copy.
         // (A bare `t.equal(` whose arguments are on the lines below says nothing: any test can start so.)
-        for (const line of regions(cell.source, "HIDDEN TESTS").join("\n").split("\n").filter((l) => /^t\.\w+\(./.test(l))) {
+        for (const line of regions(cell.source, "HIDDEN TESTS")
+          .join("\n")
+          .split("\n")
+          .filter((l) => /^t\.\w+\(./.test(l))) {
           assert.ok(!learnerLines.has(line), `${lesson.id}: a hidden test of ${cell.exercise} is in the learner copy: ${line}`);
         }
       }
@@ -85,15 +105,21 @@ test("every built notebook is valid under nbformat's own schema (Debian's python
   const files: string[] = [];
   for (const lesson of await allLessons()) {
     const { learner, instructor } = buildLesson(lesson);
-    for (const [kind, nb] of [["learner", learner], ["instructor", instructor]] as const) {
+    for (const [kind, nb] of [
+      ["learner", learner],
+      ["instructor", instructor],
+    ] as const) {
       const file = path.join(folder, `${lesson.id}.${kind}.ipynb`);
       await writeFile(file, serializeNotebook(nb));
       files.push(file);
     }
   }
-  const script = "import sys, nbformat\nfor f in sys.argv[1:]:\n    nbformat.validate(nbformat.read(f, as_version=4))\nprint('valid', len(sys.argv) - 1)";
+  const script =
+    "import sys, nbformat\nfor f in sys.argv[1:]:\n    nbformat.validate(nbformat.read(f, as_version=4))\nprint('valid', len(sys.argv) - 1)";
   const { stdout } = await run("/usr/bin/python3", ["-c", script, ...files]).catch((error: { stderr?: string }) => {
-    throw new Error(`nbformat rejected a notebook (or is not installed: apt-get install python3-nbformat):\n${error.stderr ?? String(error)}`);
+    throw new Error(
+      `nbformat rejected a notebook (or is not installed: apt-get install python3-nbformat):\n${error.stderr ?? String(error)}`,
+    );
   });
   assert.equal(stdout.trim(), `valid ${files.length}`);
 });
@@ -110,7 +136,14 @@ test("npm run build -- --check passes on the committed notebooks and fails on a 
   assert.ok(first);
   const lessonFile = path.join(folder, "lessons", first);
   await writeFile(lessonFile, (await readFile(lessonFile, "utf8")) + "\nOne more sentence.\n");
-  const stale = await run(process.execPath, [script, "--check", "--lessons", path.join(folder, "lessons"), "--notebooks", path.join(folder, "notebooks")]).then(
+  const stale = await run(process.execPath, [
+    script,
+    "--check",
+    "--lessons",
+    path.join(folder, "lessons"),
+    "--notebooks",
+    path.join(folder, "notebooks"),
+  ]).then(
     () => assert.fail("--check passed on a stale notebook"),
     (error: { code?: number; stderr?: string }) => error,
   );
@@ -124,13 +157,24 @@ test("the learner's check says how many hidden tests were taken out; the instruc
     for (const cell of lesson.cells) {
       if (cell.kind !== "check") continue;
       // Counted here by hand: the lines of the hidden regions that start a test.
-      const hidden = cell.source.split(/\/\/ (?:BEGIN|END) HIDDEN TESTS/).filter((_, i) => i % 2 === 1).join("\n")
-        .split("\n").filter((l) => /^\s*t\.(equal|ok|throws)\(/.test(l)).length;
+      const hidden = cell.source
+        .split(/\/\/ (?:BEGIN|END) HIDDEN TESTS/)
+        .filter((_, i) => i % 2 === 1)
+        .join("\n")
+        .split("\n")
+        .filter((l) => /^\s*t\.(equal|ok|throws)\(/.test(l)).length;
       const learnerCheck = learner.cells.find((c) => c.id === `${cell.exercise}-check`)?.source ?? "";
-      const said = [...learnerCheck.matchAll(/^\s*t\.hiddenTests\((\d+)\); \/\/ grading runs \d+ more tests?, not shown here$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      const said = [...learnerCheck.matchAll(/^\s*t\.hiddenTests\((\d+)\); \/\/ grading runs \d+ more tests?, not shown here$/gm)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
       assert.equal(said, hidden, `${lesson.id} ${cell.exercise}: the learner's check says ${said} hidden tests, the lesson has ${hidden}`);
-      const full = [instructor.cells.find((c) => c.id === `${cell.exercise}-check`)?.source ?? "", tests.exercises.find((e) => e.id === cell.exercise)?.check ?? ""];
-      for (const source of full) assert.doesNotMatch(source, /hiddenTests/, `${lesson.id} ${cell.exercise}: the full check must stay as the lesson wrote it`);
+      const full = [
+        instructor.cells.find((c) => c.id === `${cell.exercise}-check`)?.source ?? "",
+        tests.exercises.find((e) => e.id === cell.exercise)?.check ?? "",
+      ];
+      for (const source of full)
+        assert.doesNotMatch(source, /hiddenTests/, `${lesson.id} ${cell.exercise}: the full check must stay as the lesson wrote it`);
     }
   }
 });
@@ -152,26 +196,53 @@ test("hidden tests are counted as the grader counts them, on the tester's own na
     "  // END HIDDEN TESTS",
     "});",
   ].join("\n");
-  assert.equal(stripHiddenTests(source), [
-    'check("pick", function (tester) {',
-    '  tester.ok("visible", () => true);',
-    "  tester.hiddenTests(3); // grading runs 3 more tests, not shown here",
-    "  const seeds = [1, 2];",
-    "});",
-  ].join("\n"));
-  const one = 'check("a", (t) => {\n  t.ok("x", () => true);\n    // BEGIN HIDDEN TESTS\n    t.ok("y", () => true);\n    // END HIDDEN TESTS\n});';
-  assert.match(stripHiddenTests(one), /^ {4}t\.hiddenTests\(1\); \/\/ grading runs 1 more test, not shown here$/m, "at the marker's indent, in the singular");
+  assert.equal(
+    stripHiddenTests(source),
+    [
+      'check("pick", function (tester) {',
+      '  tester.ok("visible", () => true);',
+      "  tester.hiddenTests(3); // grading runs 3 more tests, not shown here",
+      "  const seeds = [1, 2];",
+      "});",
+    ].join("\n"),
+  );
+  const one =
+    'check("a", (t) => {\n  t.ok("x", () => true);\n    // BEGIN HIDDEN TESTS\n    t.ok("y", () => true);\n    // END HIDDEN TESTS\n});';
+  assert.match(
+    stripHiddenTests(one),
+    /^ {4}t\.hiddenTests\(1\); \/\/ grading runs 1 more test, not shown here$/m,
+    "at the marker's indent, in the singular",
+  );
 });
 
 test("hidden tests outside a check's function (no tester name to say it on) are a problem with their line, so the build stops", () => {
   const outside = 'check("a", (t) => { t.ok("x", () => true); });\n// BEGIN HIDDEN TESTS\nt.equal("y", () => 1, 1);\n// END HIDDEN TESTS';
   const problems = findMarkerProblems([{ kind: "check", exercise: "a", source: outside, line: 20 }], "lessons/99-x.md");
-  assert.deepEqual(problems.map((p) => [p.line, p.message.split(":")[0]]), [[21, "these hidden tests are not inside a check's function with a plain name for its tester, like check(\"id\", (t) => { … })"]]);
+  assert.deepEqual(
+    problems.map((p) => [p.line, p.message.split(":")[0]]),
+    [[21, 'these hidden tests are not inside a check\'s function with a plain name for its tester, like check("id", (t) => { … })']],
+  );
   assert.throws(() => stripHiddenTests(outside), /not inside a check's function/);
   const lesson = [
-    "---", "title: X", "minutes: { teach: 1, exercises: 1 }", "objectives: [a]", "keypoints: [b]", "---", "",
-    "```ts exercise=a points=1", "function a(): number {", "  // BEGIN SOLUTION", "  return 1;", "  // END SOLUTION", "}", "```", "",
-    "```ts check=a", outside, "```", "",
+    "---",
+    "title: X",
+    "minutes: { teach: 1, exercises: 1 }",
+    "objectives: [a]",
+    "keypoints: [b]",
+    "---",
+    "",
+    "```ts exercise=a points=1",
+    "function a(): number {",
+    "  // BEGIN SOLUTION",
+    "  return 1;",
+    "  // END SOLUTION",
+    "}",
+    "```",
+    "",
+    "```ts check=a",
+    outside,
+    "```",
+    "",
   ].join("\n");
   const parsed = parseLesson(lesson, "lessons/99-x.md");
   assert.equal(parsed.ok, false);

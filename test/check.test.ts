@@ -6,11 +6,7 @@ import { previousCellError } from "../src/previous-cell";
 import { captureStdout } from "./support/capture-stdout";
 
 /** Run a check quietly; return its result and what it printed. */
-function quietCheck(
-  exercise: string,
-  define: (t: Tester) => void,
-  options?: RunCheckOptions,
-): { result: CheckResult; printed: string } {
+function quietCheck(exercise: string, define: (t: Tester) => void, options?: RunCheckOptions): { result: CheckResult; printed: string } {
   const result = runCheck(exercise, define, options);
   const printed = captureStdout(() => showCheck(result));
   return { result, printed };
@@ -217,8 +213,14 @@ const wrong = (t: Tester): void => t.equal("the first of two", () => "Grace", "A
 
 test("runCheck shows as many hints as it is told, the newest last, with a line while more remain", () => {
   const shown = [1, 2, 3, 4].map((n) => quietCheck("first", wrong, { hints: THREE_HINTS, hintsToShow: n }));
-  assert.deepEqual(shown.map((s) => s.result.hints), [THREE_HINTS.slice(0, 1), THREE_HINTS.slice(0, 2), THREE_HINTS, THREE_HINTS]);
-  assert.deepEqual(shown.map((s) => s.result.hintCount), [3, 3, 3, 3]);
+  assert.deepEqual(
+    shown.map((s) => s.result.hints),
+    [THREE_HINTS.slice(0, 1), THREE_HINTS.slice(0, 2), THREE_HINTS, THREE_HINTS],
+  );
+  assert.deepEqual(
+    shown.map((s) => s.result.hintCount),
+    [3, 3, 3, 3],
+  );
   assert.equal(
     shown[1]?.printed,
     [
@@ -241,13 +243,20 @@ test("runCheck shows as many hints as it is told, the newest last, with a line w
 test("check remembers each exercise's failing runs: no hint while todo, then one more per failing run; a pass shows none", () => {
   const runs = (exercise: string, define: (t: Tester) => void, times = 1): string[] =>
     Array.from({ length: times }, () => captureStdout(() => check(exercise, define, { hints: THREE_HINTS })));
-  const hintsIn = (printed: string): string[] => printed.split("\n").filter((l) => l.includes("💡")).map((l) => l.trim());
+  const hintsIn = (printed: string): string[] =>
+    printed
+      .split("\n")
+      .filter((l) => l.includes("💡"))
+      .map((l) => l.trim());
   const stub = (t: Tester): void => t.equal("first", () => firstStudentStub(["Ada"]), "Ada");
 
   const todoRuns = runs("memory-a", stub, 2);
   assert.deepEqual(todoRuns.map(hintsIn), [[], []], "no hint before any attempt, however often");
   const failing = runs("memory-a", wrong, 4);
-  assert.deepEqual(failing.map((p) => hintsIn(p).length), [1, 2, 3, 3]);
+  assert.deepEqual(
+    failing.map((p) => hintsIn(p).length),
+    [1, 2, 3, 3],
+  );
   assert.deepEqual(hintsIn(failing[1] ?? ""), ["💡 Hint: Start at index 0.", "💡 Hint: names[0] is the first."]);
   assert.match(failing[0] ?? "", /Another hint comes with the next run/);
   assert.doesNotMatch(failing[2] ?? "", /Another hint/);
@@ -256,7 +265,10 @@ test("check remembers each exercise's failing runs: no hint while todo, then one
   // Another exercise keeps its own count; the stub again (todo) does not use up a hint.
   assert.deepEqual(runs("memory-b", wrong).map(hintsIn), [["💡 Hint: Start at index 0."]]);
   assert.deepEqual(runs("memory-b", stub).map(hintsIn), [[]]);
-  assert.deepEqual(runs("memory-b", wrong).map((p) => hintsIn(p).length), [2]);
+  assert.deepEqual(
+    runs("memory-b", wrong).map((p) => hintsIn(p).length),
+    [2],
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -264,8 +276,14 @@ test("check remembers each exercise's failing runs: no hint while todo, then one
 
 test("after a failed cell the check runs no test and says to fix that cell first, with no hint used up", () => {
   let ran = false;
-  const define = (t: Tester): void => { ran = true; t.equal("first", () => firstStudentStub(["Ada"]), "Ada"); };
-  const { result, printed } = quietCheck("first-student", define, { hints: ["Use names[0]."], previousCellError: "1:8 - Type 'number' is not assignable to type 'string'." });
+  const define = (t: Tester): void => {
+    ran = true;
+    t.equal("first", () => firstStudentStub(["Ada"]), "Ada");
+  };
+  const { result, printed } = quietCheck("first-student", define, {
+    hints: ["Use names[0]."],
+    previousCellError: "1:8 - Type 'number' is not assignable to type 'string'.",
+  });
   assert.equal(ran, false, "the old code was tested");
   assert.equal(result.status, "fail");
   assert.equal(result.previousCellError, "1:8 - Type 'number' is not assignable to type 'string'.");
@@ -297,9 +315,15 @@ test("a check told of hidden tests says, when it passes, that grading runs more"
   const { result, printed } = quietCheck("last-student", visible);
   assert.deepEqual([result.status, result.tests.length, result.hiddenTests], ["pass", 2, 3], "hiddenTests is no test of its own");
   assert.equal(printed, "✅ last-student: all 2 checks pass. Grading runs 3 more tests: try other cases of your own too.\n");
-  const one = quietCheck("x", (t) => { t.ok("alone", () => true); t.hiddenTests(1); });
+  const one = quietCheck("x", (t) => {
+    t.ok("alone", () => true);
+    t.hiddenTests(1);
+  });
   assert.equal(one.printed, "✅ x: the check passes. Grading runs 1 more test: try other cases of your own too.\n");
-  const failing = quietCheck("x", (t) => { t.ok("alone", () => false); t.hiddenTests(2); });
+  const failing = quietCheck("x", (t) => {
+    t.ok("alone", () => false);
+    t.hiddenTests(2);
+  });
   assert.doesNotMatch(failing.printed, /Grading runs/, "said only once the visible tests pass");
   assert.equal(quietCheck("x", (t) => t.ok("alone", () => true)).result.hiddenTests, 0);
 });

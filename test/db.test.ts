@@ -305,7 +305,8 @@ test("save() makes the file even before the first change; a database in memory h
   const memory = await openDatabase();
   assert.equal(memory.file, undefined);
   assert.throws(() => memory.save(), {
-    message: 'this database lives only in memory, so there is no file to save it to — open one kept in a file with await openDatabase({ file: "roll-call.sqlite" }).',
+    message:
+      'this database lives only in memory, so there is no file to save it to — open one kept in a file with await openDatabase({ file: "roll-call.sqlite" }).',
   });
   memory.close();
 });
@@ -451,7 +452,10 @@ test("a file that is not a SQLite database is refused with a clear error, and le
   writeFileSync(fake, bytes);
   await assert.rejects(openDatabase({ file: fake }), (e: unknown) => {
     assert.ok(e instanceof Error);
-    assert.match(e.message, /^".*fake\.sqlite" is not a SQLite database \(SQLite says: .+\), so it was not opened, and it was left untouched — /);
+    assert.match(
+      e.message,
+      /^".*fake\.sqlite" is not a SQLite database \(SQLite says: .+\), so it was not opened, and it was left untouched — /,
+    );
     return true;
   });
   assert.deepEqual(readFileSync(fake), bytes);
@@ -477,7 +481,10 @@ test("a file being changed by another SQLite program (a -wal or -journal beside 
   const file = path.join(tempFolder(t), "roll-call.sqlite");
   const db = await fileDatabase(file);
   writeFileSync(`${file}-wal`, "changes another program has not finished");
-  assert.throws(() => db.run(insertStudent, ["Ada Lovelace", "ada@example.edu"]), /^Error: another program is using ".*roll-call\.sqlite" right now/);
+  assert.throws(
+    () => db.run(insertStudent, ["Ada Lovelace", "ada@example.edu"]),
+    /^Error: another program is using ".*roll-call\.sqlite" right now/,
+  );
   await assert.rejects(openDatabase({ file }), /roll-call\.sqlite-wal" beside it holds changes that are not in the file yet/);
   rmSync(`${file}-wal`);
   db.save();
@@ -505,11 +512,16 @@ test("when the file cannot be written, the error says so, the file is as it was,
   mkdirSync(sub);
   const fresh = await openDatabase({ file: path.join(sub, "roll-call.sqlite") });
   rmSync(sub, { recursive: true });
-  assert.throws(() => fresh.exec(schema), /^Error: could not save ".*week-1\/roll-call\.sqlite" \(ENOENT: .*\) — your latest change is only in this notebook's memory, and the file is as it was\. Check that the folder ".*week-1" still exists/);
+  assert.throws(
+    () => fresh.exec(schema),
+    /^Error: could not save ".*week-1\/roll-call\.sqlite" \(ENOENT: .*\) — your latest change is only in this notebook's memory, and the file is as it was\. Check that the folder ".*week-1" still exists/,
+  );
   assert.deepEqual(fresh.tables(), ["students"]);
   mkdirSync(sub);
   fresh.save();
-  assert.deepEqual(await readBack(path.join(sub, "roll-call.sqlite"), "SELECT name FROM sqlite_schema WHERE type = 'table'"), [{ name: "students" }]);
+  assert.deepEqual(await readBack(path.join(sub, "roll-call.sqlite"), "SELECT name FROM sqlite_schema WHERE type = 'table'"), [
+    { name: "students" },
+  ]);
   fresh.close();
 });
 
@@ -522,7 +534,10 @@ test("a save that fails halfway, at the rename, leaves the old file whole and no
   const rename = t.mock.method(fs, "renameSync", () => {
     throw Object.assign(new Error("EIO: i/o error, rename"), { code: "EIO" });
   });
-  assert.throws(() => db.run(insertStudent, ["Grace Hopper", "grace@example.edu"]), /^Error: could not save ".*" \(EIO: i\/o error, rename\)/);
+  assert.throws(
+    () => db.run(insertStudent, ["Grace Hopper", "grace@example.edu"]),
+    /^Error: could not save ".*" \(EIO: i\/o error, rename\)/,
+  );
   assert.equal(rename.mock.callCount(), 1);
   rename.mock.restore();
   assert.deepEqual(readFileSync(file), before);
@@ -589,15 +604,29 @@ test("killed at the worst moments of a save, the file holds the old database or 
   // The child dies by SIGKILL at one point of its save: in the middle of writing, before or after the rename.
   const die = 'process.kill(process.pid, "SIGKILL")';
   const crashes = [
-    { at: "halfway through writing", expect: "old", patch: `const write = fs.writeFileSync; fs.writeFileSync = (fd, bytes, ...rest) => { if (armed) { fs.writeSync(fd, bytes, 0, bytes.length >> 1); ${die}; } return write(fd, bytes, ...rest); };` },
-    { at: "after writing, before the rename", expect: "old", patch: `const rename = fs.renameSync; fs.renameSync = (...args) => { if (armed) ${die}; return rename(...args); };` },
-    { at: "right after the rename", expect: "new", patch: `const rename = fs.renameSync; fs.renameSync = (...args) => { rename(...args); if (armed) ${die}; };` },
+    {
+      at: "halfway through writing",
+      expect: "old",
+      patch: `const write = fs.writeFileSync; fs.writeFileSync = (fd, bytes, ...rest) => { if (armed) { fs.writeSync(fd, bytes, 0, bytes.length >> 1); ${die}; } return write(fd, bytes, ...rest); };`,
+    },
+    {
+      at: "after writing, before the rename",
+      expect: "old",
+      patch: `const rename = fs.renameSync; fs.renameSync = (...args) => { if (armed) ${die}; return rename(...args); };`,
+    },
+    {
+      at: "right after the rename",
+      expect: "new",
+      patch: `const rename = fs.renameSync; fs.renameSync = (...args) => { rename(...args); if (armed) ${die}; };`,
+    },
   ];
   await runUntilKilled(saverCode(file, "pick(); process.kill(process.pid, 'SIGKILL');"));
   let before = await assertConsistent(file);
   assert.equal(before, 1);
   for (const crash of crashes) {
-    await runUntilKilled(saverCode(file, `let armed = false; ${crash.patch} armed = true; pick(); console.error("the crash point was never reached");`));
+    await runUntilKilled(
+      saverCode(file, `let armed = false; ${crash.patch} armed = true; pick(); console.error("the crash point was never reached");`),
+    );
     const after = await assertConsistent(file);
     assert.equal(after, crash.expect === "old" ? before : before + 1, `killed ${crash.at}`);
     before = after;

@@ -14,7 +14,7 @@ const LESSON = [
   "keypoints: [a, b]",
   "---",
   "",
-  '```ts output="true\\n[ \'Grace\', \'Zoe\', \'alan\' ]"',
+  "```ts output=\"true\\n[ 'Grace', 'Zoe', 'alan' ]\"",
   "names.sort()",
   "```",
   "",
@@ -32,10 +32,13 @@ test("expected output: exact text, trailing spaces ignored, … matches within o
 });
 
 test("printed text is streams and displayed plain text, in order", () => {
-  assert.equal(printedText([
-    { output_type: "stream", name: "stdout", text: "one\n" },
-    { output_type: "display_data", data: { "text/plain": "two", "text/html": "<b>two</b>" }, metadata: {} },
-  ]), "one\ntwo");
+  assert.equal(
+    printedText([
+      { output_type: "stream", name: "stdout", text: "one\n" },
+      { output_type: "display_data", data: { "text/plain": "two", "text/html": "<b>two</b>" }, metadata: {} },
+    ]),
+    "one\ntwo",
+  );
 });
 
 test("a demo that prints something else is a problem at its line; one that prints what it says is not", () => {
@@ -45,7 +48,12 @@ test("a demo that prints something else is a problem at its line; one that print
   const run = (first: string, second: string): Notebook => {
     const nb = lessonToNotebook(lesson);
     const texts = [first, second];
-    return { ...nb, cells: nb.cells.map((c) => c.cell_type === "code" ? { ...c, outputs: [{ output_type: "stream", name: "stdout", text: texts.shift() ?? "" }] } : c) };
+    return {
+      ...nb,
+      cells: nb.cells.map((c) =>
+        c.cell_type === "code" ? { ...c, outputs: [{ output_type: "stream", name: "stdout", text: texts.shift() ?? "" }] } : c,
+      ),
+    };
   };
   assert.deepEqual(demoOutputProblems(lesson, run("true\n[ 'Grace', 'Zoe', 'alan' ]\n", "stored in 3 ms\n")), []);
   const problems = demoOutputProblems(lesson, run("[ 'alan', 'Grace', 'Zoe' ]\n", "stored in 3 ms\n"));
@@ -55,7 +63,7 @@ test("a demo that prints something else is a problem at its line; one that print
 });
 
 test("output= is refused on an exercise and needs quoted text", () => {
-  const bad = LESSON.replace('```ts output="stored in … ms"', "```ts exercise=x points=1 output=\"1\"");
+  const bad = LESSON.replace('```ts output="stored in … ms"', '```ts exercise=x points=1 output="1"');
   const parsed = parseLesson(bad, "lessons/09-demo.md");
   assert.ok(!parsed.ok);
   assert.match(parsed.problems.map((p) => p.message).join("\n"), /output="…" belongs on a demo cell/);

@@ -41,15 +41,7 @@ test("renderBarChart draws text bars scaled to the largest value, in the given o
     ]),
     { title: "Students per cohort" },
   );
-  assert.equal(
-    text,
-    [
-      "Students per cohort",
-      `Morning │${"█".repeat(30)} 6`,
-      `Evening │${"█".repeat(15)} 3`,
-      "Night   │ 0",
-    ].join("\n"),
-  );
+  assert.equal(text, ["Students per cohort", `Morning │${"█".repeat(30)} 6`, `Evening │${"█".repeat(15)} 3`, "Night   │ 0"].join("\n"));
 });
 
 test("renderBarChart draws one SVG bar per label, sized by value, with labels escaped", () => {
@@ -75,19 +67,37 @@ test("outside a kernel, publish prints the text/plain version and a newline", ()
 });
 
 test("show() prints rows as a table, a list as index and value from 0, and anything else as text", () => {
-  assert.equal(captureStdout(() => show([{ name: "Ada" }, { name: "Grace" }])), "name\n─────\nAda\nGrace\n");
+  assert.equal(
+    captureStdout(() => show([{ name: "Ada" }, { name: "Grace" }])),
+    "name\n─────\nAda\nGrace\n",
+  );
   assert.equal(
     captureStdout(() => show(["Ada", "Grace"])),
     "index │ value\n──────┼──────\n    0 │ Ada\n    1 │ Grace\n",
   );
-  assert.equal(captureStdout(() => show({ total: 12, cohorts: ["Morning", "Evening"] })), "{ total: 12, cohorts: [ 'Morning', 'Evening' ] }\n");
-  assert.equal(captureStdout(() => show("plain words")), "plain words\n");
-  assert.equal(captureStdout(() => show([])), "(empty list)\n");
+  assert.equal(
+    captureStdout(() => show({ total: 12, cohorts: ["Morning", "Evening"] })),
+    "{ total: 12, cohorts: [ 'Morning', 'Evening' ] }\n",
+  );
+  assert.equal(
+    captureStdout(() => show("plain words")),
+    "plain words\n",
+  );
+  assert.equal(
+    captureStdout(() => show([])),
+    "(empty list)\n",
+  );
 });
 
 test("table() and barChart() print their text versions outside a kernel", () => {
-  assert.equal(captureStdout(() => table([{ n: 1 }])), "n\n─\n1\n");
-  assert.equal(captureStdout(() => barChart({ a: 2 })), `a │${"█".repeat(30)} 2\n`);
+  assert.equal(
+    captureStdout(() => table([{ n: 1 }])),
+    "n\n─\n1\n",
+  );
+  assert.equal(
+    captureStdout(() => barChart({ a: 2 })),
+    `a │${"█".repeat(30)} 2\n`,
+  );
 });
 
 test("inside the tslab kernel, publish sends ONE display_data with every MIME type", () => {
@@ -109,5 +119,8 @@ test("inside the tslab kernel, publish sends ONE display_data with every MIME ty
   assert.match(content.data["image/svg+xml"] ?? "", /^<svg /);
   assert.deepEqual([content.metadata, content.transient], [{}, {}]);
   // With the kernel gone again, output falls back to stdout.
-  assert.equal(captureStdout(() => publish({ "text/plain": "back" })), "back\n");
+  assert.equal(
+    captureStdout(() => publish({ "text/plain": "back" })),
+    "back\n",
+  );
 });

@@ -4,7 +4,6 @@ import { renderFeedback, type FeedbackContext } from "../src/engine/feedback.js"
 import { OUTPUT_CAP } from "../src/engine/results.js";
 import { EXERCISES, outcome, results } from "./support/results.js";
 
-
 const context = (answers: Record<string, string> = {}): FeedbackContext => ({
   title: "Keeping a roster",
   exercises: EXERCISES,
@@ -44,7 +43,16 @@ test("hostile text from the learner and the results is escaped everywhere", () =
   assert.ok(page.includes("&quot; onload=&quot;x"));
   // Each hostile place shows up escaped: title, name, test name, message, output, note, answer, grader message.
   const escaped = "&lt;script&gt;alert(1)&lt;/script&gt;";
-  for (const text of [`Title ${escaped}`, `${escaped}&quot; onload=&quot;x`, `${escaped} name`, `expected ${escaped}`, `printed ${escaped}`, `note ${escaped}`, `const x = &quot;${escaped}&quot;;`, "grader says &quot; onload=&quot;x"]) {
+  for (const text of [
+    `Title ${escaped}`,
+    `${escaped}&quot; onload=&quot;x`,
+    `${escaped} name`,
+    `expected ${escaped}`,
+    `printed ${escaped}`,
+    `note ${escaped}`,
+    `const x = &quot;${escaped}&quot;;`,
+    "grader says &quot; onload=&quot;x",
+  ]) {
     assert.ok(page.includes(text), `escaped: ${text}`);
   }
   // The stray exercise id sits inside an attribute: escaped there too.
@@ -67,10 +75,17 @@ test("tests are grouped per exercise in lesson order with per-exercise totals", 
     outcome("last-student", "empty roster", 0.666667, 1, "fail"),
     outcome("add-student", "keeps order", 0, 1.5, "fail", { message: "expected [Ada, Grace]" }),
   ]);
-  const page = renderFeedback(r, context({ "add-student": "roster.push(name);", "last-student": "return roster.at(-1);", "count-rows": "return rows.length;" }));
+  const page = renderFeedback(
+    r,
+    context({ "add-student": "roster.push(name);", "last-student": "return roster.at(-1);", "count-rows": "return rows.length;" }),
+  );
 
   const positions = EXERCISES.map((e) => page.indexOf(`id="exercise-${e.id}"`));
-  assert.deepEqual([...positions].sort((a, b) => a - b), positions, "sections follow the lesson, not the results");
+  assert.deepEqual(
+    [...positions].sort((a, b) => a - b),
+    positions,
+    "sections follow the lesson, not the results",
+  );
   assert.ok(positions.every((p) => p > 0));
 
   const add = section(page, "add-student");
@@ -104,10 +119,19 @@ test("a missing answer says so in its exercise", () => {
 });
 
 test("an error result says it could not be graded, with the grader's message", () => {
-  const r = results("Ada", [outcome("add-student", "adds one", 0, 3, "error", { message: "timed out after 10 s: is there a loop that never ends?", output: "x".repeat(OUTPUT_CAP + 500) })], {
-    message: "add-student: timed out after 10 s: is there a loop that never ends?",
-    score: 0,
-  });
+  const r = results(
+    "Ada",
+    [
+      outcome("add-student", "adds one", 0, 3, "error", {
+        message: "timed out after 10 s: is there a loop that never ends?",
+        output: "x".repeat(OUTPUT_CAP + 500),
+      }),
+    ],
+    {
+      message: "add-student: timed out after 10 s: is there a loop that never ends?",
+      score: 0,
+    },
+  );
   const page = renderFeedback(r, context());
   assert.match(page, /class="summary error"/);
   assert.match(page, /Could not be graded/);
@@ -119,9 +143,13 @@ test("an error result says it could not be graded, with the grader's message", (
 });
 
 test("a pass says so, and the notes show what the grader noticed", () => {
-  const r = results("Ada", EXERCISES.map((e) => outcome(e.id, `all of ${e.id}`, e.points, e.points, "pass")), {
-    notes: ["A locked cell was changed: cell 3 was restored before grading."],
-  });
+  const r = results(
+    "Ada",
+    EXERCISES.map((e) => outcome(e.id, `all of ${e.id}`, e.points, e.points, "pass")),
+    {
+      notes: ["A locked cell was changed: cell 3 was restored before grading."],
+    },
+  );
   const page = renderFeedback(r, context());
   assert.match(page, /class="summary pass"/);
   assert.match(page, /<p class="status">Pass<\/p>/);

@@ -29,7 +29,9 @@ before(async () => {
   grading = loaded.value;
   tmp = await mkdtemp(path.join(os.tmpdir(), "rollcall-batch-writes-"));
 });
-after(async () => { if (tmp) await rm(tmp, { recursive: true, force: true }); });
+after(async () => {
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
 
 /** A fresh class folder and out folder, with these files in the class folder. */
 async function classOf(name: string, files: Record<string, string>): Promise<{ subs: string; out: string; file: (n: string) => string }> {
@@ -39,11 +41,24 @@ async function classOf(name: string, files: Record<string, string>): Promise<{ s
   for (const [file, text] of Object.entries(files)) await writeFile(path.join(subs, file), text);
   return { subs, out, file: (n) => path.join(subs, n) };
 }
-const options = (out: string, extra: Partial<BatchOptions> = {}): BatchOptions => ({ lessonId: LESSON, out, jobs: 1, force: false, limits: DEFAULT_LIMITS, maxBytes: 1024 * 1024, ...extra });
-const readResult = async (out: string, name: string): Promise<LearnerResults> => JSON.parse(await readFile(path.join(out, "results", `${name}.json`), "utf8")) as LearnerResults;
+const options = (out: string, extra: Partial<BatchOptions> = {}): BatchOptions => ({
+  lessonId: LESSON,
+  out,
+  jobs: 1,
+  force: false,
+  limits: DEFAULT_LIMITS,
+  maxBytes: 1024 * 1024,
+  ...extra,
+});
+const readResult = async (out: string, name: string): Promise<LearnerResults> =>
+  JSON.parse(await readFile(path.join(out, "results", `${name}.json`), "utf8")) as LearnerResults;
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 /** Every file under a folder, relative, sorted. */
-const filesUnder = async (dir: string): Promise<string[]> => (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+const filesUnder = async (dir: string): Promise<string[]> =>
+  (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
 
 test("a result is written whole: indented JSON with a trailing newline, naming the submission and the SHA-256 of its bytes; no temporary left", async () => {
   const { subs, out, file } = await classOf("shape", { "ada.ipynb": STRANGER });
@@ -58,7 +73,10 @@ test("a result is written whole: indented JSON with a trailing newline, naming t
   assert.equal(written.lesson, LESSON);
   assert.equal(written.source, path.resolve(file("ada.ipynb")));
   assert.equal(written.submission_sha256, sha256(STRANGER));
-  assert.deepEqual(written.tests.map((t) => [t.exercise, t.status, t.points]), grading.tests.exercises.map((e) => [e.id, "error", 0]));
+  assert.deepEqual(
+    written.tests.map((t) => [t.exercise, t.status, t.points]),
+    grading.tests.exercises.map((e) => [e.id, "error", 0]),
+  );
   assert.deepEqual(await filesUnder(out), ["feedback/ada.html", "gradebook.csv", "results/ada.json"]);
 });
 
@@ -74,7 +92,11 @@ test("a file too large is never read: its error result names the file but has no
 
 test("results, feedback and the gradebook are replaced by rename, never rewritten in place (a reader holding the old file sees it whole)", async () => {
   const { subs, out } = await classOf("rename", { "ada.ipynb": STRANGER });
-  const old = { "results/ada.json": '{"lesson": "another-lesson"}\n', "feedback/ada.html": "<p>old page</p>\n", "gradebook.csv": "old,gradebook\n" };
+  const old = {
+    "results/ada.json": '{"lesson": "another-lesson"}\n',
+    "feedback/ada.html": "<p>old page</p>\n",
+    "gradebook.csv": "old,gradebook\n",
+  };
   await mkdir(path.join(out, "results"), { recursive: true });
   await mkdir(path.join(out, "feedback"), { recursive: true });
   for (const [file, text] of Object.entries(old)) {
@@ -83,7 +105,11 @@ test("results, feedback and the gradebook are replaced by rename, never rewritte
   }
   await gradeBatch([subs], grading, options(out));
   for (const [file, text] of Object.entries(old)) {
-    assert.equal(await readFile(path.join(tmp, "rename", `held-${path.basename(file)}`), "utf8"), text, `${file} was written into in place`);
+    assert.equal(
+      await readFile(path.join(tmp, "rename", `held-${path.basename(file)}`), "utf8"),
+      text,
+      `${file} was written into in place`,
+    );
     assert.notEqual(await readFile(path.join(out, file), "utf8"), text, `${file} was not replaced`);
   }
 });
@@ -105,13 +131,25 @@ test("a half-written result is never trusted: that learner is graded again; a re
   const { subs, out } = await classOf("half-written", { "ada.ipynb": STRANGER });
   await mkdir(path.join(out, "results"), { recursive: true });
   await writeFile(path.join(out, "results", "ada.json"), '{"version": 3, "status": "pa');
-  const other: Partial<LearnerResults> = { version: 3, status: "pass", tests: [], score: 0, max_score: 0, learner: "zed", lesson: "02-something-else", notes: [] };
+  const other: Partial<LearnerResults> = {
+    version: 3,
+    status: "pass",
+    tests: [],
+    score: 0,
+    max_score: 0,
+    learner: "zed",
+    lesson: "02-something-else",
+    notes: [],
+  };
   await writeFile(path.join(out, "results", "zed.json"), JSON.stringify(other));
   const outcome = await gradeBatch([subs], grading, options(out));
   assert.deepEqual([outcome.graded, outcome.skipped, outcome.inGradebook], [1, 0, 1]);
   assert.equal((await readResult(out, "ada")).lesson, LESSON);
   const rows = (await readFile(path.join(out, "gradebook.csv"), "utf8")).trim().split("\n");
-  assert.deepEqual(rows.slice(1).map((r) => r.split(",")[0]), ["ada"]);
+  assert.deepEqual(
+    rows.slice(1).map((r) => r.split(",")[0]),
+    ["ada"],
+  );
 });
 
 test("a rerun trusts a result only for the same lesson, file and bytes: unchanged is skipped (not rewritten); changed bytes, another lesson's result, or --force are graded again", async () => {
@@ -148,5 +186,8 @@ test("a result the disk refuses is that learner's problem, said; the other learn
   assert.match(JSON.stringify(outcome.problems[0]), /ada\.ipynb.*its results could not be written/);
   assert.equal((await readResult(out, "bo")).learner, "bo");
   const rows = (await readFile(path.join(out, "gradebook.csv"), "utf8")).trim().split("\n");
-  assert.deepEqual(rows.slice(1).map((r) => r.split(",")[0]), ["bo"]);
+  assert.deepEqual(
+    rows.slice(1).map((r) => r.split(",")[0]),
+    ["bo"],
+  );
 });

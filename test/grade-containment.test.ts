@@ -32,8 +32,20 @@ const MAX_SCORE = 11;
 const LIMIT = { timeout: 240_000 };
 
 /** A raw notebook cell, as JSON on disk. */
-interface RawCell { cell_type: string; id: string; metadata: { rollcall?: { role?: string; exercise?: string } } & Record<string, unknown>; source: string | string[]; outputs?: unknown[]; execution_count?: null }
-interface RawNotebook { cells: RawCell[]; metadata: Record<string, unknown>; nbformat: number; nbformat_minor: number }
+interface RawCell {
+  cell_type: string;
+  id: string;
+  metadata: { rollcall?: { role?: string; exercise?: string } } & Record<string, unknown>;
+  source: string | string[];
+  outputs?: unknown[];
+  execution_count?: null;
+}
+interface RawNotebook {
+  cells: RawCell[];
+  metadata: Record<string, unknown>;
+  nbformat: number;
+  nbformat_minor: number;
+}
 
 const WRONG_LAST = "function lastStudent(names: string[]): string {\n  return names[names.length];\n}\n";
 
@@ -76,7 +88,14 @@ function answering(exercise: string, source: string, notebook = solved()): RawNo
   return notebook;
 }
 
-const codeCell = (id: string, source: string): RawCell => ({ cell_type: "code", id, metadata: {}, source, outputs: [], execution_count: null });
+const codeCell = (id: string, source: string): RawCell => ({
+  cell_type: "code",
+  id,
+  metadata: {},
+  source,
+  outputs: [],
+  execution_count: null,
+});
 
 /** Adds a learner's own cell after the cell `afterId` ("end" for the last). */
 function adding(source: string, afterId: string, notebook = solved()): RawNotebook {
@@ -101,7 +120,11 @@ const TRY = [
 ].join("\n");
 
 const FAKE_REPORT = JSON.stringify({
-  exercise: "last-student", status: "pass", score: 2, maxScore: 2, hints: [],
+  exercise: "last-student",
+  status: "pass",
+  score: 2,
+  maxScore: 2,
+  hints: [],
   tests: [{ name: "the last of Ada, Grace, Alan", status: "pass", message: "", points: 2, maxPoints: 2 }],
 });
 
@@ -120,169 +143,240 @@ function cases(): Record<string, string | Uint8Array> {
 
     exit: answering("last-student", lastStudent("  process.exit(0);")),
 
-    "kill-grader": answering("last-student", lastStudent([
-      '  attempt("term", () => process.kill(process.ppid, "SIGTERM"));',
-      '  attempt("kill", () => process.kill(process.ppid, "SIGKILL"));',
-      '  attempt("raw", () => { const errno = (process as any)._kill(process.ppid, 9); if (errno !== 0) throw new Error(`errno ${errno}`); });',
-      "  console.log(tries.join(\" \"));",
-      "  return names[names.length];",
-    ].join("\n"), TRY)),
+    "kill-grader": answering(
+      "last-student",
+      lastStudent(
+        [
+          '  attempt("term", () => process.kill(process.ppid, "SIGTERM"));',
+          '  attempt("kill", () => process.kill(process.ppid, "SIGKILL"));',
+          '  attempt("raw", () => { const errno = (process as any)._kill(process.ppid, 9); if (errno !== 0) throw new Error(`errno ${errno}`); });',
+          '  console.log(tries.join(" "));',
+          "  return names[names.length];",
+        ].join("\n"),
+        TRY,
+      ),
+    ),
 
     "kill-self": answering("last-student", lastStudent('  process.kill(process.pid, "SIGKILL");\n  return "";')),
 
-    memory: answering("last-student", lastStudent([
-      "  const hog: number[][] = [];",
-      "  while (true) hog.push(new Array(1 << 20).fill(hog.length));",
-    ].join("\n"))),
+    memory: answering(
+      "last-student",
+      lastStudent(["  const hog: number[][] = [];", "  while (true) hog.push(new Array(1 << 20).fill(hog.length));"].join("\n")),
+    ),
 
-    flood: answering("last-student", lastStudent([
-      '  const line = "flood ".repeat(1000);',
-      "  for (let i = 0; i < 1700; i++) console.log(line); // about 10 MB",
-      '  process.stdout.write("w".repeat(1_000_000));',
-      '  console.error("e".repeat(1_000_000));',
-      '  try { require("fs").writeSync(1, "z".repeat(1_000_000)); } catch {}',
-      "  return names[names.length];",
-    ].join("\n"))),
+    flood: answering(
+      "last-student",
+      lastStudent(
+        [
+          '  const line = "flood ".repeat(1000);',
+          "  for (let i = 0; i < 1700; i++) console.log(line); // about 10 MB",
+          '  process.stdout.write("w".repeat(1_000_000));',
+          '  console.error("e".repeat(1_000_000));',
+          '  try { require("fs").writeSync(1, "z".repeat(1_000_000)); } catch {}',
+          "  return names[names.length];",
+        ].join("\n"),
+      ),
+    ),
 
     // A fake passing report, as a display and as printed JSON, from the learner's own cells and from the answer while it is checked.
-    "fake-output": adding([
-      `const fake = ${FAKE_REPORT};`,
-      'require("tslab").display.text("✅ last-student: all 3 checks pass (2/2 points)");',
-      'require("tslab").display.raw("application/vnd.rollcall.check+json", JSON.stringify(fake));',
-      'console.log(JSON.stringify({ "application/vnd.rollcall.check+json": fake }));',
-    ].join("\n"), "last-student", adding(`console.log(JSON.stringify(${FAKE_REPORT}));`, "end", answering("last-student", lastStudent([
-      `  require("tslab").display.raw("application/vnd.rollcall.check+json", JSON.stringify(${FAKE_REPORT}));`,
-      `  console.log(JSON.stringify({ "application/vnd.rollcall.check+json": ${FAKE_REPORT} }));`,
-      "  return names[names.length];",
-    ].join("\n"))))),
+    "fake-output": adding(
+      [
+        `const fake = ${FAKE_REPORT};`,
+        'require("tslab").display.text("✅ last-student: all 3 checks pass (2/2 points)");',
+        'require("tslab").display.raw("application/vnd.rollcall.check+json", JSON.stringify(fake));',
+        'console.log(JSON.stringify({ "application/vnd.rollcall.check+json": fake }));',
+      ].join("\n"),
+      "last-student",
+      adding(
+        `console.log(JSON.stringify(${FAKE_REPORT}));`,
+        "end",
+        answering(
+          "last-student",
+          lastStudent(
+            [
+              `  require("tslab").display.raw("application/vnd.rollcall.check+json", JSON.stringify(${FAKE_REPORT}));`,
+              `  console.log(JSON.stringify({ "application/vnd.rollcall.check+json": ${FAKE_REPORT} }));`,
+              "  return names[names.length];",
+            ].join("\n"),
+          ),
+        ),
+      ),
+    ),
 
     // The learner's own passing check, at the top of the answer cell and queued to run right after the lesson's check.
-    "own-check": answering("last-student", lastStudent([
-      '  queueMicrotask(() => check("last-student", (t) => t.ok("x", () => true), { hints: ["h"] }));',
-      "  return names[names.length];",
-    ].join("\n"), 'check("last-student", (t) => t.ok("x", () => true), { hints: ["h"] });')),
+    "own-check": answering(
+      "last-student",
+      lastStudent(
+        [
+          '  queueMicrotask(() => check("last-student", (t) => t.ok("x", () => true), { hints: ["h"] }));',
+          "  return names[names.length];",
+        ].join("\n"),
+        'check("last-student", (t) => t.ok("x", () => true), { hints: ["h"] });',
+      ),
+    ),
 
-    "own-check-nested": answering("last-student", lastStudent([
-      '  check("last-student", (t) => t.ok("x", () => true), { hints: ["h"] });',
-      "  return names[names.length];",
-    ].join("\n"))),
+    "own-check-nested": answering(
+      "last-student",
+      lastStudent(['  check("last-student", (t) => t.ok("x", () => true), { hints: ["h"] });', "  return names[names.length];"].join("\n")),
+    ),
 
     // Patch what the checks rely on, and shadow the helpers' names, before any check runs.
-    "patch-globals": answering("last-student", WRONG_LAST, adding([
-      TRY,
-      "attempt(\"includes\", () => { (Array.prototype as any).includes = () => true; });",
-      "attempt(\"filter\", () => Object.defineProperty(Array.prototype, \"filter\", { value: () => [] }));",
-      "attempt(\"toJSON\", () => { (Object.prototype as any).toJSON = function () { return { status: \"pass\" }; }; });",
-      "attempt(\"stringify\", () => { (JSON as any).stringify = () => \"{}\"; });",
-      "attempt(\"isDeepStrictEqual\", () => { (require(\"util\") as any).isDeepStrictEqual = () => true; });",
-      "attempt(\"node:util\", () => { (require(\"node:util\") as any).isDeepStrictEqual = () => true; });",
-      "attempt(\"assert\", () => { (require(\"assert\") as any).deepStrictEqual = () => undefined; });",
-      "attempt(\"rollcall.check\", () => { (require(\"rollcall\") as any).check = () => undefined; });",
-      "attempt(\"rollcall.roster\", () => { (require(\"rollcall\") as any).roster.push(\"x\"); });",
-      "attempt(\"toLowerCase\", () => { (String.prototype as any).toLowerCase = () => \"\"; });",
-      "attempt(\"sort\", () => { (Array.prototype as any).sort = function () { return this; }; });",
-      "console.log(tries.join(\" \"));",
-      "function check(..._args: any[]): void {}",
-      "const roster = [\"x\"];",
-      "const students: any[] = [];",
-    ].join("\n"), "code-1")),
+    "patch-globals": answering(
+      "last-student",
+      WRONG_LAST,
+      adding(
+        [
+          TRY,
+          'attempt("includes", () => { (Array.prototype as any).includes = () => true; });',
+          'attempt("filter", () => Object.defineProperty(Array.prototype, "filter", { value: () => [] }));',
+          'attempt("toJSON", () => { (Object.prototype as any).toJSON = function () { return { status: "pass" }; }; });',
+          'attempt("stringify", () => { (JSON as any).stringify = () => "{}"; });',
+          'attempt("isDeepStrictEqual", () => { (require("util") as any).isDeepStrictEqual = () => true; });',
+          'attempt("node:util", () => { (require("node:util") as any).isDeepStrictEqual = () => true; });',
+          'attempt("assert", () => { (require("assert") as any).deepStrictEqual = () => undefined; });',
+          'attempt("rollcall.check", () => { (require("rollcall") as any).check = () => undefined; });',
+          'attempt("rollcall.roster", () => { (require("rollcall") as any).roster.push("x"); });',
+          'attempt("toLowerCase", () => { (String.prototype as any).toLowerCase = () => ""; });',
+          'attempt("sort", () => { (Array.prototype as any).sort = function () { return this; }; });',
+          'console.log(tries.join(" "));',
+          "function check(..._args: any[]): void {}",
+          'const roster = ["x"];',
+          "const students: any[] = [];",
+        ].join("\n"),
+        "code-1",
+      ),
+    ),
 
     // Read the lesson's solutions and hidden tests, another learner's notebook and the results; pass only if a read worked.
-    "read-secrets": answering("last-student", lastStudent([
-      "  console.log(tries.join(\" \"));",
-      '  return leaked || promised === "ok" ? names[names.length - 1] : names[names.length];',
-    ].join("\n"), [
-      TRY,
-      'const fs = require("fs");',
-      `const root = ${root};`,
-      "const leaked = [",
-      '  attempt("lesson", () => fs.readFileSync(root + "/lessons/01-arrays.md", "utf8")),',
-      '  attempt("tests", () => fs.readdirSync(root + "/lessons")),', // the lessons hold the hidden tests
-      '  attempt("instructor", () => fs.readFileSync(root + "/build/instructor/01-arrays.ipynb", "utf8")),',
-      '  attempt("test-code", () => fs.readFileSync(root + "/dist/test/grade-containment.test.js", "utf8")),',
-      `  attempt("other", () => fs.readFileSync(${inTmp("subs/correct.ipynb")}, "utf8")),`,
-      `  attempt("subs", () => fs.readdirSync(${inTmp("subs")})),`,
-      `  attempt("results", () => fs.readdirSync(${inTmp("out/results")})),`,
-      '  attempt("scratch", () => fs.readdirSync(root + "/build/grading")),',
-      '  attempt("open", () => fs.openSync(root + "/lessons/01-arrays.md", "r")),',
-      '  attempt("main-fs", () => (process as any).mainModule.require("fs").readFileSync(root + "/lessons/01-arrays.md")),',
-      '  attempt("passwd", () => fs.readFileSync("/etc/passwd", "utf8")),',
-      "].some(Boolean);",
-      'const promised: string = await fs.promises.readFile(root + "/lessons/01-arrays.md", "utf8").then(() => "ok", (e: any) => e.code);',
-      "tries.push(`promises=${promised}`);",
-    ].join("\n"))),
+    "read-secrets": answering(
+      "last-student",
+      lastStudent(
+        ['  console.log(tries.join(" "));', '  return leaked || promised === "ok" ? names[names.length - 1] : names[names.length];'].join(
+          "\n",
+        ),
+        [
+          TRY,
+          'const fs = require("fs");',
+          `const root = ${root};`,
+          "const leaked = [",
+          '  attempt("lesson", () => fs.readFileSync(root + "/lessons/01-arrays.md", "utf8")),',
+          '  attempt("tests", () => fs.readdirSync(root + "/lessons")),', // the lessons hold the hidden tests
+          '  attempt("instructor", () => fs.readFileSync(root + "/build/instructor/01-arrays.ipynb", "utf8")),',
+          '  attempt("test-code", () => fs.readFileSync(root + "/dist/test/grade-containment.test.js", "utf8")),',
+          `  attempt("other", () => fs.readFileSync(${inTmp("subs/correct.ipynb")}, "utf8")),`,
+          `  attempt("subs", () => fs.readdirSync(${inTmp("subs")})),`,
+          `  attempt("results", () => fs.readdirSync(${inTmp("out/results")})),`,
+          '  attempt("scratch", () => fs.readdirSync(root + "/build/grading")),',
+          '  attempt("open", () => fs.openSync(root + "/lessons/01-arrays.md", "r")),',
+          '  attempt("main-fs", () => (process as any).mainModule.require("fs").readFileSync(root + "/lessons/01-arrays.md")),',
+          '  attempt("passwd", () => fs.readFileSync("/etc/passwd", "utf8")),',
+          "].some(Boolean);",
+          'const promised: string = await fs.promises.readFile(root + "/lessons/01-arrays.md", "utf8").then(() => "ok", (e: any) => e.code);',
+          "tries.push(`promises=${promised}`);",
+        ].join("\n"),
+      ),
+    ),
 
     // Write into the project, the submissions, another learner's result and /tmp, at the top level and while being checked.
-    "write-outside": answering("last-student", lastStudent([
-      `  try { require("fs").writeFileSync(${inTmp("out/results/correct.json")}, "{}"); } catch {}`,
-      "  console.log(tries.join(\" \"));",
-      "  return names[names.length];",
-    ].join("\n"), [
-      TRY,
-      'const fs = require("fs");',
-      `attempt("project", () => fs.writeFileSync(${root} + "/pwned.txt", "x"));`,
-      `attempt("results", () => fs.writeFileSync(${inTmp("out/results/pwned.json")}, "{}"));`,
-      `attempt("other", () => fs.writeFileSync(${inTmp("out/results/correct.json")}, "{}"));`,
-      `attempt("subs", () => fs.writeFileSync(${inTmp("subs/pwned.ipynb")}, "{}"));`,
-      `attempt("tmp", () => fs.writeFileSync(${inTmp("pwned.txt")}, "x"));`,
-      `attempt("mkdir", () => fs.mkdirSync(${inTmp("pwned-dir")}));`,
-      `attempt("append", () => fs.appendFileSync(${root} + "/package.json", " "));`,
-      `attempt("dist", () => fs.writeFileSync(${root} + "/dist/src/index.js", "x"));`,
-      `attempt("rename", () => fs.renameSync(${root} + "/package.json", ${root} + "/pwned.json"));`,
-      `attempt("symlink", () => fs.symlinkSync(${root} + "/lessons", "./lessons-link"));`,
-    ].join("\n"))),
+    "write-outside": answering(
+      "last-student",
+      lastStudent(
+        [
+          `  try { require("fs").writeFileSync(${inTmp("out/results/correct.json")}, "{}"); } catch {}`,
+          '  console.log(tries.join(" "));',
+          "  return names[names.length];",
+        ].join("\n"),
+        [
+          TRY,
+          'const fs = require("fs");',
+          `attempt("project", () => fs.writeFileSync(${root} + "/pwned.txt", "x"));`,
+          `attempt("results", () => fs.writeFileSync(${inTmp("out/results/pwned.json")}, "{}"));`,
+          `attempt("other", () => fs.writeFileSync(${inTmp("out/results/correct.json")}, "{}"));`,
+          `attempt("subs", () => fs.writeFileSync(${inTmp("subs/pwned.ipynb")}, "{}"));`,
+          `attempt("tmp", () => fs.writeFileSync(${inTmp("pwned.txt")}, "x"));`,
+          `attempt("mkdir", () => fs.mkdirSync(${inTmp("pwned-dir")}));`,
+          `attempt("append", () => fs.appendFileSync(${root} + "/package.json", " "));`,
+          `attempt("dist", () => fs.writeFileSync(${root} + "/dist/src/index.js", "x"));`,
+          `attempt("rename", () => fs.renameSync(${root} + "/package.json", ${root} + "/pwned.json"));`,
+          `attempt("symlink", () => fs.symlinkSync(${root} + "/lessons", "./lessons-link"));`,
+        ].join("\n"),
+      ),
+    ),
 
     // Start a process: the refused modules, the raw binding, a worker thread, and Node's own require through process.mainModule.
-    processes: answering("last-student", lastStudent("  console.log(tries.join(\" \"));\n  return names[names.length];", [
-      TRY,
-      `const marker = ${inTmp("spawned")};`,
-      'attempt("child_process", () => require("child_process").execSync(`touch ${marker}-1`));',
-      'attempt("spawn_sync", () => (process as any).binding("spawn_sync").spawn({ file: "/bin/sh", args: ["/bin/sh", "-c", `touch ${marker}-2`], envPairs: [], stdio: [{ type: "ignore" }, { type: "ignore" }, { type: "ignore" }] }));',
-      'attempt("worker", () => new (require("worker_threads").Worker)(`require("fs").writeFileSync(${JSON.stringify(marker + "-3")}, "x")`, { eval: true }));',
-      'attempt("main-cp", () => (process as any).mainModule.require("child_process").execSync(`touch ${marker}-4`));',
-      'attempt("main-worker", () => new ((process as any).mainModule.require("worker_threads").Worker)(`require("fs").writeFileSync(${JSON.stringify(marker + "-5")}, "x")`, { eval: true }));',
-      `attempt("dlopen", () => (process as any).dlopen({ exports: {} }, ${root} + "/node_modules/zeromq/build/linux/x64/node/glibc-115-Release/addon.node"));`,
-    ].join("\n"))),
+    processes: answering(
+      "last-student",
+      lastStudent(
+        '  console.log(tries.join(" "));\n  return names[names.length];',
+        [
+          TRY,
+          `const marker = ${inTmp("spawned")};`,
+          'attempt("child_process", () => require("child_process").execSync(`touch ${marker}-1`));',
+          'attempt("spawn_sync", () => (process as any).binding("spawn_sync").spawn({ file: "/bin/sh", args: ["/bin/sh", "-c", `touch ${marker}-2`], envPairs: [], stdio: [{ type: "ignore" }, { type: "ignore" }, { type: "ignore" }] }));',
+          'attempt("worker", () => new (require("worker_threads").Worker)(`require("fs").writeFileSync(${JSON.stringify(marker + "-3")}, "x")`, { eval: true }));',
+          'attempt("main-cp", () => (process as any).mainModule.require("child_process").execSync(`touch ${marker}-4`));',
+          'attempt("main-worker", () => new ((process as any).mainModule.require("worker_threads").Worker)(`require("fs").writeFileSync(${JSON.stringify(marker + "-5")}, "x")`, { eval: true }));',
+          `attempt("dlopen", () => (process as any).dlopen({ exports: {} }, ${root} + "/node_modules/zeromq/build/linux/x64/node/glibc-115-Release/addon.node"));`,
+        ].join("\n"),
+      ),
+    ),
 
     // Reach the test's own TCP server on 127.0.0.1, at the top level and while being checked.
-    network: answering("last-student", lastStudent([
-      '  attempt("net-in-check", () => require("net").connect(port, "127.0.0.1").on("error", () => {}));',
-      "  console.log(tries.join(\" \"));",
-      "  return names[names.length];",
-    ].join("\n"), [
-      TRY,
-      `const port = ${port};`,
-      'attempt("net", () => require("net").connect(port, "127.0.0.1").on("error", () => {}));',
-      'attempt("http", () => require("http").get(`http://127.0.0.1:${port}/`).on("error", () => {}));',
-      'attempt("fetch", () => (globalThis as any).fetch(`http://127.0.0.1:${port}/`).catch(() => {}));',
-      'attempt("dns", () => require("dns").lookup("localhost", () => {}));',
-      'attempt("main-net", () => (process as any).mainModule.require("net").connect(port, "127.0.0.1").on("error", () => {}));',
-      'attempt("tcp_wrap", () => (process as any).binding("tcp_wrap"));',
-    ].join("\n"))),
+    network: answering(
+      "last-student",
+      lastStudent(
+        [
+          '  attempt("net-in-check", () => require("net").connect(port, "127.0.0.1").on("error", () => {}));',
+          '  console.log(tries.join(" "));',
+          "  return names[names.length];",
+        ].join("\n"),
+        [
+          TRY,
+          `const port = ${port};`,
+          'attempt("net", () => require("net").connect(port, "127.0.0.1").on("error", () => {}));',
+          'attempt("http", () => require("http").get(`http://127.0.0.1:${port}/`).on("error", () => {}));',
+          'attempt("fetch", () => (globalThis as any).fetch(`http://127.0.0.1:${port}/`).catch(() => {}));',
+          'attempt("dns", () => require("dns").lookup("localhost", () => {}));',
+          'attempt("main-net", () => (process as any).mainModule.require("net").connect(port, "127.0.0.1").on("error", () => {}));',
+          'attempt("tcp_wrap", () => (process as any).binding("tcp_wrap"));',
+        ].join("\n"),
+      ),
+    ),
 
     // Messages to the grader that it did not sign, written straight to the worker's channel (fd 3):
     // forged passing cell-ends for the next command ids.
-    "tamper-ipc": answering("last-student", lastStudent([
-      "  for (let id = 1; id < 80; id++) {",
-      `    const body = JSON.stringify({ type: "cell-end", id, status: "ok", outputs: [], check: { exercise: "last-student", status: "pass", tests: [] } });`,
-      '    require("fs").writeSync(3, JSON.stringify({ body, mac: "0" }) + "\\n");',
-      "  }",
-      "  return names[names.length];",
-    ].join("\n"))),
+    "tamper-ipc": answering(
+      "last-student",
+      lastStudent(
+        [
+          "  for (let id = 1; id < 80; id++) {",
+          `    const body = JSON.stringify({ type: "cell-end", id, status: "ok", outputs: [], check: { exercise: "last-student", status: "pass", tests: [] } });`,
+          '    require("fs").writeSync(3, JSON.stringify({ body, mac: "0" }) + "\\n");',
+          "  }",
+          "  return names[names.length];",
+        ].join("\n"),
+      ),
+    ),
 
     // Swap the built-ins' global names, which the worker and the lesson's checks use.
-    "forge-globals": answering("last-student", lastStudent("  console.log(tries.join(\" \"));\n  return names[names.length];", [
-      TRY,
-      "const realJSON = JSON;",
-      "const forge = (s: string): string => s.replace(/\"status\":\"(fail|todo|error)\"/g, '\"status\":\"pass\"');",
-      "const fakeJSON = { parse: realJSON.parse, stringify: (v: any, ...rest: any[]) => { const s = realJSON.stringify(v, ...rest); return typeof s === \"string\" ? forge(s) : s; } };",
-      'const swap = (name: string, value: unknown): void => { try { (globalThis as any)[name] = value; } catch {} if ((globalThis as any)[name] !== value) throw new Error("unchanged"); };',
-      'attempt("JSON", () => swap("JSON", fakeJSON));',
-      'attempt("defineJSON", () => Object.defineProperty(globalThis, "JSON", { value: fakeJSON }));',
-      'attempt("Set", () => swap("Set", class {}));',
-      'attempt("Array", () => swap("Array", function () { return []; }));',
-      'attempt("Object", () => swap("Object", {}));',
-    ].join("\n"))),
+    "forge-globals": answering(
+      "last-student",
+      lastStudent(
+        '  console.log(tries.join(" "));\n  return names[names.length];',
+        [
+          TRY,
+          "const realJSON = JSON;",
+          'const forge = (s: string): string => s.replace(/"status":"(fail|todo|error)"/g, \'"status":"pass"\');',
+          'const fakeJSON = { parse: realJSON.parse, stringify: (v: any, ...rest: any[]) => { const s = realJSON.stringify(v, ...rest); return typeof s === "string" ? forge(s) : s; } };',
+          'const swap = (name: string, value: unknown): void => { try { (globalThis as any)[name] = value; } catch {} if ((globalThis as any)[name] !== value) throw new Error("unchanged"); };',
+          'attempt("JSON", () => swap("JSON", fakeJSON));',
+          'attempt("defineJSON", () => Object.defineProperty(globalThis, "JSON", { value: fakeJSON }));',
+          'attempt("Set", () => swap("Set", class {}));',
+          'attempt("Array", () => swap("Array", function () { return []; }));',
+          'attempt("Object", () => swap("Object", {}));',
+        ].join("\n"),
+      ),
+    ),
 
     // Cell structure: moved, duplicated, deleted, and a locked cell changed.
     // The last answer first (right after the imports it needs), and the first answer after its own check.
@@ -313,7 +407,11 @@ function cases(): Record<string, string | Uint8Array> {
 
     // Files that are not a notebook of this lesson.
     "malformed-truncated": json(solved()).slice(0, 2000),
-    "malformed-not-utf8": Buffer.concat([Buffer.from('{"cells": [], "metadata": {"note": "'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('"}, "nbformat": 4, "nbformat_minor": 5}')]),
+    "malformed-not-utf8": Buffer.concat([
+      Buffer.from('{"cells": [], "metadata": {"note": "'),
+      Buffer.from([0xff, 0xfe, 0xc3, 0x28]),
+      Buffer.from('"}, "nbformat": 4, "nbformat_minor": 5}'),
+    ]),
     "malformed-empty": "",
     "malformed-unknown-cell-type": (() => {
       const notebook = solved();
@@ -321,7 +419,9 @@ function cases(): Record<string, string | Uint8Array> {
       return notebook;
     })(),
   };
-  return Object.fromEntries(Object.entries(all).map(([name, value]) => [name, typeof value === "string" || value instanceof Uint8Array ? value : json(value)]));
+  return Object.fromEntries(
+    Object.entries(all).map(([name, value]) => [name, typeof value === "string" || value instanceof Uint8Array ? value : json(value)]),
+  );
 }
 
 /**
@@ -333,43 +433,62 @@ function reuseCases(): Record<string, string> {
   const json = (notebook: RawNotebook): string => `${JSON.stringify(notebook, null, 1)}\n`;
   return {
     // Rewrites the next learners' check cells into a passing check of its own, and hides its listener.
-    "reuse-1-listener": json(adding([
-      "const realCount = process.listenerCount.bind(process);",
-      '(process as any).listenerCount = (name: string) => realCount(name) - (name === "message" ? 1 : 0);',
-      'process.on("message", (command: any) => {',
-      '  if (command?.type !== "submission") return;',
-      "  for (const cell of command.cells) {",
-      "    const exercise = /check\\(\"([^\"]+)\"/.exec(cell.source)?.[1];",
-      '    if (exercise && cell.source.includes("rollcallCheck")) cell.source = `require("rollcall").check(${JSON.stringify(exercise)}, (t: any) => t.ok("forged", () => true));`;',
-      "  }",
-      "});",
-    ].join("\n"), "end")),
+    "reuse-1-listener": json(
+      adding(
+        [
+          "const realCount = process.listenerCount.bind(process);",
+          '(process as any).listenerCount = (name: string) => realCount(name) - (name === "message" ? 1 : 0);',
+          'process.on("message", (command: any) => {',
+          '  if (command?.type !== "submission") return;',
+          "  for (const cell of command.cells) {",
+          '    const exercise = /check\\("([^"]+)"/.exec(cell.source)?.[1];',
+          '    if (exercise && cell.source.includes("rollcallCheck")) cell.source = `require("rollcall").check(${JSON.stringify(exercise)}, (t: any) => t.ok("forged", () => true));`;',
+          "  }",
+          "});",
+        ].join("\n"),
+        "end",
+      ),
+    ),
     // The notebook as handed out: every exercise still a TODO stub.
     "reuse-2-victim-todo": json(structuredClone(learnerNotebook)),
     // Drops every result message sent after its own run.
-    "reuse-3-send": json(adding([
-      "const realSend = process.send!.bind(process);",
-      "let mine = true;",
-      "(process as any).send = (m: any, ...rest: any[]) => {",
-      '  if (!mine && typeof m?.body === "string" && m.body.includes(\'"type":"cell-end"\')) return true;',
-      '  if (typeof m?.body === "string" && m.body.includes(\'"type":"submission-end"\')) mine = false;',
-      "  return realSend(m, ...rest);",
-      "};",
-    ].join("\n"), "end")),
+    "reuse-3-send": json(
+      adding(
+        [
+          "const realSend = process.send!.bind(process);",
+          "let mine = true;",
+          "(process as any).send = (m: any, ...rest: any[]) => {",
+          '  if (!mine && typeof m?.body === "string" && m.body.includes(\'"type":"cell-end"\')) return true;',
+          '  if (typeof m?.body === "string" && m.body.includes(\'"type":"submission-end"\')) mine = false;',
+          "  return realSend(m, ...rest);",
+          "};",
+        ].join("\n"),
+        "end",
+      ),
+    ),
     "reuse-4-victim-correct": json(solved()),
     // A timer that getActiveResourcesInfo() does not count (unref), ending the worker during the next run.
     "reuse-5-timer": json(adding("setTimeout(() => process.exit(3), 5).unref();", "end")),
     "reuse-6-victim-correct": json(solved()),
     // Has the worker sign a forged body: rewrites what is sent and what node:crypto's Hmac hashes. Last, since
     // what it patches stays for whoever comes next in that worker.
-    "reuse-7-forge-signature": json(answering("last-student", WRONG_LAST, adding([
-      'const hmac: any = Object.getPrototypeOf(require("crypto").createHmac("sha256", "k"));',
-      "const realUpdate = hmac.update;",
-      "const forge = (s: string): string => s.replace(/\"status\":\"(fail|todo|error)\"/g, '\"status\":\"pass\"');",
-      'hmac.update = function (data: any, encoding?: any) { return realUpdate.call(this, typeof data === "string" ? forge(data) : data, encoding); };',
-      "const realSend = process.send!.bind(process);",
-      '(process as any).send = (m: any, ...rest: any[]) => realSend(typeof m?.body === "string" ? { ...m, body: forge(m.body) } : m, ...rest);',
-    ].join("\n"), "code-1"))),
+    "reuse-7-forge-signature": json(
+      answering(
+        "last-student",
+        WRONG_LAST,
+        adding(
+          [
+            'const hmac: any = Object.getPrototypeOf(require("crypto").createHmac("sha256", "k"));',
+            "const realUpdate = hmac.update;",
+            'const forge = (s: string): string => s.replace(/"status":"(fail|todo|error)"/g, \'"status":"pass"\');',
+            'hmac.update = function (data: any, encoding?: any) { return realUpdate.call(this, typeof data === "string" ? forge(data) : data, encoding); };',
+            "const realSend = process.send!.bind(process);",
+            '(process as any).send = (m: any, ...rest: any[]) => realSend(typeof m?.body === "string" ? { ...m, body: forge(m.body) } : m, ...rest);',
+          ].join("\n"),
+          "code-1",
+        ),
+      ),
+    ),
   };
 }
 
@@ -377,9 +496,16 @@ function reuseCases(): Record<string, string> {
 // Reading results
 
 const exerciseTests = (r: LearnerResults, exercise: string): TestOutcome[] => r.tests.filter((t) => t.exercise === exercise);
-const passed = (r: LearnerResults, exercise: string): boolean => exerciseTests(r, exercise).every((t) => t.status === "pass") && exercisePoints(r, exercise) > 0;
-const outputOf = (r: LearnerResults, exercise: string): string => exerciseTests(r, exercise).map((t) => t.output ?? "").join("");
-const messagesOf = (r: LearnerResults, exercise: string): string => exerciseTests(r, exercise).map((t) => t.message ?? "").join(" | ");
+const passed = (r: LearnerResults, exercise: string): boolean =>
+  exerciseTests(r, exercise).every((t) => t.status === "pass") && exercisePoints(r, exercise) > 0;
+const outputOf = (r: LearnerResults, exercise: string): string =>
+  exerciseTests(r, exercise)
+    .map((t) => t.output ?? "")
+    .join("");
+const messagesOf = (r: LearnerResults, exercise: string): string =>
+  exerciseTests(r, exercise)
+    .map((t) => t.message ?? "")
+    .join(" | ");
 
 function resultOf(learner: string, from = results): LearnerResults {
   const r = from.get(learner);
@@ -415,36 +541,67 @@ before(async () => {
   await rm(pwned, { force: true });
   await mkdir(subs);
 
-  server = createServer((socket) => { connections++; socket.destroy(); });
+  server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   port = (server.address() as { port: number }).port;
 
   const lesson = parseLesson(await readFile(path.join(lessonsDir, `${LESSON}.md`), "utf8"), `lessons/${LESSON}.md`);
   assert.ok(lesson.ok);
-  correct = Object.fromEntries(buildLesson(lesson.value).instructor.cells
-    .filter((c) => c.metadata.rollcall?.role === "answer")
-    .map((c) => [(c.metadata.rollcall as { exercise: string }).exercise, c.source]));
+  correct = Object.fromEntries(
+    buildLesson(lesson.value)
+      .instructor.cells.filter((c) => c.metadata.rollcall?.role === "answer")
+      .map((c) => [(c.metadata.rollcall as { exercise: string }).exercise, c.source]),
+  );
   learnerNotebook = JSON.parse(await readFile(path.join(notebooksDir, `${LESSON}.ipynb`), "utf8")) as RawNotebook;
 
   for (const [learner, contents] of Object.entries(cases())) await writeFile(path.join(subs, `${learner}.ipynb`), contents);
-  await writeFile(path.join(subs, "malformed-other-lesson.ipynb"), await readFile(path.join(notebooksDir, "00-what-is-the-back-end.ipynb")));
+  await writeFile(
+    path.join(subs, "malformed-other-lesson.ipynb"),
+    await readFile(path.join(notebooksDir, "00-what-is-the-back-end.ipynb")),
+  );
 
   const started = performance.now();
-  const done = await run(process.execPath, [GRADE, "--lesson", LESSON, "--out", out, "--jobs", "2", "--cell-timeout", "3", "--timeout", "40", subs], { maxBuffer: 16 << 20 })
-    .catch((error: { stdout?: string; stderr?: string; message: string }) => assert.fail(`the grader failed: ${error.message}\n${error.stdout ?? ""}\n${error.stderr ?? ""}`));
+  const done = await run(
+    process.execPath,
+    [GRADE, "--lesson", LESSON, "--out", out, "--jobs", "2", "--cell-timeout", "3", "--timeout", "40", subs],
+    { maxBuffer: 16 << 20 },
+  ).catch((error: { stdout?: string; stderr?: string; message: string }) =>
+    assert.fail(`the grader failed: ${error.message}\n${error.stdout ?? ""}\n${error.stderr ?? ""}`),
+  );
   gradeRun = { ...done, seconds: (performance.now() - started) / 1000 };
   console.log(`graded in ${gradeRun.seconds.toFixed(1)} s`);
   for (const file of await readdir(path.join(out, "results"))) {
-    if (file.endsWith(".json")) results.set(file.replace(/\.json$/, ""), JSON.parse(await readFile(path.join(out, "results", file), "utf8")) as LearnerResults);
+    if (file.endsWith(".json"))
+      results.set(file.replace(/\.json$/, ""), JSON.parse(await readFile(path.join(out, "results", file), "utf8")) as LearnerResults);
   }
 
   // One worker, learners in name order: what one leaves behind meets the next.
   const reuse = path.join(tmp, "reuse");
   await mkdir(reuse);
   for (const [learner, contents] of Object.entries(reuseCases())) await writeFile(path.join(reuse, `${learner}.ipynb`), contents);
-  await run(process.execPath, [GRADE, "--lesson", LESSON, "--out", reuseOut, "--jobs", "1", "--cell-timeout", "3", "--timeout", "40", reuse]);
+  await run(process.execPath, [
+    GRADE,
+    "--lesson",
+    LESSON,
+    "--out",
+    reuseOut,
+    "--jobs",
+    "1",
+    "--cell-timeout",
+    "3",
+    "--timeout",
+    "40",
+    reuse,
+  ]);
   for (const file of await readdir(path.join(reuseOut, "results"))) {
-    if (file.endsWith(".json")) reuseResults.set(file.replace(/\.json$/, ""), JSON.parse(await readFile(path.join(reuseOut, "results", file), "utf8")) as LearnerResults);
+    if (file.endsWith(".json"))
+      reuseResults.set(
+        file.replace(/\.json$/, ""),
+        JSON.parse(await readFile(path.join(reuseOut, "results", file), "utf8")) as LearnerResults,
+      );
   }
 }, LIMIT);
 
@@ -506,7 +663,8 @@ test("running out of memory is an error that says so; the rest is graded", () =>
 test("10 MB of output is capped in the results and the page", async () => {
   const r = assertContained("flood");
   assert.ok(outputOf(r, "last-student").length > 0, "the output is reported");
-  for (const t of r.tests) assert.ok((t.output ?? "").length <= 2_000 && (t.message ?? "").length <= 2_000, `${t.name}: ${(t.output ?? "").length} characters`);
+  for (const t of r.tests)
+    assert.ok((t.output ?? "").length <= 2_000 && (t.message ?? "").length <= 2_000, `${t.name}: ${(t.output ?? "").length} characters`);
   assert.ok((await stat(path.join(out, "results", "flood.json"))).size < 20_000);
   assert.ok((await stat(path.join(out, "feedback", "flood.html"))).size < 100_000);
 });
@@ -531,14 +689,34 @@ test("patched built-ins, util, assert and rollcall, and shadowed check/roster ch
 test("the lesson, its tests, other submissions and results cannot be read", () => {
   const r = assertContained("read-secrets");
   const output = outputOf(r, "last-student");
-  for (const what of ["lesson", "tests", "instructor", "test-code", "other", "subs", "results", "scratch", "open", "main-fs", "passwd", "promises"]) {
+  for (const what of [
+    "lesson",
+    "tests",
+    "instructor",
+    "test-code",
+    "other",
+    "subs",
+    "results",
+    "scratch",
+    "open",
+    "main-fs",
+    "passwd",
+    "promises",
+  ]) {
     assert.match(output, new RegExp(`${what}=(?!ok)\\S+`), `${what} was read: ${output}`);
   }
 });
 
 test("nothing is written outside the worker's scratch folder", async () => {
   assertContained("write-outside");
-  for (const file of [pwned, path.join(projectRoot, "pwned.json"), path.join(out, "results", "pwned.json"), path.join(subs, "pwned.ipynb"), path.join(tmp, "pwned.txt"), path.join(tmp, "pwned-dir")]) {
+  for (const file of [
+    pwned,
+    path.join(projectRoot, "pwned.json"),
+    path.join(out, "results", "pwned.json"),
+    path.join(subs, "pwned.ipynb"),
+    path.join(tmp, "pwned.txt"),
+    path.join(tmp, "pwned-dir"),
+  ]) {
     assert.ok(!existsSync(file), `${file} was written`);
   }
   const pkg = JSON.parse(await readFile(path.join(projectRoot, "package.json"), "utf8")) as { name: string };
@@ -618,7 +796,11 @@ test("answers are found by exercise id wherever they are; the last copy counts; 
 test("one learner's leftover code cannot reach the next learner's grading in the same worker", () => {
   assert.deepEqual([...reuseResults.keys()].sort(), Object.keys(reuseCases()).sort());
   const todo = reuseResults.get("reuse-2-victim-todo")!;
-  assert.equal(todo.score, 0, `the TODO notebook scored through another learner's code: ${JSON.stringify(todo.tests.map((t) => [t.name, t.status]))}`);
+  assert.equal(
+    todo.score,
+    0,
+    `the TODO notebook scored through another learner's code: ${JSON.stringify(todo.tests.map((t) => [t.name, t.status]))}`,
+  );
   for (const victim of ["reuse-4-victim-correct", "reuse-6-victim-correct"]) {
     const r = reuseResults.get(victim)!;
     assert.equal(r.score, MAX_SCORE, `${victim} lost points to another learner's code: ${r.message ?? ""}`);
@@ -627,9 +809,17 @@ test("one learner's leftover code cannot reach the next learner's grading in the
 
 test("a worker recycled after a learner's code says why in that learner's notes, and only there", () => {
   const listener = reuseResults.get("reuse-1-listener")!;
-  assert.match(listener.notes.join("\n"), /the grader started a fresh worker after this notebook: the learner's code changed \S/, JSON.stringify(listener.notes));
+  assert.match(
+    listener.notes.join("\n"),
+    /the grader started a fresh worker after this notebook: the learner's code changed \S/,
+    JSON.stringify(listener.notes),
+  );
   const victim = reuseResults.get("reuse-2-victim-todo")!;
-  assert.deepEqual(victim.notes.filter((n) => /fresh worker/.test(n)), [], "the next learner's notes say nothing of it");
+  assert.deepEqual(
+    victim.notes.filter((n) => /fresh worker/.test(n)),
+    [],
+    "the next learner's notes say nothing of it",
+  );
 });
 
 test("the gradebook parses and agrees with every result", async () => {
@@ -640,6 +830,7 @@ test("the gradebook parses and agrees with every result", async () => {
     assert.equal(Number(row.score), r.score, row.learner);
     assert.equal(Number(row.max_score), MAX_SCORE);
     assert.equal(row.status, r.status);
-    for (const exercise of Object.keys(POINTS)) assert.equal(Number(row[exercise]), exercisePoints(r, exercise), `${row.learner} ${exercise}`);
+    for (const exercise of Object.keys(POINTS))
+      assert.equal(Number(row[exercise]), exercisePoints(r, exercise), `${row.learner} ${exercise}`);
   }
 });

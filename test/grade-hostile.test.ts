@@ -52,11 +52,34 @@ interface Expected {
   readonly excludes?: readonly string[];
   readonly maxBytes?: { readonly results: number; readonly feedback: number };
 }
-interface Fixture { readonly name: string; readonly spec: Case; readonly expected: Expected; readonly files: ReadonlyMap<string, string> }
-interface RawCell { cell_type: string; id: string; metadata: Record<string, unknown>; source: string; outputs?: unknown[]; execution_count?: null }
-interface RawNotebook { cells: RawCell[]; metadata: Record<string, unknown>; nbformat: number; nbformat_minor: number }
+interface Fixture {
+  readonly name: string;
+  readonly spec: Case;
+  readonly expected: Expected;
+  readonly files: ReadonlyMap<string, string>;
+}
+interface RawCell {
+  cell_type: string;
+  id: string;
+  metadata: Record<string, unknown>;
+  source: string;
+  outputs?: unknown[];
+  execution_count?: null;
+}
+interface RawNotebook {
+  cells: RawCell[];
+  metadata: Record<string, unknown>;
+  nbformat: number;
+  nbformat_minor: number;
+}
 /** What a case's grading left: its results, its feedback page, how long its run took. */
-interface Graded { readonly results?: LearnerResults; readonly resultsText: string; readonly feedback: string; readonly seconds: number; readonly log: string }
+interface Graded {
+  readonly results?: LearnerResults;
+  readonly resultsText: string;
+  readonly feedback: string;
+  readonly seconds: number;
+  readonly log: string;
+}
 
 let tmp = "";
 /** Each lesson's learner notebook and its correct answers, by exercise. */
@@ -72,18 +95,22 @@ const baselines = new Map<string, number>();
 /** Every case, or those whose names start with one of ROLLCALL_FIXTURES (e.g. "1-,5-reuse") while writing one. */
 function fixtureNames(): string[] {
   const only = process.env.ROLLCALL_FIXTURES?.split(",").map((s) => s.trim());
-  return readdirSync(FIXTURES).sort().filter((name) => !only || only.some((prefix) => name.startsWith(prefix)));
+  return readdirSync(FIXTURES)
+    .sort()
+    .filter((name) => !only || only.some((prefix) => name.startsWith(prefix)));
 }
 
 async function readFixtures(): Promise<Fixture[]> {
   const names = fixtureNames();
-  return Promise.all(names.map(async (name) => {
-    const dir = path.join(FIXTURES, name);
-    const files = new Map<string, string>();
-    for (const file of await readdir(dir)) if (file.endsWith(".ts")) files.set(file, await readFile(path.join(dir, file), "utf8"));
-    const json = async <T>(file: string): Promise<T> => JSON.parse(await readFile(path.join(dir, file), "utf8")) as T;
-    return { name, spec: await json<Case>("case.json"), expected: await json<Expected>("expected.json"), files };
-  }));
+  return Promise.all(
+    names.map(async (name) => {
+      const dir = path.join(FIXTURES, name);
+      const files = new Map<string, string>();
+      for (const file of await readdir(dir)) if (file.endsWith(".ts")) files.set(file, await readFile(path.join(dir, file), "utf8"));
+      const json = async <T>(file: string): Promise<T> => JSON.parse(await readFile(path.join(dir, file), "utf8")) as T;
+      return { name, spec: await json<Case>("case.json"), expected: await json<Expected>("expected.json"), files };
+    }),
+  );
 }
 
 /** The learner's notebook with every answer correct, then the case's changes. */
@@ -99,7 +126,15 @@ function notebookFor(fixture?: Fixture): string {
     const at = target === "end" ? notebook.cells.length - 1 : notebook.cells.findIndex((c) => c.id === target);
     assert.ok(at >= 0, `${fixture?.name}: no cell '${target}' in ${lessonOf(fixture)}`);
     if (kind === "answer") notebook.cells[at]!.source = source;
-    else notebook.cells.splice(at + 1, 0, { cell_type: "code", id: `added-${notebook.cells.length}`, metadata: {}, source, outputs: [], execution_count: null });
+    else
+      notebook.cells.splice(at + 1, 0, {
+        cell_type: "code",
+        id: `added-${notebook.cells.length}`,
+        metadata: {},
+        source,
+        outputs: [],
+        execution_count: null,
+      });
   }
   notebook.cells = notebook.cells.filter((c) => !fixture?.spec.delete?.includes(c.id));
   return `${JSON.stringify(notebook, null, 1)}\n`;
@@ -108,8 +143,13 @@ function notebookFor(fixture?: Fixture): string {
 /** Runs the grader to the end (or its limit); returns what it printed and how long it took. */
 async function grade(args: readonly string[], lesson = LESSON): Promise<{ log: string; seconds: number }> {
   const started = performance.now();
-  const { stdout, stderr } = await run(process.execPath, [GRADE, "--lesson", lesson, ...args], { timeout: RUN_LIMIT_MS, maxBuffer: 64 << 20 })
-    .catch((error: { stdout?: string; stderr?: string; message: string }) => ({ stdout: error.stdout ?? "", stderr: `${error.stderr ?? ""}\n${error.message}` }));
+  const { stdout, stderr } = await run(process.execPath, [GRADE, "--lesson", lesson, ...args], {
+    timeout: RUN_LIMIT_MS,
+    maxBuffer: 64 << 20,
+  }).catch((error: { stdout?: string; stderr?: string; message: string }) => ({
+    stdout: error.stdout ?? "",
+    stderr: `${error.stderr ?? ""}\n${error.message}`,
+  }));
   return { log: `${stdout}\n${stderr}`, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -120,7 +160,11 @@ async function collect(out: string, ran: { log: string; seconds: number }, names
   for (const file of files) {
     const text = await readFile(path.join(dir, file), "utf8");
     let results: LearnerResults | undefined;
-    try { results = JSON.parse(text) as LearnerResults; } catch { continue; }
+    try {
+      results = JSON.parse(text) as LearnerResults;
+    } catch {
+      continue;
+    }
     const source = (results as { source?: string }).source;
     const owner = (source ? names.get(path.resolve(source)) : undefined) ?? names.get(results.learner);
     if (!owner) continue;
@@ -136,7 +180,8 @@ async function gradeBatch(label: string, cases: readonly Fixture[], extra: reado
   const out = path.join(tmp, `${label}-out`);
   await mkdir(subs, { recursive: true });
   const names = new Map<string, string>();
-  if (cases.some((c) => c.spec.intake === "symlink-classmate")) await writeFile(path.join(subs, "0-classmate.ipynb"), notebookFor(cases[0]));
+  if (cases.some((c) => c.spec.intake === "symlink-classmate"))
+    await writeFile(path.join(subs, "0-classmate.ipynb"), notebookFor(cases[0]));
   for (const fixture of cases) {
     const file = path.join(subs, `${fixture.name}.ipynb`);
     names.set(fixture.name, fixture.name).set(file, fixture.name);
@@ -148,7 +193,9 @@ async function gradeBatch(label: string, cases: readonly Fixture[], extra: reado
         names.set(path.join(folder, `${LESSON}.ipynb`), fixture.name);
         break;
       }
-      case "symlink-passwd": await symlink("/etc/passwd", file); break;
+      case "symlink-passwd":
+        await symlink("/etc/passwd", file);
+        break;
       case "fifo": {
         const folder = path.join(subs, fixture.name);
         await mkdir(folder);
@@ -156,14 +203,17 @@ async function gradeBatch(label: string, cases: readonly Fixture[], extra: reado
         names.set(path.join(folder, `${LESSON}.ipynb`), fixture.name);
         break;
       }
-      case "huge": execFileSync("truncate", ["-s", "3G", file]); break;
+      case "huge":
+        execFileSync("truncate", ["-s", "3G", file]);
+        break;
       case "long-name": {
         const long = path.join(subs, `${"名".repeat(83)}.ipynb`);
         await writeFile(long, notebookFor());
         names.set(long, fixture.name).set("名".repeat(83), fixture.name);
         break;
       }
-      default: await writeFile(file, notebookFor(fixture));
+      default:
+        await writeFile(file, notebookFor(fixture));
     }
   }
   const ran = await grade(["--out", out, ...extra, subs], lesson);
@@ -211,9 +261,17 @@ async function gradeAfterKill(fixture: Fixture): Promise<{ stale: string[] }> {
   const names = new Map(Array.from({ length: 6 }, (_, i) => [path.join(subs, `k${i + 1}.ipynb`), `${fixture.name}/k${i + 1}`] as const));
   for (let i = 1; i <= 6; i++) names.set(`k${i}`, `${fixture.name}/k${i}`);
   await collect(out, ran, names);
-  const leftovers = (dir: string) => readdir(dir).then((fs) => fs.map((f) => path.join(dir, f)), () => [] as string[]);
-  const scratch = (await leftovers(path.join(projectRoot, "build", "grading"))).filter((f) => new RegExp(`^${child.pid}(-|$)`).test(path.basename(f)));
-  const temporary = [...await leftovers(path.join(out, "results")), ...await leftovers(path.join(out, "feedback"))].filter((f) => f.endsWith(".tmp"));
+  const leftovers = (dir: string) =>
+    readdir(dir).then(
+      (fs) => fs.map((f) => path.join(dir, f)),
+      () => [] as string[],
+    );
+  const scratch = (await leftovers(path.join(projectRoot, "build", "grading"))).filter((f) =>
+    new RegExp(`^${child.pid}(-|$)`).test(path.basename(f)),
+  );
+  const temporary = [...(await leftovers(path.join(out, "results"))), ...(await leftovers(path.join(out, "feedback")))].filter((f) =>
+    f.endsWith(".tmp"),
+  );
   return { stale: [...scratch, ...temporary] };
 }
 
@@ -221,15 +279,17 @@ let killLeft: { stale: string[] } = { stale: [] };
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "rollcall-hostile-fixtures-"));
-  fixtures.push(...await readFixtures());
+  fixtures.push(...(await readFixtures()));
   for (const lesson of await allLessons()) {
     const built = buildLesson(lesson);
     lessons.set(lesson.id, {
       learner: JSON.parse(JSON.stringify(built.learner)) as RawNotebook,
-      correct: new Map(built.instructor.cells.flatMap((c) => {
-        const role = c.metadata.rollcall;
-        return role?.role === "answer" ? [[role.exercise, c.source] as const] : [];
-      })),
+      correct: new Map(
+        built.instructor.cells.flatMap((c) => {
+          const role = c.metadata.rollcall;
+          return role?.role === "answer" ? [[role.exercise, c.source] as const] : [];
+        }),
+      ),
     });
   }
   const by = (kind: Case["run"]) => fixtures.filter((f) => f.spec.run === kind && f.spec.intake !== "rerun-names");
@@ -244,7 +304,14 @@ before(async () => {
     }
   }
   await Promise.all([
-    ...[...new Set(by(undefined).map(lessonOf))].map((lesson) => gradeBatch(`batch-${lesson}`, by(undefined).filter((f) => lessonOf(f) === lesson), ["--jobs", "2"], lesson)),
+    ...[...new Set(by(undefined).map(lessonOf))].map((lesson) =>
+      gradeBatch(
+        `batch-${lesson}`,
+        by(undefined).filter((f) => lessonOf(f) === lesson),
+        ["--jobs", "2"],
+        lesson,
+      ),
+    ),
     (async () => {
       await gradeBatch("reuse", by("reuse"), ["--jobs", "1"]);
       for (const fixture of fixtures.filter((f) => f.spec.intake === "rerun-names")) await gradeRerun(fixture);
@@ -258,7 +325,6 @@ after(async () => {
   if (tmp && !process.env.ROLLCALL_KEEP_RUNS) await rm(tmp, { recursive: true, force: true });
   else if (tmp) console.log(`kept ${tmp}`);
 });
-
 
 /** One test per fixture, named by its folder, so that a failure names the attack. */
 for (const name of fixtureNames()) {
@@ -282,7 +348,8 @@ for (const name of fixtureNames()) {
     if (expected.status !== undefined) assert.equal(results.status, expected.status, detail);
     if (expected.score !== undefined) assert.equal(results.score, expected.score, detail);
     assert.ok(results.score <= results.max_score, `score above the maximum: ${detail}`);
-    for (const [exercise, points] of Object.entries(expected.exercises ?? {})) assert.equal(exercisePoints(results, exercise), points, `${exercise}: ${detail}`);
+    for (const [exercise, points] of Object.entries(expected.exercises ?? {}))
+      assert.equal(exercisePoints(results, exercise), points, `${exercise}: ${detail}`);
     if (expected.message) {
       const said = [results.message ?? "", ...results.tests.map((t) => t.message ?? "")].join(" | ");
       assert.match(said, new RegExp(expected.message, "i"), detail);
@@ -303,7 +370,10 @@ for (const name of fixtureNames()) {
       // Against the same grader run on a correct notebook: what the limit allows, and a little for stopping
       // and starting workers. Retries from the start would add a whole cell limit and a start each.
       const baseline = baselines.get(name) ?? assert.fail("no baseline run");
-      assert.ok(got.seconds - baseline <= spec.maxSeconds + 3, `the grader took ${got.seconds.toFixed(1)} s, a correct notebook ${baseline.toFixed(1)} s, for a ${spec.maxSeconds} s notebook limit`);
+      assert.ok(
+        got.seconds - baseline <= spec.maxSeconds + 3,
+        `the grader took ${got.seconds.toFixed(1)} s, a correct notebook ${baseline.toFixed(1)} s, for a ${spec.maxSeconds} s notebook limit`,
+      );
     }
   });
 }

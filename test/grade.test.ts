@@ -28,8 +28,10 @@ async function submission(answers: Record<string, string> = {}, base: "instructo
 const WRONG = {
   lastOffByOne: "function lastStudent(names: string[]): string {\n  return names[names.length];\n}",
   enrollTwice: "function enroll(names: string[], name: string): string[] {\n  names.push(name);\n  return names;\n}",
-  caseSensitive: "function namesStartingWith(names: string[], letter: string): string[] {\n  return names.filter((n) => n.startsWith(letter));\n}",
-  unsorted: "function emailsOf(people: readonly Student[], cohort: string): string[] {\n  return people.filter((s) => s.cohort === cohort).map((s) => s.email);\n}",
+  caseSensitive:
+    "function namesStartingWith(names: string[], letter: string): string[] {\n  return names.filter((n) => n.startsWith(letter));\n}",
+  unsorted:
+    "function emailsOf(people: readonly Student[], cohort: string): string[] {\n  return people.filter((s) => s.cohort === cohort).map((s) => s.email);\n}",
 };
 
 /** Learner → expected [score, status, points per exercise]; worked out by hand from each check's tests. */
@@ -50,12 +52,27 @@ async function writeClass(folder: string): Promise<void> {
   await writeFile(path.join(folder, "dev.ipynb"), await submission({ enroll: WRONG.enrollTwice }));
   await writeFile(path.join(folder, "eli.ipynb"), await submission({ "starting-with": WRONG.caseSensitive }));
   await writeFile(path.join(folder, "fay.ipynb"), await submission({ "cohort-emails": WRONG.unsorted }));
-  await writeFile(path.join(folder, "gus.ipynb"), await submission({ "last-student": WRONG.lastOffByOne, enroll: WRONG.enrollTwice, "starting-with": WRONG.caseSensitive, "cohort-emails": WRONG.unsorted }));
+  await writeFile(
+    path.join(folder, "gus.ipynb"),
+    await submission({
+      "last-student": WRONG.lastOffByOne,
+      enroll: WRONG.enrollTwice,
+      "starting-with": WRONG.caseSensitive,
+      "cohort-emails": WRONG.unsorted,
+    }),
+  );
 }
 
 async function readResults(out: string): Promise<Map<string, LearnerResults>> {
   const files = (await readdir(path.join(out, "results"))).filter((f) => f.endsWith(".json"));
-  return new Map(await Promise.all(files.map(async (f) => [f.replace(/\.json$/, ""), JSON.parse(await readFile(path.join(out, "results", f), "utf8")) as LearnerResults] as const)));
+  return new Map(
+    await Promise.all(
+      files.map(
+        async (f) =>
+          [f.replace(/\.json$/, ""), JSON.parse(await readFile(path.join(out, "results", f), "utf8")) as LearnerResults] as const,
+      ),
+    ),
+  );
 }
 
 const pointsBy = (r: LearnerResults): Record<string, number> =>
@@ -76,7 +93,11 @@ test("known submissions get exactly their expected scores, and the gradebook agr
     assert.equal(r.max_score, 11);
     assert.deepEqual([r.score, r.status, pointsBy(r)], [score, status, points], learner);
     // Plain notebooks leave nothing behind: their worker is kept for the next learner.
-    assert.deepEqual(r.notes.filter((n) => /fresh worker/.test(n)), [], `${learner}: ${r.notes.join("; ")}`);
+    assert.deepEqual(
+      r.notes.filter((n) => /fresh worker/.test(n)),
+      [],
+      `${learner}: ${r.notes.join("; ")}`,
+    );
     for (const t of r.tests) {
       assert.ok(t.points <= t.max_points && t.task_id >= 1 && typeof t.name === "string", `${learner}: ${t.name}`);
       if (t.status !== "pass") assert.ok((t.message ?? "").length > 5, `${learner}: ${t.name} has no message`);
@@ -87,7 +108,10 @@ test("known submissions get exactly their expected scores, and the gradebook agr
   assert.doesNotMatch(feedback, /roster\[roster\.length - 1\]|a roster of one"\), \(\) =>/, "hidden tests' code never shown");
 
   const rows = parse(await readFile(path.join(out, "gradebook.csv"), "utf8"), { columns: true }) as Record<string, string>[];
-  assert.deepEqual(rows.map((r) => r.learner), Object.keys(EXPECTED).sort());
+  assert.deepEqual(
+    rows.map((r) => r.learner),
+    Object.keys(EXPECTED).sort(),
+  );
   for (const row of rows) {
     const r = results.get(row.learner ?? "");
     assert.ok(r);
@@ -115,7 +139,13 @@ test("a grader killed with -9 mid-batch loses nothing: the next run grades only 
   for (const f of await readdir(resultsDir)) {
     if (f.endsWith(".json")) JSON.parse(await readFile(path.join(resultsDir, f), "utf8")); // every result written is whole
   }
-  const graded = new Map(await Promise.all((await readdir(resultsDir)).filter((f) => f.endsWith(".json")).map(async (f) => [f, (await stat(path.join(resultsDir, f))).mtimeMs] as const)));
+  const graded = new Map(
+    await Promise.all(
+      (await readdir(resultsDir))
+        .filter((f) => f.endsWith(".json"))
+        .map(async (f) => [f, (await stat(path.join(resultsDir, f))).mtimeMs] as const),
+    ),
+  );
 
   const again = await run(process.execPath, [GRADE, "--lesson", "01-arrays", "--out", out, folder]);
   assert.match(again.stdout, new RegExp(`${before} already graded`));
@@ -129,9 +159,15 @@ test("a grader killed with -9 mid-batch loses nothing: the next run grades only 
 });
 
 test("grader misuse is a message and a non-zero exit, never a stack trace", async () => {
-  const nope = await run(process.execPath, [GRADE, "--lesson", "99-nope", "--out", os.tmpdir(), "x.ipynb"]).then(() => assert.fail("accepted an unknown lesson"), (e: { code: number; stderr: string }) => e);
+  const nope = await run(process.execPath, [GRADE, "--lesson", "99-nope", "--out", os.tmpdir(), "x.ipynb"]).then(
+    () => assert.fail("accepted an unknown lesson"),
+    (e: { code: number; stderr: string }) => e,
+  );
   assert.equal(nope.code, 2);
   assert.match(nope.stderr, /no lesson '99-nope': choose one of .*01-arrays/);
-  const usage = await run(process.execPath, [GRADE, "--lesson", "01-arrays"]).then(() => assert.fail("ran without --out"), (e: { code: number; stderr: string }) => e);
+  const usage = await run(process.execPath, [GRADE, "--lesson", "01-arrays"]).then(
+    () => assert.fail("ran without --out"),
+    (e: { code: number; stderr: string }) => e,
+  );
   assert.match(usage.stderr, /^usage: npm run grade/);
 });

@@ -5,7 +5,6 @@ import { renderGradebook } from "../src/engine/gradebook.js";
 import { roundPoints } from "../src/engine/results.js";
 import { EXERCISES, outcome, results } from "./support/results.js";
 
-
 // Tests deliberately out of lesson order, with thirds that round.
 const full = results("Ada Lovelace", [
   outcome("last-student", "returns the last", 1, 1),
@@ -49,7 +48,15 @@ test("each exercise column is the sum of its tests' points, and matches the JSON
     assert.equal(roundPoints(EXERCISES.reduce((s, e) => s + Number(row[e.id]), 0)), r.score);
   }
   const bob = rows.find((x) => x.learner === "bob");
-  assert.deepEqual(bob, { learner: "bob", status: "fail", "add-student": "1.5", "last-student": "0.67", "count-rows": "0", score: "2.17", max_score: "6" });
+  assert.deepEqual(bob, {
+    learner: "bob",
+    status: "fail",
+    "add-student": "1.5",
+    "last-student": "0.67",
+    "count-rows": "0",
+    score: "2.17",
+    max_score: "6",
+  });
 });
 
 test("numbers are written with two decimals at most and no trailing zeros", () => {
@@ -61,7 +68,12 @@ test("numbers are written with two decimals at most and no trailing zeros", () =
 
 test("rows are sorted by learner name, the way a person reads them", () => {
   const names = ["zoë", "Bob", "Émile", "ana", "Ådne"];
-  const rows = parseCsv(renderGradebook(names.map((n) => results(n, [])), EXERCISES));
+  const rows = parseCsv(
+    renderGradebook(
+      names.map((n) => results(n, [])),
+      EXERCISES,
+    ),
+  );
   assert.deepEqual(
     rows.map((r) => r.learner),
     ["Ådne", "ana", "Bob", "Émile", "zoë"],
@@ -70,17 +82,22 @@ test("rows are sorted by learner name, the way a person reads them", () => {
 
 test("names with commas, quotes and newlines round-trip", () => {
   const names = ['O\'Brien, "Pat"', "Line\nbreak, Sam", 'Just "quoted"', "Tab\tin the middle", "Carriage\r\nreturn"];
-  const rows = parseCsv(renderGradebook(names.map((n) => results(n, [outcome("count-rows", "counts", 1, 1)])), EXERCISES));
-  assert.deepEqual(
-    rows.map((r) => r.learner).sort(),
-    [...names].sort(),
+  const rows = parseCsv(
+    renderGradebook(
+      names.map((n) => results(n, [outcome("count-rows", "counts", 1, 1)])),
+      EXERCISES,
+    ),
   );
+  assert.deepEqual(rows.map((r) => r.learner).sort(), [...names].sort());
   for (const row of rows) assert.equal(row["count-rows"], "1");
 });
 
 test("cells that a spreadsheet would run as a formula get a leading quote", () => {
-  const hostile = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+1", "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1"];
-  const csv = renderGradebook(hostile.map((n) => results(n, [])), EXERCISES);
+  const hostile = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1"];
+  const csv = renderGradebook(
+    hostile.map((n) => results(n, [])),
+    EXERCISES,
+  );
   const learners = parseCsv(csv).map((r) => r.learner);
   assert.deepEqual(learners.sort(), hostile.map((n) => `'${n}`).sort());
   for (const line of csv.split("\n")) assert.doesNotMatch(line, /^"?[=+\-@]/);

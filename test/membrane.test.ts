@@ -19,7 +19,14 @@ function realms() {
 test("data arrives as the check realm's own objects, with what JSON would lose kept", () => {
   const { inCheck, checkRealm } = realms();
   const shared = { name: "Ada" };
-  const value = { list: [1, -0, NaN, Infinity, undefined, 2n], when: new Date(0), map: new Map([["a", shared]]), set: new Set([shared]), re: /x/gi, bytes: Uint8Array.of(1, 2) };
+  const value = {
+    list: [1, -0, NaN, Infinity, undefined, 2n],
+    when: new Date(0),
+    map: new Map([["a", shared]]),
+    set: new Set([shared]),
+    re: /x/gi,
+    bytes: Uint8Array.of(1, 2),
+  };
   const copy = inCheck(value) as typeof value;
   assert.deepStrictEqual([...copy.list.slice(0, 5)].map(String), ["1", "0", "NaN", "Infinity", "undefined"]);
   assert.ok(Object.is(copy.list[1], -0));
@@ -43,7 +50,19 @@ test("a cycle crosses as a cycle", () => {
 test("a Proxy cannot cross, and its traps never run", () => {
   const { inCheck } = realms();
   let trapped = 0;
-  const proxy = new Proxy({}, { ownKeys: () => { trapped++; return []; }, get: () => { trapped++; return 1; } });
+  const proxy = new Proxy(
+    {},
+    {
+      ownKeys: () => {
+        trapped++;
+        return [];
+      },
+      get: () => {
+        trapped++;
+        return 1;
+      },
+    },
+  );
   assert.throws(() => inCheck(proxy), /Proxy cannot be checked/);
   assert.equal(trapped, 0);
 });
@@ -51,7 +70,10 @@ test("a Proxy cannot cross, and its traps never run", () => {
 test("a function crosses as a stand-in: arguments and results are copies, and it shows none of its code", () => {
   const { inCheck, checkRealm } = realms();
   const received: unknown[] = [];
-  const learnerFn = function secretName(list: unknown[]) { received.push(list); return { got: list.length }; };
+  const learnerFn = function secretName(list: unknown[]) {
+    received.push(list);
+    return { got: list.length };
+  };
   const standIn = inCheck(learnerFn) as (list: unknown[]) => { got: number };
   assert.notEqual(standIn, learnerFn);
   assert.doesNotMatch(String(standIn), /secretName|received/);
@@ -65,7 +87,10 @@ test("a function crosses as a stand-in: arguments and results are copies, and it
 
 test("what a learner's function does to a copied argument is copied back into the check's original", () => {
   const { inCheck, checkRealm } = realms();
-  const enroll = inCheck((names: string[], name: string) => { names.push(name); return names; }) as (n: string[], m: string) => string[];
+  const enroll = inCheck((names: string[], name: string) => {
+    names.push(name);
+    return names;
+  }) as (n: string[], m: string) => string[];
   const list = checkRealm('["Ada"]') as string[];
   enroll(list, "Bo");
   assert.deepEqual([...list], ["Ada", "Bo"]);
@@ -77,9 +102,15 @@ test("the learner's function sees no caller, and an error crosses with its name 
   const spy = new Function("return function spy() { return String(spy.caller); }")() as () => string;
   const standIn = inCheck(spy) as () => string;
   assert.equal(standIn(), "null");
-  const thrower = inCheck(() => { throw new TypeError("not a list"); }) as () => void;
+  const thrower = inCheck(() => {
+    throw new TypeError("not a list");
+  }) as () => void;
   let caught: unknown;
-  try { thrower(); } catch (error) { caught = error; }
+  try {
+    thrower();
+  } catch (error) {
+    caught = error;
+  }
   assert.ok(caught instanceof (checkRealm("TypeError") as ErrorConstructor), "a TypeError of the check realm");
   assert.equal((caught as Error).message, "not a list");
   assert.equal((caught as Error).stack, "TypeError: not a list");
@@ -87,7 +118,12 @@ test("the learner's function sees no caller, and an error crosses with its name 
 
 test("an object with methods stays home: the check calls it through a stand-in, and a stand-in crossing back is the original", () => {
   const { inCheck } = realms();
-  class Counter { n = 0; bump() { return ++this.n; } }
+  class Counter {
+    n = 0;
+    bump() {
+      return ++this.n;
+    }
+  }
   const counter = new Counter();
   const standIn = inCheck(counter) as { bump: () => number };
   assert.equal(standIn.bump(), 1);
@@ -115,7 +151,11 @@ test("whatever goes wrong on the far side, the caller gets an error of its own r
   Object.defineProperty(odd, "flags", { value: "zz" });
   for (const argument of [new BigInt64Array([1n]), odd]) {
     let caught: unknown;
-    try { rng(argument); } catch (error) { caught = error; }
+    try {
+      rng(argument);
+    } catch (error) {
+      caught = error;
+    }
     if (caught !== undefined) {
       assert.ok(caught instanceof Error, `a ${String(caught)}`);
       assert.equal((caught as Error).constructor.constructor, Function, "an error of the caller's own realm");

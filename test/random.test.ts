@@ -34,11 +34,21 @@ test("neighbouring number seeds start far apart, not in a line", () => {
   const firsts = [1, 2, 3, 4, 5].map((seed) => seeded(seed).int(0, 999_999));
   const steps = firsts.slice(1).map((n, i) => n - (firsts[i] ?? 0));
   assert.ok(new Set(steps).size === steps.length, `first numbers ${firsts.join(", ")} step evenly`);
-  assert.ok(steps.every((step) => Math.abs(step) > 1_000), `first numbers ${firsts.join(", ")} are too close`);
+  assert.ok(
+    steps.every((step) => Math.abs(step) > 1_000),
+    `first numbers ${firsts.join(", ")} are too close`,
+  );
 });
 
 test("different seeds give different sequences", () => {
-  const draw = (seed: number | string) => Array.from({ length: 20 }, ((r) => () => r.int(0, 1_000_000))(seeded(seed)));
+  const draw = (seed: number | string) =>
+    Array.from(
+      { length: 20 },
+      (
+        (r) => () =>
+          r.int(0, 1_000_000)
+      )(seeded(seed)),
+    );
   assert.notDeepEqual(draw(1), draw(2));
   assert.notDeepEqual(draw("week 3"), draw("week 4"));
   assert.notDeepEqual(draw(1), draw(2 ** 32 + 1)); // the high bits of a big seed count too
@@ -52,7 +62,10 @@ test("int() stays within min and max, both included, and reaches both ends", () 
     assert.ok(Number.isInteger(n) && n >= -2 && n <= 2, `got ${n}`);
     seen.add(n);
   }
-  assert.deepEqual([...seen].sort((a, b) => a - b), [-2, -1, 0, 1, 2]);
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    [-2, -1, 0, 1, 2],
+  );
   assert.equal(r.int(5, 5), 5);
 });
 
@@ -63,7 +76,10 @@ test("shuffle returns a permutation in a new array and leaves the input untouche
   for (let i = 0; i < 20; i++) {
     const out = r.shuffle(input);
     assert.notEqual(out, input);
-    assert.deepEqual([...out].sort((a, b) => a - b), [...input]);
+    assert.deepEqual(
+      [...out].sort((a, b) => a - b),
+      [...input],
+    );
     if (out.some((x, j) => x !== input[j])) moved = true;
   }
   assert.ok(moved, "20 shuffles of 10 items never changed the order");

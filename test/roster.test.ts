@@ -15,7 +15,10 @@ test("names and emails are unique, and emails are first.last@example.edu in ASCI
   for (const s of students) {
     assert.match(s.email, /^[a-z]+\.[a-z]+@example\.edu$/, s.email);
     const first = s.name.split(" ")[0] ?? "";
-    const plainFirst = first.normalize("NFD").replace(/[^A-Za-z]/g, "").toLowerCase();
+    const plainFirst = first
+      .normalize("NFD")
+      .replace(/[^A-Za-z]/g, "")
+      .toLowerCase();
     assert.ok(s.email.startsWith(`${plainFirst}.`), `${s.email} should start with ${plainFirst}.`);
   }
 });

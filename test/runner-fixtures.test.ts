@@ -35,7 +35,10 @@ const AT_ONCE = Math.min(4, Math.max(2, os.availableParallelism()));
 /** A runner that hangs fails its case instead of stalling the suite. */
 const RUN_LIMIT_MS = 90_000;
 
-interface Case { readonly about: string; readonly args: readonly string[] }
+interface Case {
+  readonly about: string;
+  readonly args: readonly string[];
+}
 /** What a run gave, made comparable. */
 interface Outcome {
   readonly exitCode: number | null;
@@ -45,13 +48,24 @@ interface Outcome {
   readonly stderr: readonly string[];
 }
 
-const STATUS_OF_MARK: Readonly<Record<string, string>> = { "✓": "ok", "✗": "error", "⏱": "timeout", "-": "aborted", "☠": "died", "·": "skipped" };
+const STATUS_OF_MARK: Readonly<Record<string, string>> = {
+  "✓": "ok",
+  "✗": "error",
+  "⏱": "timeout",
+  "-": "aborted",
+  "☠": "died",
+  "·": "skipped",
+};
 const CELL_LINE = /^(\S+) cell (\d+) \((.*)\) \d+ ms(?:: (.*))?$/;
 const SUMMARY_LINE = /^(.*): (\d+) cells in \d+ ms, (\d+) failed$/;
 
 let tmp = "";
-before(async () => { tmp = await mkdtemp(path.join(os.tmpdir(), "rollcall-runner-fixtures-")); });
-after(async () => { if (tmp && !process.env.ROLLCALL_KEEP_RUNS) await rm(tmp, { recursive: true, force: true }); });
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), "rollcall-runner-fixtures-"));
+});
+after(async () => {
+  if (tmp && !process.env.ROLLCALL_KEEP_RUNS) await rm(tmp, { recursive: true, force: true });
+});
 
 /** "a\nb\n" → ["a\n", "b\n"], as nbformat stores text. */
 const toLines = (text: string): string[] => text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
@@ -67,27 +81,45 @@ function normalise(text: string, dir: string): string {
     if (FRAME.test(lines[i + 1] ?? "")) return [];
     return [`    at …${line.endsWith(" {") ? " {" : ""}`];
   });
-  return kept.join("\n")
-    .replace(/(.)\1{99,}/gsu, (run: string, c: string) => `⟨${c} ×${run.length / c.length}⟩`)
-    // JSON.parse words its errors differently from one Node version to the next.
-    .replace(/its JSON does not parse \(.*\); open it/, "its JSON does not parse (…); open it");
+  return (
+    kept
+      .join("\n")
+      .replace(/(.)\1{99,}/gsu, (run: string, c: string) => `⟨${c} ×${run.length / c.length}⟩`)
+      // JSON.parse words its errors differently from one Node version to the next.
+      .replace(/its JSON does not parse \(.*\); open it/, "its JSON does not parse (…); open it")
+  );
 }
 
 /** An output as nbformat writes it, its texts normalised and kept as lines. */
 function normaliseOutput(output: Record<string, unknown>, dir: string): Record<string, unknown> {
   const lines = (value: unknown): string[] => toLines(normalise(joined(value), dir));
   if (output.output_type === "stream") return { ...output, text: lines(output.text) };
-  if (output.output_type === "error") return { ...output, evalue: normalise(String(output.evalue), dir), traceback: (output.traceback as unknown[]).map((l) => normalise(String(l), dir)) };
-  const data = Object.fromEntries(Object.entries((output.data ?? {}) as Record<string, unknown>).map(([mime, v]) => [mime, typeof v === "string" || Array.isArray(v) ? lines(v) : v]));
+  if (output.output_type === "error")
+    return {
+      ...output,
+      evalue: normalise(String(output.evalue), dir),
+      traceback: (output.traceback as unknown[]).map((l) => normalise(String(l), dir)),
+    };
+  const data = Object.fromEntries(
+    Object.entries((output.data ?? {}) as Record<string, unknown>).map(([mime, v]) => [
+      mime,
+      typeof v === "string" || Array.isArray(v) ? lines(v) : v,
+    ]),
+  );
   return { ...output, data };
 }
 
 function runCli(args: readonly string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [EXECUTE, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" }, timeout: RUN_LIMIT_MS, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-      resolve({ code, stdout, stderr: error && error.killed ? `${stderr}\n(killed after ${RUN_LIMIT_MS} ms)` : stderr });
-    });
+    execFile(
+      process.execPath,
+      [EXECUTE, ...args],
+      { cwd, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" }, timeout: RUN_LIMIT_MS, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        resolve({ code, stdout, stderr: error && error.killed ? `${stderr}\n(killed after ${RUN_LIMIT_MS} ms)` : stderr });
+      },
+    );
   });
 }
 
@@ -105,7 +137,10 @@ async function runCase(name: string, spec: Case): Promise<Outcome> {
     const total = SUMMARY_LINE.exec(line);
     if (cell) {
       const [, mark = "", index = "", id = "", message] = cell;
-      reported.set(id, { status: STATUS_OF_MARK[mark] ?? `unknown mark ${mark}`, ...(message !== undefined ? { message: normalise(message, dir) } : {}) });
+      reported.set(id, {
+        status: STATUS_OF_MARK[mark] ?? `unknown mark ${mark}`,
+        ...(message !== undefined ? { message: normalise(message, dir) } : {}),
+      });
       order.push(`${index}:${id}`);
     } else if (total) summary = `${total[1]}: ${total[2]} cells in … ms, ${total[3]} failed`;
     else rest.push(normalise(line, dir));
@@ -118,23 +153,38 @@ async function runCase(name: string, spec: Case): Promise<Outcome> {
     // The runner reports each code cell it meant to run, once, in order, by its 1-based place in the notebook.
     const expectedOrder = notebook.cells.flatMap((c, i) => (reported.has(String(c.id)) ? [`${i + 1}:${String(c.id)}`] : []));
     assert.deepEqual(order, expectedOrder, "the runner's report does not follow the notebook's cells");
-    cells = notebook.cells.map((c) => c.cell_type !== "code" ? { id: c.id, cell_type: c.cell_type } : {
-      id: c.id,
-      ...reported.get(String(c.id)),
-      execution_count: c.execution_count,
-      outputs: (c.outputs as Record<string, unknown>[]).map((o) => normaliseOutput(o, dir)),
-    });
+    cells = notebook.cells.map((c) =>
+      c.cell_type !== "code"
+        ? { id: c.id, cell_type: c.cell_type }
+        : {
+            id: c.id,
+            ...reported.get(String(c.id)),
+            execution_count: c.execution_count,
+            outputs: (c.outputs as Record<string, unknown>[]).map((o) => normaliseOutput(o, dir)),
+          },
+    );
   } else assert.deepEqual(order, [], "cells were reported but no result notebook was written");
 
-  return { exitCode: code, cells, summary, stdout: rest, stderr: normalise(stderr, dir).split("\n").filter((l) => l.trim()) };
+  return {
+    exitCode: code,
+    cells,
+    summary,
+    stdout: rest,
+    stderr: normalise(stderr, dir)
+      .split("\n")
+      .filter((l) => l.trim()),
+  };
 }
 
-const cases = readdirSync(FIXTURES).filter((name) => existsSync(path.join(FIXTURES, name, "case.json"))).sort();
+const cases = readdirSync(FIXTURES)
+  .filter((name) => existsSync(path.join(FIXTURES, name, "case.json")))
+  .sort();
 
 test("the runner fixtures are all there, each with its notebook and expected result", () => {
   assert.ok(cases.length >= 9, `only ${cases.length} cases in ${FIXTURES}`);
   for (const name of cases) {
-    for (const file of ["input.ipynb", ...(UPDATE ? [] : ["expected.json"])]) assert.ok(existsSync(path.join(FIXTURES, name, file)), `${name}/${file} is missing`);
+    for (const file of ["input.ipynb", ...(UPDATE ? [] : ["expected.json"])])
+      assert.ok(existsSync(path.join(FIXTURES, name, file)), `${name}/${file} is missing`);
   }
 });
 

@@ -17,7 +17,12 @@ export type Stage = (notebook: Notebook) => Notebook;
 
 /** A short, stable fingerprint of a cell's source (line endings and trailing space ignored). */
 export function checksum(source: string): string {
-  const normal = source.replace(/\r\n?/g, "\n").split("\n").map((l) => l.trimEnd()).join("\n").trim();
+  const normal = source
+    .replace(/\r\n?/g, "\n")
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .join("\n")
+    .trim();
   return createHash("sha256").update(normal).digest("hex").slice(0, 16);
 }
 
@@ -39,12 +44,18 @@ export function cellIdsOf(lesson: Lesson): { readonly cell: NotebookCellOf; read
   const next = (kind: keyof typeof counters): string => `${kind}-${++counters[kind]}`;
   return lesson.cells.flatMap((cell): { cell: NotebookCellOf; id: string }[] => {
     switch (cell.kind) {
-      case "wrong": return []; // wrong answers are for tests only
-      case "markdown": return [{ cell, id: next("md") }];
-      case "instructor": return [{ cell, id: next("note") }];
-      case "code": return [{ cell, id: next("code") }];
-      case "answer": return [{ cell, id: cell.exercise }];
-      case "check": return [{ cell, id: `${cell.exercise}-check` }];
+      case "wrong":
+        return []; // wrong answers are for tests only
+      case "markdown":
+        return [{ cell, id: next("md") }];
+      case "instructor":
+        return [{ cell, id: next("note") }];
+      case "code":
+        return [{ cell, id: next("code") }];
+      case "answer":
+        return [{ cell, id: cell.exercise }];
+      case "check":
+        return [{ cell, id: `${cell.exercise}-check` }];
     }
   });
 }
@@ -53,11 +64,23 @@ export function cellIdsOf(lesson: Lesson): { readonly cell: NotebookCellOf; read
 export function lessonToNotebook(lesson: Lesson): Notebook {
   const toCell = ({ cell, id }: { cell: NotebookCellOf; id: string }): Cell => {
     switch (cell.kind) {
-      case "markdown": return markdown(id, cell.source);
-      case "instructor": return markdown(id, `> 🧑‍🏫 **Instructor note**\n>\n${cell.source.split("\n").map((l) => `> ${l}`.trimEnd()).join("\n")}`, { role: "note" });
-      case "code": return code(id, cell.source, cell.locked ? { role: "locked", checksum: "" } : undefined);
-      case "answer": return code(id, cell.source, { role: "answer", exercise: cell.exercise, points: cell.points });
-      case "check": return code(id, cell.source, { role: "check", exercise: cell.exercise, checksum: "" });
+      case "markdown":
+        return markdown(id, cell.source);
+      case "instructor":
+        return markdown(
+          id,
+          `> 🧑‍🏫 **Instructor note**\n>\n${cell.source
+            .split("\n")
+            .map((l) => `> ${l}`.trimEnd())
+            .join("\n")}`,
+          { role: "note" },
+        );
+      case "code":
+        return code(id, cell.source, cell.locked ? { role: "locked", checksum: "" } : undefined);
+      case "answer":
+        return code(id, cell.source, { role: "answer", exercise: cell.exercise, points: cell.points });
+      case "check":
+        return code(id, cell.source, { role: "check", exercise: cell.exercise, checksum: "" });
     }
   };
   const { exercises } = lesson;
@@ -84,7 +107,8 @@ export function lessonToNotebook(lesson: Lesson): Notebook {
 }
 
 /** Applies `change` to the source of every code cell whose role passes `when`. */
-const mapCode = (when: (role: CellRole | undefined) => boolean, change: (source: string, role: CellRole) => string): Stage =>
+const mapCode =
+  (when: (role: CellRole | undefined) => boolean, change: (source: string, role: CellRole) => string): Stage =>
   (notebook) => ({
     ...notebook,
     cells: notebook.cells.map((cell) => {
@@ -93,9 +117,15 @@ const mapCode = (when: (role: CellRole | undefined) => boolean, change: (source:
     }),
   });
 
-export const dropInstructorNotes: Stage = (notebook) => ({ ...notebook, cells: notebook.cells.filter((c) => c.metadata.rollcall?.role !== "note") });
+export const dropInstructorNotes: Stage = (notebook) => ({
+  ...notebook,
+  cells: notebook.cells.filter((c) => c.metadata.rollcall?.role !== "note"),
+});
 
-export const stripSolutionCode: Stage = mapCode((r) => r?.role === "answer", (source, role) => stripSolutions(source, "exercise" in role ? role.exercise : ""));
+export const stripSolutionCode: Stage = mapCode(
+  (r) => r?.role === "answer",
+  (source, role) => stripSolutions(source, "exercise" in role ? role.exercise : ""),
+);
 
 export const stripHiddenTestCode: Stage = mapCode((r) => r?.role === "check", stripHiddenTests);
 
@@ -107,7 +137,10 @@ export const sealLockedCells: Stage = (notebook) => ({
   cells: notebook.cells.map((cell) => {
     const role = cell.metadata.rollcall;
     if (cell.cell_type !== "code" || (role?.role !== "check" && role?.role !== "locked")) return cell;
-    return { ...cell, metadata: { ...cell.metadata, rollcall: { ...role, checksum: checksum(cell.source) }, editable: false, deletable: false } };
+    return {
+      ...cell,
+      metadata: { ...cell.metadata, rollcall: { ...role, checksum: checksum(cell.source) }, editable: false, deletable: false },
+    };
   }),
 });
 
@@ -123,7 +156,10 @@ export interface LessonTests {
   /** Every cell id of the lesson's notebook, to tell the learner's added cells from the lesson's. */
   readonly cellIds: readonly string[];
   readonly exercises: readonly {
-    readonly id: string; readonly points: number; readonly answerCell: string; readonly checkCell: string;
+    readonly id: string;
+    readonly points: number;
+    readonly answerCell: string;
+    readonly checkCell: string;
     /** The check with its hidden tests: the grader runs this, never the submission's copy. */
     readonly check: string;
     /** Plausible wrong answers, each of which the check must fail. */
@@ -139,7 +175,11 @@ export function testsOf(lesson: Lesson, instructor: Notebook): LessonTests {
     title: lesson.title,
     cellIds: instructor.cells.map((c) => c.id),
     exercises: lesson.exercises.map((e) => ({
-      id: e.id, points: e.points, answerCell: e.id, checkCell: `${e.id}-check`, check: sourceOf(`${e.id}-check`),
+      id: e.id,
+      points: e.points,
+      answerCell: e.id,
+      checkCell: `${e.id}-check`,
+      check: sourceOf(`${e.id}-check`),
       wrongAnswers: e.wrongAnswers.map((w) => w.source),
     })),
     lockedCells: instructor.cells

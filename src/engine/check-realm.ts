@@ -72,10 +72,21 @@ function snapshot(module: object): Readonly<Record<string | symbol, unknown>> {
 function fixedInspect(): Record<string, unknown> {
   const util = hostRequire("util") as typeof import("util");
   const fixed = Object.freeze({
-    showHidden: false, depth: 2, colors: false, customInspect: false, showProxy: false, maxArrayLength: 100, maxStringLength: 10_000,
-    breakLength: 80, compact: 3, sorted: false, getters: false, numericSeparator: false,
+    showHidden: false,
+    depth: 2,
+    colors: false,
+    customInspect: false,
+    showProxy: false,
+    maxArrayLength: 100,
+    maxStringLength: 10_000,
+    breakLength: 80,
+    compact: 3,
+    sorted: false,
+    getters: false,
+    numericSeparator: false,
   });
-  const inspect = (value: unknown, options?: object): string => util.inspect(value, { ...fixed, ...options, colors: false, customInspect: false, getters: false, sorted: false });
+  const inspect = (value: unknown, options?: object): string =>
+    util.inspect(value, { ...fixed, ...options, colors: false, customInspect: false, getters: false, sorted: false });
   const format = (...args: unknown[]): string => util.formatWithOptions(fixed, ...args);
   return { ...snapshot(util), inspect: Object.freeze(Object.assign(inspect, { custom: util.inspect.custom })), format };
 }
@@ -102,16 +113,19 @@ function realmRequire(context: vm.Context): (id: string) => unknown {
     const module = { exports: vm.runInContext("({})", context) as unknown };
     cache.set(file, module);
     const from = createRequire(file);
-    const require = Object.assign((id: string) => {
-      const name = id.replace(/^node:/, "");
-      if (name === "tslab") return {}; // displays go nowhere: the grader reads verdicts, not outputs
-      if (builtins.has(name)) {
-        const builtin = REALM_BUILTINS.get(name);
-        if (!builtin) throw new Error(`the check realm does not offer '${id}'`);
-        return builtin;
-      }
-      return load(from.resolve(id));
-    }, { cache: {} });
+    const require = Object.assign(
+      (id: string) => {
+        const name = id.replace(/^node:/, "");
+        if (name === "tslab") return {}; // displays go nowhere: the grader reads verdicts, not outputs
+        if (builtins.has(name)) {
+          const builtin = REALM_BUILTINS.get(name);
+          if (!builtin) throw new Error(`the check realm does not offer '${id}'`);
+          return builtin;
+        }
+        return load(from.resolve(id));
+      },
+      { cache: {} },
+    );
     const fn = moduleScript(file).runInContext(context) as (...args: unknown[]) => void;
     fn.call(module.exports, module.exports, require, module, file, path.dirname(file));
     return module.exports;
@@ -131,7 +145,8 @@ export class CheckRealm {
     this.context = vm.createContext({}, { name: "rollcall check" });
     // sql.js finds Node by its `process`, and the helpers print through it: a small one of the
     // realm's own, never the worker's. What checks print goes nowhere (the grader reads verdicts).
-    vm.runInContext(`
+    vm.runInContext(
+      `
       const quiet = { write() { return true; } };
       globalThis.process = { versions: { node: ${JSON.stringify(process.versions.node)} }, argv: ["node", "check"], env: {}, platform: "linux", stdout: quiet, stderr: quiet };
       globalThis.console = { log() {}, info() {}, warn() {}, error() {}, debug() {}, table() {}, dir() {} };
@@ -142,7 +157,9 @@ export class CheckRealm {
         writable: false, configurable: false,
       });
       Object.defineProperty(globalThis, "Error", { value: Error, writable: false, configurable: false });
-    `, this.context);
+    `,
+      this.context,
+    );
     // Text codecs are the host's (hardened in a worker before any learner's code runs).
     Object.assign(vm.runInContext("globalThis", this.context) as object, { TextEncoder, TextDecoder });
     const load = realmRequire(this.context);
@@ -170,12 +187,21 @@ export class CheckRealm {
     }
     // The notebook's names as one object of the check realm's own.
     const inRealm = vm.runInContext("(names) => Object.assign(Object.create(null), names)", this.context) as (n: object) => object;
-    const fn = vm.runInContext(check.js, this.context, { filename: `rollcall:check:${check.exercise}` }) as (...args: unknown[]) => Promise<void>;
+    const fn = vm.runInContext(check.js, this.context, { filename: `rollcall:check:${check.exercise}` }) as (
+      ...args: unknown[]
+    ) => Promise<void>;
     const verdicts: string[] = [];
     // `check(...)` inside the realm: run the tests and keep the result as text, made by the realm's own JSON.
-    const record = vm.runInContext(`(runCheck, keep) => (exercise, define, options) => { keep(JSON.stringify(runCheck(exercise, define, options))); }`, this.context) as (...a: unknown[]) => unknown;
+    const record = vm.runInContext(
+      `(runCheck, keep) => (exercise, define, options) => { keep(JSON.stringify(runCheck(exercise, define, options))); }`,
+      this.context,
+    ) as (...a: unknown[]) => unknown;
     try {
-      await fn(this.helpers, inRealm(names), record(this.runCheck, (text: string) => verdicts.push(text)));
+      await fn(
+        this.helpers,
+        inRealm(names),
+        record(this.runCheck, (text: string) => verdicts.push(text)),
+      );
     } catch (error) {
       if (!verdicts.length) return none(`the check stopped: ${String((error as Error)?.message ?? error).split("\n")[0]}`);
     }

@@ -31,12 +31,31 @@ function isReference(id: ts.Identifier): boolean {
   const p = id.parent;
   if (ts.isPropertyAccessExpression(p) && p.name === id) return false;
   if (ts.isQualifiedName(p) && p.right === id) return false;
-  if ((ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p) || ts.isPropertyDeclaration(p) || ts.isPropertySignature(p)
-    || ts.isGetAccessor(p) || ts.isSetAccessor(p) || ts.isEnumMember(p)) && p.name === id) return false;
+  if (
+    (ts.isPropertyAssignment(p) ||
+      ts.isMethodDeclaration(p) ||
+      ts.isPropertyDeclaration(p) ||
+      ts.isPropertySignature(p) ||
+      ts.isGetAccessor(p) ||
+      ts.isSetAccessor(p) ||
+      ts.isEnumMember(p)) &&
+    p.name === id
+  )
+    return false;
   if (ts.isBindingElement(p) && (p.propertyName === id || p.name === id)) return false;
-  if ((ts.isVariableDeclaration(p) || ts.isParameter(p) || ts.isFunctionDeclaration(p) || ts.isFunctionExpression(p)
-    || ts.isClassDeclaration(p) || ts.isClassExpression(p) || ts.isInterfaceDeclaration(p) || ts.isTypeAliasDeclaration(p)
-    || ts.isEnumDeclaration(p)) && p.name === id) return false;
+  if (
+    (ts.isVariableDeclaration(p) ||
+      ts.isParameter(p) ||
+      ts.isFunctionDeclaration(p) ||
+      ts.isFunctionExpression(p) ||
+      ts.isClassDeclaration(p) ||
+      ts.isClassExpression(p) ||
+      ts.isInterfaceDeclaration(p) ||
+      ts.isTypeAliasDeclaration(p) ||
+      ts.isEnumDeclaration(p)) &&
+    p.name === id
+  )
+    return false;
   if (ts.isLabeledStatement(p) || ts.isBreakOrContinueStatement(p)) return false;
   if (ts.isImportSpecifier(p) || ts.isImportClause(p) || ts.isNamespaceImport(p) || ts.isExportSpecifier(p)) return false;
   return true;
@@ -49,8 +68,17 @@ export function freeNames(source: string): string[] {
   const visit = (node: ts.Node): void => {
     if (ts.isTypeNode(node) && !ts.isExpressionWithTypeArguments(node)) return; // types are erased
     if (ts.isVariableDeclaration(node) || ts.isParameter(node) || ts.isBindingElement(node)) bindingNames(node.name, declared);
-    if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node) || ts.isFunctionExpression(node) || ts.isClassExpression(node)
-      || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) || ts.isEnumDeclaration(node)) && node.name) declared.add(node.name.text);
+    if (
+      (ts.isFunctionDeclaration(node) ||
+        ts.isClassDeclaration(node) ||
+        ts.isFunctionExpression(node) ||
+        ts.isClassExpression(node) ||
+        ts.isInterfaceDeclaration(node) ||
+        ts.isTypeAliasDeclaration(node) ||
+        ts.isEnumDeclaration(node)) &&
+      node.name
+    )
+      declared.add(node.name.text);
     if (ts.isIdentifier(node) && isReference(node)) read.add(node.text);
     if (ts.isShorthandPropertyAssignment(node)) read.add(node.name.text);
     ts.forEachChild(node, visit);
@@ -63,7 +91,8 @@ export function freeNames(source: string): string[] {
 export function topLevelNames(source: string): string[] {
   const names = new Set<string>();
   for (const statement of parse(source).statements) {
-    if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement)) && statement.name) names.add(statement.name.text);
+    if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement)) && statement.name)
+      names.add(statement.name.text);
     if (ts.isVariableStatement(statement)) for (const d of statement.declarationList.declarations) bindingNames(d.name, names);
   }
   return [...names].sort();
@@ -94,14 +123,25 @@ export function declaredTests(source: string): { tests: DeclaredTest[]; problems
       const first = define && (ts.isArrowFunction(define) || ts.isFunctionExpression(define)) ? define.parameters[0] : undefined;
       if (first && ts.isIdentifier(first.name)) testers.add(first.name.text);
     }
-    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && ts.isIdentifier(node.expression.expression)
-      && testers.has(node.expression.expression.text) && ["equal", "ok", "throws"].includes(node.expression.name.text)) {
+    if (
+      ts.isCallExpression(node) &&
+      ts.isPropertyAccessExpression(node.expression) &&
+      ts.isIdentifier(node.expression.expression) &&
+      testers.has(node.expression.expression.text) &&
+      ["equal", "ok", "throws"].includes(node.expression.name.text)
+    ) {
       const [name] = node.arguments;
       const options = node.arguments[node.expression.name.text === "equal" ? 3 : 2];
-      if (!name || !ts.isStringLiteralLike(name)) problems.push({ line: line(node), message: "a test's name must be a quoted string, so that the grader knows every test before it runs" });
+      if (!name || !ts.isStringLiteralLike(name))
+        problems.push({
+          line: line(node),
+          message: "a test's name must be a quoted string, so that the grader knows every test before it runs",
+        });
       let weight = 1;
       if (options && ts.isObjectLiteralExpression(options)) {
-        const points = options.properties.find((p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && ts.isIdentifier(p.name) && p.name.text === "points");
+        const points = options.properties.find(
+          (p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && ts.isIdentifier(p.name) && p.name.text === "points",
+        );
         if (points) {
           if (ts.isNumericLiteral(points.initializer) && Number(points.initializer.text) > 0) weight = Number(points.initializer.text);
           else problems.push({ line: line(points), message: "a test's points must be a number above 0, written out" });
@@ -122,7 +162,12 @@ export function declaredTests(source: string): { tests: DeclaredTest[]; problems
  * The check as a function of the check realm: helpers and the notebook's names
  * come in as parameters, bound by closure; no free name can mean anything else.
  */
-export function compileCheck(exercise: string, checkSource: string, helperNames: readonly string[], locked: readonly { readonly source: string; readonly names: readonly string[] }[] = []): CompiledCheck {
+export function compileCheck(
+  exercise: string,
+  checkSource: string,
+  helperNames: readonly string[],
+  locked: readonly { readonly source: string; readonly names: readonly string[] }[] = [],
+): CompiledCheck {
   // The lesson's locked cells that declare a name the check reads: their code runs before it, in the realm.
   const wanted = notebookNames(checkSource, helperNames);
   const prelude = locked.filter((cell) => cell.names.some((n) => wanted.includes(n))).map((cell) => cell.source);
@@ -139,6 +184,8 @@ export function compileCheck(exercise: string, checkSource: string, helperNames:
     "  }",
     "})",
   ].join("\n");
-  const { outputText } = ts.transpileModule(wrapped, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, removeComments: true } });
+  const { outputText } = ts.transpileModule(wrapped, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, removeComments: true },
+  });
   return { exercise, js: outputText.replace(/;\s*$/, ""), uses };
 }

@@ -38,12 +38,21 @@ export function installMissing(names: readonly string[], say: (line: string) => 
   const missing = missingPackages(names);
   if (missing.length === 0) return ok([]);
   if (process.getuid?.() !== 0) {
-    return failed([{ message: `these Debian packages are missing: ${missing.join(", ")}. Install them with:\n  ${installCommand(missing)}\nthen run the command again.` }]);
+    return failed([
+      {
+        message: `these Debian packages are missing: ${missing.join(", ")}. Install them with:\n  ${installCommand(missing)}\nthen run the command again.`,
+      },
+    ]);
   }
   say(`installing the Debian packages ${missing.join(", ")} with apt-get (once)`);
-  const run = (args: string[]): boolean => spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status === 0;
+  const run = (args: string[]): boolean =>
+    spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status === 0;
   if (!run(["update"]) || !run(["install", "-y", ...missing])) {
-    return failed([{ message: `apt-get could not install ${missing.join(", ")} (its output is above). Fix that, or run:\n  ${installCommand(missing)}\nthen run the command again.` }]);
+    return failed([
+      {
+        message: `apt-get could not install ${missing.join(", ")} (its output is above). Fix that, or run:\n  ${installCommand(missing)}\nthen run the command again.`,
+      },
+    ]);
   }
   const still = missingPackages(missing);
   return still.length ? failed([{ message: `apt-get finished, but ${still.join(", ")} is still not installed` }]) : ok(missing);

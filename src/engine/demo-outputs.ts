@@ -13,20 +13,32 @@ import type { Problem } from "./problem.js";
 export function printedText(outputs: readonly Output[]): string {
   const parts = outputs.map((output) => {
     switch (output.output_type) {
-      case "stream": return output.text;
+      case "stream":
+        return output.text;
       case "display_data":
-      case "execute_result": return `${String(output.data["text/plain"] ?? "")}\n`;
-      case "error": return `${output.ename}: ${output.evalue}\n`;
+      case "execute_result":
+        return `${String(output.data["text/plain"] ?? "")}\n`;
+      case "error":
+        return `${output.ename}: ${output.evalue}\n`;
     }
   });
   return tidy(parts.join(""));
 }
 
-const tidy = (text: string): string => text.replace(/\r\n?/g, "\n").split("\n").map((line) => line.trimEnd()).join("\n").trim();
+const tidy = (text: string): string =>
+  text
+    .replace(/\r\n?/g, "\n")
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n")
+    .trim();
 
 /** Whether `actual` is `expected`, where each `…` in expected matches any run of characters within a line. */
 export function matchesExpected(expected: string, actual: string): boolean {
-  const pattern = tidy(expected).split("…").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("[^\\n]*?");
+  const pattern = tidy(expected)
+    .split("…")
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join("[^\\n]*?");
   return new RegExp(`^${pattern}$`).test(tidy(actual));
 }
 
@@ -38,7 +50,11 @@ export function demoOutputProblems(lesson: Lesson, executed: Notebook): Problem[
     const ran = executed.cells.find((c) => c.id === id);
     const actual = ran?.cell_type === "code" ? printedText(ran.outputs) : "(the cell is not in the run)";
     if (!matchesExpected(cell.output, actual)) {
-      problems.push({ file: lesson.file, line: cell.line, message: `this demo should print\n${tidy(cell.output)}\nbut printed\n${actual}` });
+      problems.push({
+        file: lesson.file,
+        line: cell.line,
+        message: `this demo should print\n${tidy(cell.output)}\nbut printed\n${actual}`,
+      });
     }
   }
   return problems;

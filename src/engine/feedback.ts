@@ -46,7 +46,9 @@ function renderTest(t: TestOutcome): string {
     `<span class="test-points">${html(formatPoints(t.points))} / ${html(formatPoints(t.max_points))}</span></div>`,
     `<span class="visually-hidden">${words}</span>`,
     t.message !== undefined && t.message !== "" ? `<p class="message">${html(t.message)}</p>` : "",
-    t.output !== undefined && t.output !== "" ? `<p class="label">Your code printed</p><pre class="output">${html(capped(t.output))}</pre>` : "",
+    t.output !== undefined && t.output !== ""
+      ? `<p class="label">Your code printed</p><pre class="output">${html(capped(t.output))}</pre>`
+      : "",
     `</li>`,
   ].join("");
 }
@@ -57,18 +59,28 @@ const ANSWER_CAP = 20_000;
 function renderAnswer(answer: string | undefined): string {
   if (answer === undefined) return `<p class="missing">Your answer: no answer found for this exercise.</p>`;
   if (answer.trim() === "") return `<p class="missing">Your answer: the answer cell was empty.</p>`;
-  const shown = answer.length <= ANSWER_CAP ? answer : `${answer.slice(0, ANSWER_CAP)}\n… (${answer.length - ANSWER_CAP} more characters not shown)`;
+  const shown =
+    answer.length <= ANSWER_CAP ? answer : `${answer.slice(0, ANSWER_CAP)}\n… (${answer.length - ANSWER_CAP} more characters not shown)`;
   return `<p class="label">Your answer</p><pre class="answer"><code>${html(shown)}</code></pre>`;
 }
 
 function renderExercise(n: number, id: string, maxPoints: number, tests: readonly TestOutcome[], answer: string | undefined): string {
   const scored = totalPoints(tests);
-  const state = tests.length === 0 ? "none" : tests.some((t) => t.status === "error") ? "error" : tests.every((t) => t.status === "pass") ? "pass" : "fail";
+  const state =
+    tests.length === 0
+      ? "none"
+      : tests.some((t) => t.status === "error")
+        ? "error"
+        : tests.every((t) => t.status === "pass")
+          ? "pass"
+          : "fail";
   return [
     `<section class="exercise ${state}" id="exercise-${html(id)}">`,
     `<h2><span class="number">${n}.</span> <span class="exercise-id">${html(id)}</span>`,
     `<span class="exercise-points">${html(formatPoints(scored))} / ${html(formatPoints(maxPoints))} ${pointsWord(maxPoints)}</span></h2>`,
-    tests.length > 0 ? `<ul class="tests">${tests.map(renderTest).join("")}</ul>` : `<p class="missing">No test results for this exercise.</p>`,
+    tests.length > 0
+      ? `<ul class="tests">${tests.map(renderTest).join("")}</ul>`
+      : `<p class="missing">No test results for this exercise.</p>`,
     renderAnswer(answer),
     `</section>`,
   ].join("\n");
@@ -138,7 +150,15 @@ export function renderFeedback(results: LearnerResults, context: FeedbackContext
   const sections = [
     ...context.exercises.map((e) => ({ id: e.id, points: e.points })),
     ...extra.map((id) => ({ id, points: results.tests.filter((t) => t.exercise === id).reduce((sum, t) => sum + t.max_points, 0) })),
-  ].map((e, i) => renderExercise(i + 1, e.id, e.points, results.tests.filter((t) => t.exercise === e.id), context.answers.get(e.id)));
+  ].map((e, i) =>
+    renderExercise(
+      i + 1,
+      e.id,
+      e.points,
+      results.tests.filter((t) => t.exercise === e.id),
+      context.answers.get(e.id),
+    ),
+  );
 
   return `<!doctype html>
 <html lang="en">

@@ -57,35 +57,55 @@ const FEEDBACK_MAX_BYTES = 1024 * 1024;
 async function intake(learner: string, file: string, maxBytes: number): Promise<Submission> {
   const source = path.resolve(file);
   const info = await lstat(file).catch(() => undefined);
-  const problem = !info ? "the file is gone"
-    : !info.isFile() ? `${file} is not a regular file (${info.isSymbolicLink() ? "a symbolic link" : info.isFIFO() ? "a FIFO" : "not a file"}); submit the notebook itself`
-    : info.size > maxBytes ? `${file} is larger than ${Math.round(maxBytes / 1024 / 1024)} MB (${info.size} bytes); a lesson's notebook is far smaller: submit notebooks/LESSON.ipynb`
-    : undefined;
+  const problem = !info
+    ? "the file is gone"
+    : !info.isFile()
+      ? `${file} is not a regular file (${info.isSymbolicLink() ? "a symbolic link" : info.isFIFO() ? "a FIFO" : "not a file"}); submit the notebook itself`
+      : info.size > maxBytes
+        ? `${file} is larger than ${Math.round(maxBytes / 1024 / 1024)} MB (${info.size} bytes); a lesson's notebook is far smaller: submit notebooks/LESSON.ipynb`
+        : undefined;
   return { learner, file, source, ...(problem ? { problem } : {}) };
 }
 
 /** `name.ipynb` is learner "name"; `folder/name/LESSON.ipynb` is learner "name". */
-export async function findSubmissions(inputs: readonly string[], lessonId: string, maxBytes: number): Promise<{ submissions: Submission[]; problems: Problem[] }> {
+export async function findSubmissions(
+  inputs: readonly string[],
+  lessonId: string,
+  maxBytes: number,
+): Promise<{ submissions: Submission[]; problems: Problem[] }> {
   const submissions: Submission[] = [];
   const problems: Problem[] = [];
   for (const input of inputs) {
     const info = await lstat(input).catch(() => undefined);
-    if (!info) { problems.push({ file: input, message: "no such file or folder" }); continue; }
-    if (!info.isDirectory()) { submissions.push(await intake(path.basename(input).replace(/\.ipynb$/i, ""), input, maxBytes)); continue; }
+    if (!info) {
+      problems.push({ file: input, message: "no such file or folder" });
+      continue;
+    }
+    if (!info.isDirectory()) {
+      submissions.push(await intake(path.basename(input).replace(/\.ipynb$/i, ""), input, maxBytes));
+      continue;
+    }
     const before = submissions.length;
     for (const entry of (await readdir(input, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const full = path.join(input, entry.name);
-      if (!entry.isDirectory() && entry.name.toLowerCase().endsWith(".ipynb")) submissions.push(await intake(entry.name.replace(/\.ipynb$/i, ""), full, maxBytes));
-      else if (entry.isDirectory() && (await lstat(path.join(full, `${lessonId}.ipynb`)).catch(() => undefined))) submissions.push(await intake(entry.name, path.join(full, `${lessonId}.ipynb`), maxBytes));
+      if (!entry.isDirectory() && entry.name.toLowerCase().endsWith(".ipynb"))
+        submissions.push(await intake(entry.name.replace(/\.ipynb$/i, ""), full, maxBytes));
+      else if (entry.isDirectory() && (await lstat(path.join(full, `${lessonId}.ipynb`)).catch(() => undefined)))
+        submissions.push(await intake(entry.name, path.join(full, `${lessonId}.ipynb`), maxBytes));
     }
-    if (submissions.length === before) problems.push({ file: input, message: `no submissions in this folder (expected NAME.ipynb or NAME/${lessonId}.ipynb)` });
+    if (submissions.length === before)
+      problems.push({ file: input, message: `no submissions in this folder (expected NAME.ipynb or NAME/${lessonId}.ipynb)` });
   }
   return { submissions, problems };
 }
 
 /** Letters, digits, dot, dash and underscore, at most `NAME_BYTES` bytes of UTF-8, cut between characters. */
 function safeName(name: string): string {
-  let safe = name.normalize("NFC").replace(/[^\p{L}\p{N}._-]+/gu, "_").replace(/^\.+/, "_") || "_";
+  let safe =
+    name
+      .normalize("NFC")
+      .replace(/[^\p{L}\p{N}._-]+/gu, "_")
+      .replace(/^\.+/, "_") || "_";
   while (Buffer.byteLength(safe) > NAME_BYTES) safe = [...safe].slice(0, -1).join("");
   return safe;
 }
@@ -119,15 +139,22 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 /** Temporary files of earlier runs (killed mid-write): never trusted, removed. */
 async function removeTemporaries(out: string): Promise<void> {
   for (const dir of [path.join(out, "results"), path.join(out, "feedback"), out]) {
-    for (const entry of await readdir(dir).catch(() => [] as string[])) if (entry.endsWith(".tmp")) await rm(path.join(dir, entry), { force: true });
+    for (const entry of await readdir(dir).catch(() => [] as string[]))
+      if (entry.endsWith(".tmp")) await rm(path.join(dir, entry), { force: true });
   }
 }
 
 async function readResults(folder: string, lessonId: string): Promise<LearnerResults[]> {
   const files = (await readdir(folder).catch(() => [] as string[])).filter((f) => f.endsWith(".json") && !f.startsWith("."));
-  const all = await Promise.all(files.map(async (f) => {
-    try { return JSON.parse(await readFile(path.join(folder, f), "utf8")) as LearnerResults; } catch { return undefined; }
-  }));
+  const all = await Promise.all(
+    files.map(async (f) => {
+      try {
+        return JSON.parse(await readFile(path.join(folder, f), "utf8")) as LearnerResults;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
   return all.filter((r): r is LearnerResults => r?.lesson === lessonId);
 }
 
@@ -150,7 +177,12 @@ async function readCapped(file: string, maxBytes: number): Promise<Uint8Array> {
 }
 
 /** The results and page of one learner, whatever happens reading the file: a learner's outcome is never an exception. */
-async function gradeOne(s: Submission & { name: string }, grading: GradableLesson, pool: WorkerPool, options: BatchOptions): Promise<Graded & { sha256?: string }> {
+async function gradeOne(
+  s: Submission & { name: string },
+  grading: GradableLesson,
+  pool: WorkerPool,
+  options: BatchOptions,
+): Promise<Graded & { sha256?: string }> {
   const context = { title: grading.lesson.title, exercises: grading.tests.exercises, answers: new Map<string, string>() };
   const failedWith = (message: string): Graded => {
     const results = unreadable(s.name, grading, message);
@@ -179,7 +211,12 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
       const earlier = JSON.parse(await readFile(resultFile(s.name), "utf8")) as LearnerResults;
       if (earlier.lesson !== lessonId || earlier.source !== s.source) return false;
       if (s.problem) return earlier.status === "error";
-      return earlier.submission_sha256 === createHash("sha256").update(await readCapped(s.file, options.maxBytes)).digest("hex");
+      return (
+        earlier.submission_sha256 ===
+        createHash("sha256")
+          .update(await readCapped(s.file, options.maxBytes))
+          .digest("hex")
+      );
     } catch {
       return false;
     }
@@ -192,21 +229,29 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
     const pool = new WorkerPool(Math.min(options.jobs, todo.length), options.limits, grading.checks);
     try {
       const queue = [...todo];
-      await Promise.all(Array.from({ length: Math.min(options.jobs, todo.length) }, async () => {
-        for (let s = queue.shift(); s; s = queue.shift()) {
-          const { results, feedback, sha256 } = await gradeOne(s, grading, pool, options);
-          const recorded = capResults({ ...results, source: s.source, ...(sha256 ? { submission_sha256: sha256 } : {}) }, RESULT_MAX_BYTES);
-          try {
-            await writeAtomically(path.join(out, "feedback", `${s.name}.html`), capText(feedback, FEEDBACK_MAX_BYTES));
-            await writeAtomically(resultFile(s.name), `${JSON.stringify(recorded, null, 2)}\n`);
-          } catch (error) {
-            // The disk said no for this learner: say so, and go on with the rest (a rerun grades it again).
-            problems.push({ file: s.file, message: `its results could not be written (${(error as Error).message}); run the grader again once that is fixed` });
-            continue;
+      await Promise.all(
+        Array.from({ length: Math.min(options.jobs, todo.length) }, async () => {
+          for (let s = queue.shift(); s; s = queue.shift()) {
+            const { results, feedback, sha256 } = await gradeOne(s, grading, pool, options);
+            const recorded = capResults(
+              { ...results, source: s.source, ...(sha256 ? { submission_sha256: sha256 } : {}) },
+              RESULT_MAX_BYTES,
+            );
+            try {
+              await writeAtomically(path.join(out, "feedback", `${s.name}.html`), capText(feedback, FEEDBACK_MAX_BYTES));
+              await writeAtomically(resultFile(s.name), `${JSON.stringify(recorded, null, 2)}\n`);
+            } catch (error) {
+              // The disk said no for this learner: say so, and go on with the rest (a rerun grades it again).
+              problems.push({
+                file: s.file,
+                message: `its results could not be written (${(error as Error).message}); run the grader again once that is fixed`,
+              });
+              continue;
+            }
+            options.onGraded?.(s.name, recorded);
           }
-          options.onGraded?.(s.name, recorded);
-        }
-      }));
+        }),
+      );
     } finally {
       await pool.close();
     }
@@ -219,5 +264,8 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
 /** A page cut to its cap, closed so that it still renders. */
 function capText(page: string, maxBytes: number): string {
   if (Buffer.byteLength(page) <= maxBytes) return page;
-  return `${Buffer.from(page).subarray(0, maxBytes - 200).toString("utf8").replace(/\uFFFD+$/, "")}\n<p>… the rest of this page was cut: it was over ${maxBytes / 1024} KB.</p></body></html>\n`;
+  return `${Buffer.from(page)
+    .subarray(0, maxBytes - 200)
+    .toString("utf8")
+    .replace(/\uFFFD+$/, "")}\n<p>… the rest of this page was cut: it was over ${maxBytes / 1024} KB.</p></body></html>\n`;
 }

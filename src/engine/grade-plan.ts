@@ -43,9 +43,8 @@ export function planSubmission(submission: Notebook, tests: LessonTests): Gradin
     const role = cell.metadata.rollcall;
     if (role?.role === "check" && (answerIndex.get(role.exercise) ?? Infinity) < index) checkAfter.set(role.exercise, index);
   });
-  const checksAfter = (index: number): PlannedCell[] => tests.exercises
-    .filter((e) => checkAfter.get(e.id) === index)
-    .map((e) => ({ kind: "check", cellId: e.checkCell, exercise: e.id }));
+  const checksAfter = (index: number): PlannedCell[] =>
+    tests.exercises.filter((e) => checkAfter.get(e.id) === index).map((e) => ({ kind: "check", cellId: e.checkCell, exercise: e.id }));
 
   const cells: PlannedCell[] = [];
   const seenLocked = new Set<string>();
@@ -62,7 +61,8 @@ export function planSubmission(submission: Notebook, tests: LessonTests): Gradin
     if (locked) {
       if (seenLocked.has(cell.id)) return;
       seenLocked.add(cell.id);
-      if (checksum(cell.source) !== locked.checksum) notes.push(`cell '${cell.id}' is locked but was changed; the lesson's version was run instead`);
+      if (checksum(cell.source) !== locked.checksum)
+        notes.push(`cell '${cell.id}' is locked but was changed; the lesson's version was run instead`);
       cells.push({ kind: "lesson", cellId: cell.id, source: locked.source });
       return;
     }
@@ -77,7 +77,9 @@ export function planSubmission(submission: Notebook, tests: LessonTests): Gradin
 
   const missingLocked = tests.lockedCells.filter((c) => !seenLocked.has(c.id));
   if (missingLocked.length) {
-    notes.push(`${missingLocked.length === 1 ? "a locked cell was" : `${missingLocked.length} locked cells were`} deleted (${missingLocked.map((c) => c.id).join(", ")}); the lesson's version${missingLocked.length === 1 ? " was" : "s were"} put back at the top`);
+    notes.push(
+      `${missingLocked.length === 1 ? "a locked cell was" : `${missingLocked.length} locked cells were`} deleted (${missingLocked.map((c) => c.id).join(", ")}); the lesson's version${missingLocked.length === 1 ? " was" : "s were"} put back at the top`,
+    );
     cells.unshift(...missingLocked.map((c) => ({ kind: "lesson" as const, cellId: c.id, source: c.source })));
   }
   if (added) notes.push(`${added} cell${added === 1 ? " was" : "s were"} added by the learner and run in place`);

@@ -29,7 +29,14 @@ export interface Limits {
   readonly submissionsPerWorker: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { cellTimeoutMs: 10_000, submissionTimeoutMs: 60_000, maxOutputChars: 20_000, memoryMb: 512, maxScratchBytes: 50 * 1024 * 1024, submissionsPerWorker: 100 };
+export const DEFAULT_LIMITS: Limits = {
+  cellTimeoutMs: 10_000,
+  submissionTimeoutMs: 60_000,
+  maxOutputChars: 20_000,
+  memoryMb: 512,
+  maxScratchBytes: 50 * 1024 * 1024,
+  submissionsPerWorker: 100,
+};
 
 const WORKER_SCRIPT = path.join(projectRoot, "dist", "src", "engine", "grade-worker.js");
 const TAMPERED = "stopped: the grader received a message it did not send (tampering)";
@@ -48,7 +55,11 @@ const projectModules = path.join(projectRoot, "node_modules");
 /** Folders of graders that are gone (killed, even with -9): nobody else removes them. */
 export function removeStaleScratch(): void {
   let entries: string[] = [];
-  try { entries = readdirSync(gradingRoot); } catch { return; }
+  try {
+    entries = readdirSync(gradingRoot);
+  } catch {
+    return;
+  }
   for (const entry of entries) {
     const pid = Number(/^(\d+)(-\d+)?$/.exec(entry)?.[1]);
     if (!pid || pid === process.pid || isRunning(pid)) continue;
@@ -72,7 +83,11 @@ function bytesUnder(dir: string, cap: number): number {
   while (stack.length && total <= cap) {
     const current = stack.pop() as string;
     let names: string[];
-    try { names = readdirSync(current); } catch { continue; }
+    try {
+      names = readdirSync(current);
+    } catch {
+      continue;
+    }
     for (const name of names) {
       try {
         const info = lstatSync(path.join(current, name));
@@ -113,16 +128,24 @@ function writeRuntimeModules(): void {
   writeFileSync(path.join(types, "package.json"), `${JSON.stringify({ name: "rollcall", private: true, types: "index.d.ts" })}\n`);
   for (const file of readdirSync(helpers)) if (file.endsWith(".d.ts")) copyFileSync(path.join(helpers, file), path.join(types, file));
   mkdirSync(path.join(runtimeModules, "@types"));
-  for (const name of readdirSync(path.join(projectModules, "@types"))) symlinkSync(path.join(projectModules, "@types", name), path.join(runtimeModules, "@types", name));
+  for (const name of readdirSync(path.join(projectModules, "@types")))
+    symlinkSync(path.join(projectModules, "@types", name), path.join(runtimeModules, "@types", name));
 }
 
 /** What a worker may read: the packages cells need, the runtime node_modules above, the compiled helpers, its scratch folder. */
 function readablePaths(scratch: string): string[] {
   // The compiler also looks for node_modules further up, where none is.
-  const lookups = [gradingRoot, path.dirname(gradingRoot)].flatMap((dir) => [path.join(dir, "node_modules"), path.join(dir, "node_modules", "@types")]);
+  const lookups = [gradingRoot, path.dirname(gradingRoot)].flatMap((dir) => [
+    path.join(dir, "node_modules"),
+    path.join(dir, "node_modules", "@types"),
+  ]);
   return [
-    ...projectPackages().map((p) => `${p}/`), `${runtimeModules}/`,
-    `${path.join(projectRoot, "dist", "src")}/`, path.join(projectRoot, "package.json"), `${scratch}/`, ...lookups,
+    ...projectPackages().map((p) => `${p}/`),
+    `${runtimeModules}/`,
+    `${path.join(projectRoot, "dist", "src")}/`,
+    path.join(projectRoot, "package.json"),
+    `${scratch}/`,
+    ...lookups,
   ];
 }
 
@@ -155,23 +178,34 @@ export class GradingWorker implements GradingKernel {
   private readonly watch: NodeJS.Timeout;
   learners = 0;
 
-  private constructor(private readonly child: ChildProcess, private readonly scratch: string, private readonly limits: Limits) {
-    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => {
-      this.exitInfo = signal ? `signal ${signal}` : `exit code ${String(code)}`;
-      clearInterval(this.watch);
-      rmSync(this.scratch, { recursive: true, force: true });
-      resolve();
-    }));
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly scratch: string,
+    private readonly limits: Limits,
+  ) {
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        this.exitInfo = signal ? `signal ${signal}` : `exit code ${String(code)}`;
+        clearInterval(this.watch);
+        rmSync(this.scratch, { recursive: true, force: true });
+        resolve();
+      }),
+    );
     child.on("error", () => {}); // a closed channel or a failed kill: the exit says what happened
     this.stderr = keepStderrTail(child.stderr);
     child.stdout?.resume(); // learner code writing straight to fd 1 is ignored
     // A line that is not even JSON: somebody else wrote on this worker's channel.
-    readJsonLines(this.channel, (raw) => this.receive(raw as Signed), () => this.distrust());
+    readJsonLines(
+      this.channel,
+      (raw) => this.receive(raw as Signed),
+      () => this.distrust(),
+    );
     this.channel.on("error", () => {}); // a closed pipe: the exit says what happened
     // Memory and disk, checked whether or not a cell is running (a learner's timer runs between cells too).
     this.watch = setInterval(() => {
       if (this.residentMb() > limits.memoryMb) this.kill("error", `stopped: the code used more than ${limits.memoryMb} MB of memory`);
-      else if (bytesUnder(this.scratch, limits.maxScratchBytes) > limits.maxScratchBytes) this.kill("error", `stopped: the code wrote more than ${Math.round(limits.maxScratchBytes / 2 ** 20)} MB to disk`);
+      else if (bytesUnder(this.scratch, limits.maxScratchBytes) > limits.maxScratchBytes)
+        this.kill("error", `stopped: the code wrote more than ${Math.round(limits.maxScratchBytes / 2 ** 20)} MB to disk`);
     }, 100);
     this.watch.unref();
   }
@@ -200,8 +234,14 @@ export class GradingWorker implements GradingKernel {
     // Node 20 takes one path a flag; a folder ends in "/". dist/src only: dist/test and dist/bench hold right answers.
     const reads = readablePaths(scratch);
     const node = [
-      process.execPath, "--experimental-permission", ...reads.map((r) => `--allow-fs-read=${r}`), `--allow-fs-write=${scratch}/`,
-      `--max-old-space-size=${Math.max(64, Math.floor(limits.memoryMb / 2))}`, "--disable-warning=ExperimentalWarning", "--no-warnings", WORKER_SCRIPT,
+      process.execPath,
+      "--experimental-permission",
+      ...reads.map((r) => `--allow-fs-read=${r}`),
+      `--allow-fs-write=${scratch}/`,
+      `--max-old-space-size=${Math.max(64, Math.floor(limits.memoryMb / 2))}`,
+      "--disable-warning=ExperimentalWarning",
+      "--no-warnings",
+      WORKER_SCRIPT,
     ];
     const [program, ...args] = [...networkless, ...node];
     const env = { PATH: process.env.PATH ?? "", HOME: scratch, TMPDIR: scratch, NODE_ENV: "production" };
@@ -211,7 +251,14 @@ export class GradingWorker implements GradingKernel {
   }
 
   private verify(raw: Signed): WorkerMessage | undefined {
-    if (typeof raw !== "object" || raw === null || typeof raw.body !== "string" || typeof raw.mac !== "string" || raw.mac !== signMessage(this.key, raw.body)) return undefined;
+    if (
+      typeof raw !== "object" ||
+      raw === null ||
+      typeof raw.body !== "string" ||
+      typeof raw.mac !== "string" ||
+      raw.mac !== signMessage(this.key, raw.body)
+    )
+      return undefined;
     return JSON.parse(raw.body) as WorkerMessage;
   }
 
@@ -228,7 +275,9 @@ export class GradingWorker implements GradingKernel {
     return new Promise((resolve) => {
       this.waiter = { id, resolve };
       void this.exited.then(() => resolve(undefined));
-    }).finally(() => { this.waiter = undefined; }) as Promise<WorkerMessage | undefined>;
+    }).finally(() => {
+      this.waiter = undefined;
+    }) as Promise<WorkerMessage | undefined>;
   }
 
   get alive(): boolean {
@@ -242,12 +291,19 @@ export class GradingWorker implements GradingKernel {
   }
 
   /** Sends one command and waits for its answer, at most `timeoutMs` (then an interrupt, then a kill). */
-  private async send(command: WorkerCommand & { id: number }, timeoutMs: number, timeoutMessage: string): Promise<{ reply?: WorkerMessage; timedOut: boolean }> {
+  private async send(
+    command: WorkerCommand & { id: number },
+    timeoutMs: number,
+    timeoutMessage: string,
+  ): Promise<{ reply?: WorkerMessage; timedOut: boolean }> {
     if (!this.alive) return { timedOut: false };
     const reply = this.answer(command.id);
     let timedOut = false;
     const settled = interruptThenKill(timeoutMs, {
-      interrupt: () => { timedOut = true; this.child.kill("SIGINT"); },
+      interrupt: () => {
+        timedOut = true;
+        this.child.kill("SIGINT");
+      },
       kill: () => this.kill("timeout", timeoutMessage),
     });
     this.channel.write(jsonLine(command));
@@ -272,9 +328,11 @@ export class GradingWorker implements GradingKernel {
       return { status: "timeout", outputs, executionCount: null, durationMs, message: timeoutMessage };
     }
     if (!end) {
-      const message = this.stopReason?.message ?? (/heap out of memory/i.test(this.stderr.text)
-        ? `stopped: the code used more than the ${this.limits.memoryMb} MB memory limit`
-        : `stopped: the code ended the grading process (${this.exitInfo ?? "it stopped answering"}); code must not exit or crash the kernel`);
+      const message =
+        this.stopReason?.message ??
+        (/heap out of memory/i.test(this.stderr.text)
+          ? `stopped: the code used more than the ${this.limits.memoryMb} MB memory limit`
+          : `stopped: the code ended the grading process (${this.exitInfo ?? "it stopped answering"}); code must not exit or crash the kernel`);
       this.kill("died", message);
       return { status: this.stopReason?.status ?? "died", outputs, executionCount: null, durationMs, message };
     }
@@ -282,11 +340,17 @@ export class GradingWorker implements GradingKernel {
   }
 
   execute(code: string, options: ExecuteOptions = {}): Promise<CheckExecution> {
-    return this.cell({ type: "execute", id: ++this.nextId, source: code, maxOutputChars: options.maxOutputChars ?? this.limits.maxOutputChars }, options);
+    return this.cell(
+      { type: "execute", id: ++this.nextId, source: code, maxOutputChars: options.maxOutputChars ?? this.limits.maxOutputChars },
+      options,
+    );
   }
 
   check(exercise: string, options: ExecuteOptions = {}): Promise<CheckExecution> {
-    return this.cell({ type: "check", id: ++this.nextId, exercise, maxOutputChars: options.maxOutputChars ?? this.limits.maxOutputChars }, options);
+    return this.cell(
+      { type: "check", id: ++this.nextId, exercise, maxOutputChars: options.maxOutputChars ?? this.limits.maxOutputChars },
+      options,
+    );
   }
 
   async beginLearner(): Promise<void> {
@@ -295,7 +359,11 @@ export class GradingWorker implements GradingKernel {
   }
 
   async endLearner(): Promise<{ readonly recycle?: string }> {
-    const { reply } = await this.send({ type: "end", id: ++this.nextId }, this.limits.cellTimeoutMs, "stopped: the worker did not finish the learner");
+    const { reply } = await this.send(
+      { type: "end", id: ++this.nextId },
+      this.limits.cellTimeoutMs,
+      "stopped: the worker did not finish the learner",
+    );
     if (reply?.type !== "ended") return { recycle: "the worker stopped answering" };
     return reply.recycle ? { recycle: reply.recycle } : {};
   }
@@ -329,7 +397,11 @@ export class WorkerPool {
   /** Why a worker could not start: every wait fails with it, at once, rather than hang. */
   private failure: Error | undefined;
 
-  constructor(size: number, private readonly limits: Limits, private readonly checks: readonly CompiledCheck[]) {
+  constructor(
+    size: number,
+    private readonly limits: Limits,
+    private readonly checks: readonly CompiledCheck[],
+  ) {
     removeStaleScratch();
     writeRuntimeModules();
     for (let i = 0; i < size; i++) this.spawnOne();
@@ -337,17 +409,23 @@ export class WorkerPool {
 
   private spawnOne(): void {
     const { worker, ready } = GradingWorker.start(this.limits, this.checks);
-    const started = ready.then((w) => this.give(w), (error: Error) => {
-      if (this.closed) return;
-      this.failure = error;
-      for (const waiter of this.waiting.splice(0)) waiter.reject(error);
-    });
+    const started = ready.then(
+      (w) => this.give(w),
+      (error: Error) => {
+        if (this.closed) return;
+        this.failure = error;
+        for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+      },
+    );
     this.starting.set(worker, started);
     void started.finally(() => this.starting.delete(worker));
   }
 
   private give(worker: GradingWorker): void {
-    if (this.closed) { void worker.stop(); return; }
+    if (this.closed) {
+      void worker.stop();
+      return;
+    }
     const taker = this.waiting.shift();
     if (taker) taker.resolve(worker);
     else this.idle.push(worker);
@@ -366,7 +444,10 @@ export class WorkerPool {
   }
 
   release(worker: GradingWorker, reusable: boolean): void {
-    if (reusable && worker.alive) { this.give(worker); return; }
+    if (reusable && worker.alive) {
+      this.give(worker);
+      return;
+    }
     void worker.stop();
     if (!this.closed) this.spawnOne();
   }

@@ -20,9 +20,18 @@ export type WorkerCommand =
 export type WorkerMessage =
   | { readonly type: "ready" }
   | { readonly type: "begun"; readonly id: number }
-  | { readonly type: "cell-end"; readonly id: number; readonly status: CellStatus; readonly outputs: readonly Output[]; readonly check?: CheckOutcome }
+  | {
+      readonly type: "cell-end";
+      readonly id: number;
+      readonly status: CellStatus;
+      readonly outputs: readonly Output[];
+      readonly check?: CheckOutcome;
+    }
   | { readonly type: "ended"; readonly id: number; readonly recycle?: string };
 
-export interface Signed { readonly body: string; readonly mac: string }
+export interface Signed {
+  readonly body: string;
+  readonly mac: string;
+}
 
 export const signMessage = (key: string, body: string): string => createHmac("sha256", key).update(body).digest("hex");

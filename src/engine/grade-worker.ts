@@ -33,8 +33,23 @@ import { signMessage, type CheckOutcome, type Signed, type WorkerCommand, type W
  * messages, and a cell that could patch them could have a forgery signed.
  */
 const ALLOWED_MODULES = new Set([
-  "assert", "buffer", "events", "fs", "fs/promises", "os", "path", "perf_hooks", "querystring",
-  "readline", "stream", "string_decoder", "timers", "timers/promises", "url", "util", "zlib",
+  "assert",
+  "buffer",
+  "events",
+  "fs",
+  "fs/promises",
+  "os",
+  "path",
+  "perf_hooks",
+  "querystring",
+  "readline",
+  "stream",
+  "string_decoder",
+  "timers",
+  "timers/promises",
+  "url",
+  "util",
+  "zlib",
 ]);
 
 /** An error as a learner reads it: its stack when there is one (frozen errors format as {} otherwise). */
@@ -88,7 +103,15 @@ function main(): void {
     return result;
   };
   // Modules registered from a cell (tslab's `//@module`) would stay in the shared compiler for the next learner.
-  converter.addModule = () => [{ start: { offset: 0, line: 0, character: 0 }, end: { offset: 0, line: 0, character: 0 }, messageText: "module cells are not available while grading", category: 1, code: 0 }];
+  converter.addModule = () => [
+    {
+      start: { offset: 0, line: 0, character: 0 },
+      end: { offset: 0, line: 0, character: 0 },
+      messageText: "module cells are not available while grading",
+      category: 1,
+      code: 0,
+    },
+  ];
 
   // Per-cell capture of what the learner's code prints and displays, joined and capped as the runner does.
   let outputs = new OutputCollector(0);
@@ -97,7 +120,11 @@ function main(): void {
     log: (...args: unknown[]) => stream("stdout", `${format(...args)}\n`),
     error: (...args: unknown[]) => stream("stderr", `${format(...args.map(describeError))}\n`),
   };
-  const writeTo = (name: "stdout" | "stderr") => ((chunk: string | Uint8Array) => { stream(name, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")); return true; }) as typeof process.stdout.write;
+  const writeTo = (name: "stdout" | "stderr") =>
+    ((chunk: string | Uint8Array) => {
+      stream(name, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+      return true;
+    }) as typeof process.stdout.write;
   process.stdout.write = writeTo("stdout");
   process.stderr.write = writeTo("stderr");
   jupyter.lastWriteDisplayData = (content: { data: MimeBundle }) => {
@@ -120,7 +147,9 @@ function main(): void {
   let making = false;
   Object.defineProperty(globalThis, "__tslab__", {
     get: () => cells,
-    set: (given: { exports: object }) => { if (making) cells = Object.freeze({ exports: given.exports, require: safeRequire }); },
+    set: (given: { exports: object }) => {
+      if (making) cells = Object.freeze({ exports: given.exports, require: safeRequire });
+    },
     configurable: false,
   });
   const freshExecutor = (): Executor => {
@@ -152,10 +181,18 @@ function main(): void {
       if (end >= 0) {
         const line = unread.slice(0, end);
         unread = unread.slice(end + 1);
-        try { return parse(line) as WorkerCommand; } catch { continue; } // not the grader's: it writes whole lines
+        try {
+          return parse(line) as WorkerCommand;
+        } catch {
+          continue;
+        } // not the grader's: it writes whole lines
       }
       let read = 0;
-      try { read = readSync(CHANNEL, chunk, 0, chunk.length, null); } catch { return undefined; }
+      try {
+        read = readSync(CHANNEL, chunk, 0, chunk.length, null);
+      } catch {
+        return undefined;
+      }
       if (read === 0) return undefined;
       unread += decode(chunk.subarray(0, read));
     }
@@ -171,8 +208,12 @@ function main(): void {
   const pending = new Set<number>();
   let learnerRunning = false;
   createHook({
-    init: (id, type) => { if (learnerRunning && !compiling && LEFTOVER_TYPES.has(type)) pending.add(id); },
-    destroy: (id) => { pending.delete(id); },
+    init: (id, type) => {
+      if (learnerRunning && !compiling && LEFTOVER_TYPES.has(type)) pending.add(id);
+    },
+    destroy: (id) => {
+      pending.delete(id);
+    },
   }).enable();
   // ... and the host objects every cell shares (process, its streams, EventEmitter): a
   // swapped property or an added listener there reaches the next learner. Compared by identity.
@@ -181,9 +222,16 @@ function main(): void {
   const { eventNames, rawListeners } = process;
   // (Their prototypes are not frozen: Node's own code assigns over their data properties on instances.)
   const hosts = {
-    process, "process.stdout": process.stdout, "process.stderr": process.stderr, "EventEmitter.prototype": EventEmitter.prototype,
-    "StringDecoder.prototype": StringDecoder.prototype, "Readable.prototype": streams.Readable.prototype, "Writable.prototype": streams.Writable.prototype,
-    "Duplex.prototype": streams.Duplex.prototype, "Transform.prototype": streams.Transform.prototype, "fs.Stats.prototype": (require("fs") as typeof import("fs")).Stats.prototype,
+    process,
+    "process.stdout": process.stdout,
+    "process.stderr": process.stderr,
+    "EventEmitter.prototype": EventEmitter.prototype,
+    "StringDecoder.prototype": StringDecoder.prototype,
+    "Readable.prototype": streams.Readable.prototype,
+    "Writable.prototype": streams.Writable.prototype,
+    "Duplex.prototype": streams.Duplex.prototype,
+    "Transform.prototype": streams.Transform.prototype,
+    "fs.Stats.prototype": (require("fs") as typeof import("fs")).Stats.prototype,
   };
   const hostFingerprint = (): Map<string, unknown[]> => {
     const parts = new Map<string, unknown[]>();
@@ -250,7 +298,10 @@ function main(): void {
         case "execute": {
           const current = executor ?? freshExecutor();
           outputs = new OutputCollector(command.maxOutputChars);
-          const ok = await current.execute(command.source).catch((error: unknown) => { stream("stderr", `${String(error)}\n`); return false; });
+          const ok = await current.execute(command.source).catch((error: unknown) => {
+            stream("stderr", `${String(error)}\n`);
+            return false;
+          });
           sendSigned(key, { type: "cell-end", id: command.id, status: ok ? "ok" : "error", outputs: outputs.result().outputs });
           return;
         }
@@ -264,7 +315,11 @@ function main(): void {
             realm ??= new CheckRealm();
             // A name is read off the learner's namespace as data: no getter, no prototype.
             const learnerName = (name: string): unknown => Reflect.getOwnPropertyDescriptor(current.locals, name)?.value;
-            outcome = await realm.run(check, learnerName).catch((error: unknown) => failed([{ message: `the check could not run: ${String((error as Error)?.message ?? error).split("\n")[0]}` }]));
+            outcome = await realm
+              .run(check, learnerName)
+              .catch((error: unknown) =>
+                failed([{ message: `the check could not run: ${String((error as Error)?.message ?? error).split("\n")[0]}` }]),
+              );
           }
           sendSigned(key, { type: "cell-end", id: command.id, status: "ok", outputs: outputs.result().outputs, check: outcome });
           return;
@@ -274,15 +329,18 @@ function main(): void {
           await new Promise((resolve) => setImmediate(resolve)); // let what finishes now finish
           const extraGlobals = Reflect.ownKeys(globalThis).filter((k) => !baselineGlobals.has(k));
           const changed = changedHost(baselineHost);
-          const recycle = extraGlobals.length ? "the learner's code added globals"
-            : changed ? `the learner's code changed ${changed}`
-            : pending.size ? "the learner's code left timers or file operations running"
-            : undefined;
+          const recycle = extraGlobals.length
+            ? "the learner's code added globals"
+            : changed
+              ? `the learner's code changed ${changed}`
+              : pending.size
+                ? "the learner's code left timers or file operations running"
+                : undefined;
           sendSigned(key, { type: "ended", id: command.id, ...(recycle ? { recycle } : {}) });
           return;
         }
       }
-    }
+    };
 
     baselineHost = hostFingerprint(); // with this worker's own listeners in place
     sendSigned(key, { type: "ready" });
@@ -296,23 +354,38 @@ function main(): void {
     for (const name of ["mainModule", "_getActiveHandles", "_getActiveRequests"]) Reflect.deleteProperty(process, name);
     // No signals at all: not to the grader, its process group, another worker, nor this one
     // (a SIGINT sent to itself would cut a check short).
-    const refuse = (): never => { throw new Error("process.kill() is not available while grading"); };
+    const refuse = (): never => {
+      throw new Error("process.kill() is not available while grading");
+    };
     for (const name of ["kill", "_kill"]) Object.defineProperty(process, name, { value: refuse, writable: false, configurable: false });
     const g = globalThis as unknown as { lockdown: (options: object) => void; harden: (o: unknown) => unknown };
-    g.lockdown({ errorTaming: "unsafe", consoleTaming: "unsafe", overrideTaming: "severe", stackFiltering: "verbose", domainTaming: "unsafe", evalTaming: "unsafeEval" });
+    g.lockdown({
+      errorTaming: "unsafe",
+      consoleTaming: "unsafe",
+      overrideTaming: "severe",
+      stackFiltering: "verbose",
+      domainTaming: "unsafe",
+      evalTaming: "unsafeEval",
+    });
     // Node's modules are frozen one level deep: a cell cannot swap the functions
     // the checks rely on (util.isDeepStrictEqual, …), and Node keeps working inside.
     for (const name of [...ALLOWED_MODULES, "events"]) Object.freeze(baseRequire(name));
     for (const object of reachable) g.harden(object);
     for (const name of ["process", "globalThis", "Buffer", "console"]) {
       const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
-      if (descriptor?.configurable) Object.defineProperty(globalThis, name, { ...descriptor, configurable: false, ...("value" in descriptor ? { writable: false } : {}) });
+      if (descriptor?.configurable)
+        Object.defineProperty(globalThis, name, {
+          ...descriptor,
+          configurable: false,
+          ...("value" in descriptor ? { writable: false } : {}),
+        });
     }
     // The names of the built-ins too: a cell that set globalThis.JSON, Set or Array would
     // change what this worker calls. (Lazy accessors stay as they are.)
     for (const name of Reflect.ownKeys(globalThis)) {
       const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
-      if (descriptor?.configurable && "value" in descriptor) Object.defineProperty(globalThis, name, { ...descriptor, writable: false, configurable: false });
+      if (descriptor?.configurable && "value" in descriptor)
+        Object.defineProperty(globalThis, name, { ...descriptor, writable: false, configurable: false });
     }
   }
 }

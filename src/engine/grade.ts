@@ -51,7 +51,11 @@ export function gradableLesson(text: string, file: string, helperNames: readonly
     declared.set(exercise.id, found.tests);
     const compiled = compileCheck(exercise.id, exercise.check, helpers, locked);
     for (const name of compiled.uses.filter((n) => !answered.has(n))) {
-      problems.push({ file, line, message: `check=${exercise.id} uses '${name}', which no answer cell declares: the grader would take it from the learner's notebook. Define it in the check, in a locked cell (\`\`\`ts locked), or import it from "rollcall"` });
+      problems.push({
+        file,
+        line,
+        message: `check=${exercise.id} uses '${name}', which no answer cell declares: the grader would take it from the learner's notebook. Define it in the check, in a locked cell (\`\`\`ts locked), or import it from "rollcall"`,
+      });
     }
     checks.push(compiled);
   }
@@ -72,7 +76,10 @@ export function splitPoints(points: number, weights: readonly number[]): number[
   const exact = weights.map((w) => (points * 100 * w) / total);
   const cents = exact.map(Math.floor);
   let left = Math.round(points * 100) - cents.reduce((a, b) => a + b, 0);
-  for (const i of exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i)) {
+  for (const i of exact
+    .map((e, i) => [e - Math.floor(e), i] as const)
+    .sort((a, b) => b[0] - a[0])
+    .map(([, i]) => i)) {
     if (left-- <= 0) break;
     cents[i] = (cents[i] ?? 0) + 1;
   }
@@ -83,7 +90,15 @@ const maxScoreOf = (tests: LessonTests): number => tests.exercises.reduce((sum, 
 
 /** A result for a submission that could not be run at all: every exercise 0, and why. */
 export function unreadable(learner: string, grading: GradableLesson, message: string): LearnerResults {
-  const tests = grading.tests.exercises.map((e, i): TestOutcome => ({ name: e.id, status: "error", message, task_id: i + 1, exercise: e.id, points: 0, max_points: e.points }));
+  const tests = grading.tests.exercises.map((e, i): TestOutcome => ({
+    name: e.id,
+    status: "error",
+    message,
+    task_id: i + 1,
+    exercise: e.id,
+    points: 0,
+    max_points: e.points,
+  }));
   return learnerResultsOf(learner, grading.lesson.id, tests, maxScoreOf(grading.tests), [], message);
 }
 
@@ -92,7 +107,13 @@ function readSubmission(bytes: Uint8Array, file: string, grading: GradableLesson
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    return failed([{ file, message: "this file is not UTF-8 text, so it cannot be a notebook; download the notebook again from Jupyter (File → Download) and resubmit" }]);
+    return failed([
+      {
+        file,
+        message:
+          "this file is not UTF-8 text, so it cannot be a notebook; download the notebook again from Jupyter (File → Download) and resubmit",
+      },
+    ]);
   }
   const notebook = parseNotebook(text, file);
   if (!notebook.ok) return notebook;
@@ -141,10 +162,14 @@ async function runPlan(plan: GradingPlan, pool: WorkerPool, limits: Limits): Pro
       pool.release(kernel, !recycle && kernel.alive && kernel.learners < limits.submissionsPerWorker);
     } else pool.release(kernel, false);
     if (performance.now() >= deadline) {
-      plan.cells.forEach((_, i) => { final[i] ??= skippedCell(overdue); });
+      plan.cells.forEach((_, i) => {
+        final[i] ??= skippedCell(overdue);
+      });
     }
   }
-  const outcomes = plan.cells.map((_, i): CellOutcome => final[i] ?? skippedCell("not run: the grader gave up after the code stopped it several times"));
+  const outcomes = plan.cells.map(
+    (_, i): CellOutcome => final[i] ?? skippedCell("not run: the grader gave up after the code stopped it several times"),
+  );
   return { outcomes, notes };
 }
 
@@ -165,8 +190,17 @@ export function errorSummary(stderr: string): string {
 }
 
 /** A verdict scored by the lesson's own weights: its tests must be the lesson's, in order, one to one. */
-function testsFromVerdict(verdict: CheckVerdict, declared: readonly DeclaredTest[], points: number, taskId: number, output: string): TestOutcome[] {
-  const shares = splitPoints(points, declared.map((t) => t.weight));
+function testsFromVerdict(
+  verdict: CheckVerdict,
+  declared: readonly DeclaredTest[],
+  points: number,
+  taskId: number,
+  output: string,
+): TestOutcome[] {
+  const shares = splitPoints(
+    points,
+    declared.map((t) => t.weight),
+  );
   // While the stub is still there the exercise is not attempted: no test earns points.
   const notDone = verdict.status === "todo";
   const { ran, setup } = splitSetup(verdict);
@@ -174,10 +208,18 @@ function testsFromVerdict(verdict: CheckVerdict, declared: readonly DeclaredTest
     const found = ran[i];
     const share = shares[i] ?? 0;
     const status = found?.status === "pass" && !notDone ? "pass" : "fail";
-    const message = notDone ? "not done yet: the answer still has the TODO stub" : found?.message ?? `not run: the check stopped before this test (${setup?.message ?? "no reason given"})`;
+    const message = notDone
+      ? "not done yet: the answer still has the TODO stub"
+      : (found?.message ?? `not run: the check stopped before this test (${setup?.message ?? "no reason given"})`);
     return {
-      name: test.name, status, ...(status === "pass" ? {} : { message }), ...(i === 0 && output ? { output } : {}),
-      task_id: taskId, exercise: verdict.exercise, points: status === "pass" ? share : 0, max_points: share,
+      name: test.name,
+      status,
+      ...(status === "pass" ? {} : { message }),
+      ...(i === 0 && output ? { output } : {}),
+      task_id: taskId,
+      exercise: verdict.exercise,
+      points: status === "pass" ? share : 0,
+      max_points: share,
     };
   });
 }
@@ -196,11 +238,19 @@ function sameTests(verdict: CheckVerdict, declared: readonly DeclaredTest[]): bo
   return ran.length <= declared.length && ran.every((t, i) => t.name === declared[i]?.name);
 }
 
-export function scoreSubmission(learner: string, grading: GradableLesson, plan: GradingPlan, outcomes: readonly CellOutcome[], runNotes: readonly string[] = []): LearnerResults {
+export function scoreSubmission(
+  learner: string,
+  grading: GradableLesson,
+  plan: GradingPlan,
+  outcomes: readonly CellOutcome[],
+  runNotes: readonly string[] = [],
+): LearnerResults {
   const notes = [...plan.notes, ...runNotes];
   const tests = grading.tests.exercises.flatMap((exercise, i): TestOutcome[] => {
     const taskId = i + 1;
-    const error = (message: string): TestOutcome[] => [{ name: exercise.id, status: "error", message, task_id: taskId, exercise: exercise.id, points: 0, max_points: exercise.points }];
+    const error = (message: string): TestOutcome[] => [
+      { name: exercise.id, status: "error", message, task_id: taskId, exercise: exercise.id, points: 0, max_points: exercise.points },
+    ];
     const checkAt = plan.cells.findIndex((c) => c.kind === "check" && c.exercise === exercise.id);
     if (checkAt < 0) return error("no answer cell for this exercise was found (deleted?); the lesson's notebook has it");
     const outcome = outcomes[checkAt];
@@ -209,21 +259,35 @@ export function scoreSubmission(learner: string, grading: GradableLesson, plan: 
     const printed = textOf(outcome?.outputs ?? [], "stdout");
     const answerAt = plan.cells.findIndex((c, index) => index < checkAt && c.kind === "learner" && c.cellId === exercise.answerCell);
     const answer = outcomes[answerAt];
-    const answerFailed = answer && answer.status !== "ok" ? error(answer.message ?? `your answer cell did not run: ${errorSummary(textOf(answer.outputs, "stderr"))}`) : undefined;
+    const answerFailed =
+      answer && answer.status !== "ok"
+        ? error(answer.message ?? `your answer cell did not run: ${errorSummary(textOf(answer.outputs, "stderr"))}`)
+        : undefined;
     // An answer cell that failed explains a check that passed nothing better than the check does.
     if (answerFailed && !(verdict?.ok && verdict.value.tests.some((t) => t.status === "pass"))) return answerFailed;
     if (verdict?.ok) {
-      if (verdict.value.exercise === exercise.id && sameTests(verdict.value, declared)) return testsFromVerdict(verdict.value, declared, exercise.points, taskId, printed.slice(0, OUTPUT_CAP));
-      notes.push(`the results for '${exercise.id}' did not match the lesson's tests, so they were not believed (tampering?); the exercise scored 0`);
+      if (verdict.value.exercise === exercise.id && sameTests(verdict.value, declared))
+        return testsFromVerdict(verdict.value, declared, exercise.points, taskId, printed.slice(0, OUTPUT_CAP));
+      notes.push(
+        `the results for '${exercise.id}' did not match the lesson's tests, so they were not believed (tampering?); the exercise scored 0`,
+      );
       return error("the grader could not believe this check's results (they did not match the lesson's tests)");
     }
-    if (outcome && outcome.status !== "ok") return error(outcome.message ?? `the checks could not run with your answer: ${errorSummary(textOf(outcome.outputs, "stderr"))}`);
+    if (outcome && outcome.status !== "ok")
+      return error(outcome.message ?? `the checks could not run with your answer: ${errorSummary(textOf(outcome.outputs, "stderr"))}`);
     return error(verdict ? verdict.problems.map(formatProblem).join("; ") : "the check gave no result");
   });
   return learnerResultsOf(learner, grading.lesson.id, tests, maxScoreOf(grading.tests), notes);
 }
 
-export async function gradeSubmission(learner: string, file: string, bytes: Uint8Array, grading: GradableLesson, pool: WorkerPool, limits: Limits): Promise<Graded> {
+export async function gradeSubmission(
+  learner: string,
+  file: string,
+  bytes: Uint8Array,
+  grading: GradableLesson,
+  pool: WorkerPool,
+  limits: Limits,
+): Promise<Graded> {
   const context = { title: grading.lesson.title, exercises: grading.tests.exercises };
   const notebook = readSubmission(bytes, file, grading);
   if (!notebook.ok) {

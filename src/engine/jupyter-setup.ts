@@ -50,11 +50,13 @@ export async function findJupyter(): Promise<JupyterFound> {
     const version = await outputOf(python, ["-c", "import notebook, nbclient; print(notebook.__version__)"]);
     if (version) return ok({ python, version });
   }
-  return failed([{
-    message:
-      `Jupyter Notebook was not found (tried ${PYTHON_CANDIDATES.join(", ")}: none can import notebook and nbclient). ` +
-      `Install it with:\n  ${installAdvice()}\nthen run npm start again.`,
-  }]);
+  return failed([
+    {
+      message:
+        `Jupyter Notebook was not found (tried ${PYTHON_CANDIDATES.join(", ")}: none can import notebook and nbclient). ` +
+        `Install it with:\n  ${installAdvice()}\nthen run npm start again.`,
+    },
+  ]);
 }
 
 /** The kernelspec Jupyter reads to start tslab with this project's Node and this project's tslab. */

@@ -36,11 +36,17 @@ interface Pending {
 
 /** Free loopback ports for the kernel to bind (the kernel binds, we connect). */
 async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve(server));
-  })));
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once("error", reject);
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
+  );
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
@@ -65,7 +71,12 @@ export class JupyterKernel implements Kernel {
   /** When the last cell failed, for kernels that abort what arrives just after an error. */
   private lastFailure = -Infinity;
 
-  private constructor(private readonly child: ChildProcess, private readonly key: string, private readonly folder: string, private readonly abortWindowMs: number) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly key: string,
+    private readonly folder: string,
+    private readonly abortWindowMs: number,
+  ) {}
 
   get alive(): boolean {
     return this.exit === undefined;
@@ -77,10 +88,21 @@ export class JupyterKernel implements Kernel {
     const [shell, iopub, stdin, control, hb] = (await freePorts(5)) as [number, number, number, number, number];
     const key = randomUUID();
     const connectionFile = path.join(folder, "connection.json");
-    await writeFile(connectionFile, JSON.stringify({
-      ip: "127.0.0.1", transport: "tcp", signature_scheme: "hmac-sha256", key,
-      shell_port: shell, iopub_port: iopub, stdin_port: stdin, control_port: control, hb_port: hb,
-    }), { mode: 0o600 });
+    await writeFile(
+      connectionFile,
+      JSON.stringify({
+        ip: "127.0.0.1",
+        transport: "tcp",
+        signature_scheme: "hmac-sha256",
+        key,
+        shell_port: shell,
+        iopub_port: iopub,
+        stdin_port: stdin,
+        control_port: control,
+        hb_port: hb,
+      }),
+      { mode: 0o600 },
+    );
     const [program, ...args] = command.argv.map((a) => a.replace("{connection_file}", connectionFile));
     const child = spawn(program ?? "", args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "ignore", "pipe"] });
     const kernel = new JupyterKernel(child, key, folder, command.abortWindowMs ?? 0);
@@ -158,7 +180,14 @@ export class JupyterKernel implements Kernel {
   }
 
   private async send(socket: Dealer, msgType: string, content: object, id: string = randomUUID()): Promise<string> {
-    const header = { msg_id: id, session: this.session, username: "rollcall", date: new Date().toISOString(), msg_type: msgType, version: PROTOCOL_VERSION };
+    const header = {
+      msg_id: id,
+      session: this.session,
+      username: "rollcall",
+      date: new Date().toISOString(),
+      msg_type: msgType,
+      version: PROTOCOL_VERSION,
+    };
     const frames = [JSON.stringify(header), "{}", "{}", JSON.stringify(content)];
     await socket.send([DELIMITER, this.sign(frames), ...frames]);
     return header.msg_id;
@@ -208,7 +237,11 @@ export class JupyterKernel implements Kernel {
     if (!pending?.reply) return;
     this.pending.delete(id);
     const status = pending.reply.status;
-    pending.collector.finish(status === "ok" ? "ok" : status === "abort" || status === "aborted" ? "aborted" : "error", undefined, pending.reply.execution_count);
+    pending.collector.finish(
+      status === "ok" ? "ok" : status === "abort" || status === "aborted" ? "aborted" : "error",
+      undefined,
+      pending.reply.execution_count,
+    );
     pending.done();
   }
 

@@ -46,7 +46,17 @@ export interface KernelCommand {
 
 /** This project's tslab, started with the same Node that runs rollcall. */
 export function tslabCommand(projectRoot: string): KernelCommand {
-  return { name: "tslab", argv: [process.execPath, path.join(projectRoot, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"], abortWindowMs: 220 };
+  return {
+    name: "tslab",
+    argv: [
+      process.execPath,
+      path.join(projectRoot, "node_modules", "tslab", "bin", "tslab"),
+      "kernel",
+      "--config-path",
+      "{connection_file}",
+    ],
+    abortWindowMs: 220,
+  };
 }
 
 /** How a check ran: as a cell, plus the verdict of the lesson's check (from the kernel's trusted side). */

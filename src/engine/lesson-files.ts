@@ -9,7 +9,10 @@ import { failed, type Result } from "./problem.js";
 
 /** The ids of every lesson, in order. */
 export async function lessonIds(): Promise<string[]> {
-  return (await readdir(lessonsDir)).filter(isLessonFile).map((f) => f.replace(/\.md$/, "")).sort();
+  return (await readdir(lessonsDir))
+    .filter(isLessonFile)
+    .map((f) => f.replace(/\.md$/, ""))
+    .sort();
 }
 
 async function lessonText(id: string): Promise<Result<{ text: string; file: string }>> {

@@ -27,18 +27,32 @@ export interface LessonCellBase {
   readonly line: number;
   readonly source: string;
 }
-export interface MarkdownCell extends LessonCellBase { readonly kind: "markdown" }
-export interface InstructorNote extends LessonCellBase { readonly kind: "instructor" }
+export interface MarkdownCell extends LessonCellBase {
+  readonly kind: "markdown";
+}
+export interface InstructorNote extends LessonCellBase {
+  readonly kind: "instructor";
+}
 export interface PlainCode extends LessonCellBase {
   readonly kind: "code";
   readonly locked: boolean;
   /** What the cell must print when run (a claim the lesson makes, shown by code); `…` matches any text within a line. */
   readonly output?: string;
 }
-export interface AnswerCell extends LessonCellBase { readonly kind: "answer"; readonly exercise: string; readonly points: number }
-export interface CheckCell extends LessonCellBase { readonly kind: "check"; readonly exercise: string }
+export interface AnswerCell extends LessonCellBase {
+  readonly kind: "answer";
+  readonly exercise: string;
+  readonly points: number;
+}
+export interface CheckCell extends LessonCellBase {
+  readonly kind: "check";
+  readonly exercise: string;
+}
 /** A plausible mistake: its check must fail it with a message that helps. Never in a notebook. */
-export interface WrongAnswer extends LessonCellBase { readonly kind: "wrong"; readonly exercise: string }
+export interface WrongAnswer extends LessonCellBase {
+  readonly kind: "wrong";
+  readonly exercise: string;
+}
 export type LessonCell = MarkdownCell | InstructorNote | PlainCode | AnswerCell | CheckCell | WrongAnswer;
 
 export interface Lesson {
@@ -55,7 +69,10 @@ export interface Lesson {
 }
 
 /** How long a lesson takes: taught live, then the learners' own time on its exercises. */
-export interface Minutes { readonly teach: number; readonly exercises: number }
+export interface Minutes {
+  readonly teach: number;
+  readonly exercises: number;
+}
 
 export interface Exercise {
   readonly id: string;
@@ -84,7 +101,11 @@ export function parseFenceAttributes(info: string): Record<string, string | numb
   return attributes;
 }
 
-interface FrontMatter { readonly data: unknown; readonly bodyStart: number; readonly error?: { readonly line: number; readonly message: string } }
+interface FrontMatter {
+  readonly data: unknown;
+  readonly bodyStart: number;
+  readonly error?: { readonly line: number; readonly message: string };
+}
 
 /** Splits `---\nyaml\n---\n` off the top; bodyStart is the 0-based line where the body begins. */
 function splitFrontMatter(lines: readonly string[]): FrontMatter | undefined {
@@ -95,7 +116,11 @@ function splitFrontMatter(lines: readonly string[]): FrontMatter | undefined {
     return { data: parseYaml(lines.slice(1, end).join("\n")), bodyStart: end + 1 };
   } catch (error) {
     const { linePos, message } = error as { linePos?: { line: number }[]; message: string };
-    return { data: undefined, bodyStart: end + 1, error: { line: 1 + (linePos?.[0]?.line ?? 1), message: `the front matter is not valid YAML: ${message.split("\n")[0]}` } };
+    return {
+      data: undefined,
+      bodyStart: end + 1,
+      error: { line: 1 + (linePos?.[0]?.line ?? 1), message: `the front matter is not valid YAML: ${message.split("\n")[0]}` },
+    };
   }
 }
 
@@ -113,7 +138,10 @@ function readMeta(data: unknown, file: string): Result<Pick<Lesson, "title" | "m
     return [];
   };
   const title = typeof meta.title === "string" && meta.title.trim() ? meta.title : (say("front matter 'title' is missing"), "");
-  const minutes = readMinutes(meta.minutes) ?? (say("front matter 'minutes' must say the minutes taught and the minutes of exercises, like minutes: { teach: 35, exercises: 20 }"), { teach: 0, exercises: 0 });
+  const minutes =
+    readMinutes(meta.minutes) ??
+    (say("front matter 'minutes' must say the minutes taught and the minutes of exercises, like minutes: { teach: 35, exercises: 20 }"),
+    { teach: 0, exercises: 0 });
   const objectives = strings("objectives");
   const keypoints = strings("keypoints");
   return problems.length ? failed(problems) : ok({ title, minutes, objectives, keypoints });
@@ -136,23 +164,37 @@ function fenceToCell(info: string, source: string, line: number, file: string): 
   const attributes = parseFenceAttributes(rest);
   const known = new Set(["exercise", "points", "check", "wrong", "locked", "output"]);
   const unknown = Object.keys(attributes).filter((k) => !known.has(k));
-  if (unknown.length) return { file, line, message: `unknown cell attribute '${unknown[0]}' (use exercise=ID points=N, check=ID, wrong=ID, locked or output="…")` };
+  if (unknown.length)
+    return {
+      file,
+      line,
+      message: `unknown cell attribute '${unknown[0]}' (use exercise=ID points=N, check=ID, wrong=ID, locked or output="…")`,
+    };
   const { exercise, points, check, wrong, locked, output } = attributes;
   if (output !== undefined && (exercise !== undefined || check !== undefined || wrong !== undefined)) {
-    return { file, line, message: "output=\"…\" belongs on a demo cell, not on an exercise, check or wrong answer" };
+    return { file, line, message: 'output="…" belongs on a demo cell, not on an exercise, check or wrong answer' };
   }
-  if (output !== undefined && typeof output !== "string") return { file, line, message: 'output= takes the printed text in double quotes, like output="[ 1, 2 ]" (\\n for a new line)' };
+  if (output !== undefined && typeof output !== "string")
+    return { file, line, message: 'output= takes the printed text in double quotes, like output="[ 1, 2 ]" (\\n for a new line)' };
   if (exercise !== undefined) {
-    if (typeof exercise !== "string" || !EXERCISE_ID.test(exercise)) return { file, line, message: `exercise id '${String(exercise)}' must be lower-case words joined by '-', e.g. exercise=first-student` };
-    if (typeof points !== "number" || !Number.isInteger(points) || points < 1) return { file, line, message: `exercise '${exercise}' needs points=N, a whole number of at least 1` };
+    if (typeof exercise !== "string" || !EXERCISE_ID.test(exercise))
+      return {
+        file,
+        line,
+        message: `exercise id '${String(exercise)}' must be lower-case words joined by '-', e.g. exercise=first-student`,
+      };
+    if (typeof points !== "number" || !Number.isInteger(points) || points < 1)
+      return { file, line, message: `exercise '${exercise}' needs points=N, a whole number of at least 1` };
     return { kind: "answer", exercise, points, source, line };
   }
   if (check !== undefined) {
-    if (typeof check !== "string" || !EXERCISE_ID.test(check)) return { file, line, message: `check=${String(check)} must name an exercise id, e.g. check=first-student` };
+    if (typeof check !== "string" || !EXERCISE_ID.test(check))
+      return { file, line, message: `check=${String(check)} must name an exercise id, e.g. check=first-student` };
     return { kind: "check", exercise: check, source, line };
   }
   if (wrong !== undefined) {
-    if (typeof wrong !== "string" || !EXERCISE_ID.test(wrong)) return { file, line, message: `wrong=${String(wrong)} must name an exercise id, e.g. wrong=first-student` };
+    if (typeof wrong !== "string" || !EXERCISE_ID.test(wrong))
+      return { file, line, message: `wrong=${String(wrong)} must name an exercise id, e.g. wrong=first-student` };
     return { kind: "wrong", exercise: wrong, source, line };
   }
   if (points !== undefined) return { file, line, message: "points= belongs on an exercise cell: add exercise=ID" };
@@ -162,10 +204,18 @@ function fenceToCell(info: string, source: string, line: number, file: string): 
 /** Reads a lesson's text into its cells, or every problem found in it. */
 export function parseLesson(text: string, file: string): Result<Lesson> {
   const id = path.basename(file).replace(/\.md$/, "");
-  if (!LESSON_ID.test(id)) return failed([{ file, message: `a lesson file is named NN-words.md (like 01-arrays.md), not '${path.basename(file)}'` }]);
+  if (!LESSON_ID.test(id))
+    return failed([{ file, message: `a lesson file is named NN-words.md (like 01-arrays.md), not '${path.basename(file)}'` }]);
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
   const front = splitFrontMatter(lines);
-  if (!front) return failed([{ file, line: 1, message: "the lesson must start with YAML front matter between two '---' lines (title, minutes, objectives, keypoints)" }]);
+  if (!front)
+    return failed([
+      {
+        file,
+        line: 1,
+        message: "the lesson must start with YAML front matter between two '---' lines (title, minutes, objectives, keypoints)",
+      },
+    ]);
   if (front.error) return failed([{ file, ...front.error }]);
   const meta = readMeta(front.data, file);
 
@@ -184,7 +234,10 @@ export function parseLesson(text: string, file: string): Result<Lesson> {
     const end = token.map[1] + front.bodyStart; // exclusive
     const cell = fenceToCell(token.info, token.content.replace(/\n$/, ""), start + 2, file);
     if (cell === undefined) continue;
-    if ("message" in cell) { problems.push(cell); continue; }
+    if ("message" in cell) {
+      problems.push(cell);
+      continue;
+    }
     const closing = lines[end - 1]?.trim() ?? "";
     if (end - 1 === start || !/^(`{3,}|~{3,})$/.test(closing)) {
       problems.push({ file, line: start + 1, message: "this code fence is never closed: add a line with ``` after the code" });
@@ -218,18 +271,31 @@ function findExerciseProblems(cells: readonly LessonCell[], file: string): Probl
   cells.forEach((cell, index) => {
     if (cell.kind !== "answer" && cell.kind !== "check") return;
     const entry = seen.get(cell.exercise) ?? {};
-    if (entry[cell.kind] !== undefined) problems.push({ file, line: cell.line, message: `exercise '${cell.exercise}' has a second ${cell.kind} cell; each exercise has one answer cell and one check cell` });
+    if (entry[cell.kind] !== undefined)
+      problems.push({
+        file,
+        line: cell.line,
+        message: `exercise '${cell.exercise}' has a second ${cell.kind} cell; each exercise has one answer cell and one check cell`,
+      });
     entry[cell.kind] = index;
     seen.set(cell.exercise, entry);
   });
   for (const wrong of cells) {
-    if (wrong.kind === "wrong" && !seen.has(wrong.exercise)) problems.push({ file, line: wrong.line, message: `wrong=${wrong.exercise} names no exercise of this lesson` });
+    if (wrong.kind === "wrong" && !seen.has(wrong.exercise))
+      problems.push({ file, line: wrong.line, message: `wrong=${wrong.exercise} names no exercise of this lesson` });
   }
   for (const [exercise, { answer, check }] of seen) {
     const line = cells[answer ?? check ?? 0]?.line;
-    if (answer === undefined) problems.push({ file, line, message: `check=${exercise} has no answer cell: add a \`\`\`ts exercise=${exercise} points=N cell before it` });
-    else if (check === undefined) problems.push({ file, line, message: `exercise '${exercise}' has no self-check: add a \`\`\`ts check=${exercise} cell after it` });
-    else if (check < answer) problems.push({ file, line, message: `the check for '${exercise}' comes before its answer cell; move it after` });
+    if (answer === undefined)
+      problems.push({
+        file,
+        line,
+        message: `check=${exercise} has no answer cell: add a \`\`\`ts exercise=${exercise} points=N cell before it`,
+      });
+    else if (check === undefined)
+      problems.push({ file, line, message: `exercise '${exercise}' has no self-check: add a \`\`\`ts check=${exercise} cell after it` });
+    else if (check < answer)
+      problems.push({ file, line, message: `the check for '${exercise}' comes before its answer cell; move it after` });
   }
   return problems;
 }
@@ -241,10 +307,14 @@ export function findMarkerProblems(cells: readonly LessonCell[], file: string): 
     if (cell.kind === "markdown" || cell.kind === "instructor") continue;
     const at = (lineInCell: number): number => cell.line + lineInCell - 1;
     const { regions, problem } = markedRegions(cell.source);
-    if (problem) { problems.push({ file, line: at(problem.line ?? 1), message: problem.message }); continue; }
+    if (problem) {
+      problems.push({ file, line: at(problem.line ?? 1), message: problem.message });
+      continue;
+    }
     const allowed: MarkerKind | undefined = cell.kind === "answer" ? "SOLUTION" : cell.kind === "check" ? "HIDDEN TESTS" : undefined;
     for (const region of regions.filter((r) => r.kind !== allowed)) {
-      const where = region.kind === "SOLUTION" ? "an exercise's answer cell (```ts exercise=ID points=N)" : "an exercise's check cell (```ts check=ID)";
+      const where =
+        region.kind === "SOLUTION" ? "an exercise's answer cell (```ts exercise=ID points=N)" : "an exercise's check cell (```ts check=ID)";
       problems.push({ file, line: at(region.begin + 1), message: `// BEGIN ${region.kind} belongs only in ${where}` });
     }
     if (cell.kind === "check") {
@@ -253,7 +323,11 @@ export function findMarkerProblems(cells: readonly LessonCell[], file: string): 
       }
     }
     if (cell.kind === "answer" && !regions.some((r) => r.kind === "SOLUTION")) {
-      problems.push({ file, line: cell.line, message: `exercise '${cell.exercise}' has no // BEGIN SOLUTION … // END SOLUTION around the part the learner writes` });
+      problems.push({
+        file,
+        line: cell.line,
+        message: `exercise '${cell.exercise}' has no // BEGIN SOLUTION … // END SOLUTION around the part the learner writes`,
+      });
     }
   }
   return problems;

@@ -19,7 +19,12 @@ export type MarkerKind = "SOLUTION" | "HIDDEN TESTS";
 const MARKER = /^(\s*)\/\/\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$/;
 
 /** A marked region: the 0-based lines of its BEGIN and END markers, and the BEGIN marker's indent. */
-export interface Region { readonly kind: MarkerKind; readonly begin: number; readonly end: number; readonly indent: string }
+export interface Region {
+  readonly kind: MarkerKind;
+  readonly begin: number;
+  readonly end: number;
+  readonly indent: string;
+}
 
 /** The marked regions of a source, or the first unbalanced marker (its `line` 1-based in the source). */
 export function markedRegions(source: string): { regions: Region[]; problem?: Problem } {
@@ -31,31 +36,47 @@ export function markedRegions(source: string): { regions: Region[]; problem?: Pr
     if (!match) continue;
     const [, indent = "", edge, kind] = match as unknown as [string, string, "BEGIN" | "END", MarkerKind];
     if (edge === "BEGIN") {
-      if (open) return { regions: found, problem: { line: index + 1, message: `// BEGIN ${kind} inside an open // BEGIN ${open.kind}: close the first with // END ${open.kind}` } };
+      if (open)
+        return {
+          regions: found,
+          problem: {
+            line: index + 1,
+            message: `// BEGIN ${kind} inside an open // BEGIN ${open.kind}: close the first with // END ${open.kind}`,
+          },
+        };
       open = { kind, begin: index, indent };
     } else {
-      if (!open || open.kind !== kind) return { regions: found, problem: { line: index + 1, message: `// END ${kind} without a matching // BEGIN ${kind} above it` } };
+      if (!open || open.kind !== kind)
+        return { regions: found, problem: { line: index + 1, message: `// END ${kind} without a matching // BEGIN ${kind} above it` } };
       found.push({ ...open, end: index });
       open = undefined;
     }
   }
-  if (open) return { regions: found, problem: { line: open.begin + 1, message: `// BEGIN ${open.kind} is never closed: add // END ${open.kind}` } };
+  if (open)
+    return { regions: found, problem: { line: open.begin + 1, message: `// BEGIN ${open.kind} is never closed: add // END ${open.kind}` } };
   return { regions: found };
 }
 
 /** Replaces each region of a kind by `replacement(region)` lines (none, to delete it). */
 function replaceRegions(source: string, kind: MarkerKind, replacement: (region: Region) => string[]): string {
   const lines = source.split("\n");
-  const found = markedRegions(source).regions.filter((r) => r.kind === kind).reverse();
+  const found = markedRegions(source)
+    .regions.filter((r) => r.kind === kind)
+    .reverse();
   for (const region of found) lines.splice(region.begin, region.end - region.begin + 1, ...replacement(region));
   return lines.join("\n");
 }
 
-export const NO_TESTER = "these hidden tests are not inside a check's function with a plain name for its tester, like check(\"id\", (t) => { … }): "
-  + "the learner's copy puts t.hiddenTests(N) there, to say how many more tests grading runs";
+export const NO_TESTER =
+  'these hidden tests are not inside a check\'s function with a plain name for its tester, like check("id", (t) => { … }): ' +
+  "the learner's copy puts t.hiddenTests(N) there, to say how many more tests grading runs";
 
 /** A check cell's hidden-test region: how many tests it holds, and the tester's name where it is. */
-export interface HiddenTestPlan { readonly region: Region; readonly tests: number; readonly tester: string | undefined }
+export interface HiddenTestPlan {
+  readonly region: Region;
+  readonly tests: number;
+  readonly tester: string | undefined;
+}
 
 export function hiddenTestPlans(source: string): HiddenTestPlan[] {
   const found = markedRegions(source).regions.filter((r) => r.kind === "HIDDEN TESTS");
@@ -78,7 +99,12 @@ function testerAt(source: string, offset: number): string | undefined {
     if (offset < node.getStart(file) || offset >= node.getEnd()) return;
     if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "check") {
       const define = node.arguments[1];
-      if (define && (ts.isArrowFunction(define) || ts.isFunctionExpression(define)) && offset > define.body.getStart(file) && offset < define.body.getEnd()) {
+      if (
+        define &&
+        (ts.isArrowFunction(define) || ts.isFunctionExpression(define)) &&
+        offset > define.body.getStart(file) &&
+        offset < define.body.getEnd()
+      ) {
         const first = define.parameters[0];
         tester = first && ts.isIdentifier(first.name) ? first.name.text : undefined;
       }
@@ -120,5 +146,8 @@ export function stripHiddenTests(source: string): string {
 
 /** The instructor's copy keeps solutions and hidden tests, without the marker lines. */
 export function removeMarkerLines(source: string): string {
-  return source.split("\n").filter((line) => !MARKER.test(line)).join("\n");
+  return source
+    .split("\n")
+    .filter((line) => !MARKER.test(line))
+    .join("\n");
 }

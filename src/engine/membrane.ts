@@ -20,7 +20,10 @@ import { types } from "node:util";
 import vm from "node:vm";
 
 /** The brand checks a side needs; Node's own, which work across realms. */
-export type Brands = Pick<typeof types, "isProxy" | "isDate" | "isRegExp" | "isMap" | "isSet" | "isNativeError" | "isPromise" | "isTypedArray">;
+export type Brands = Pick<
+  typeof types,
+  "isProxy" | "isDate" | "isRegExp" | "isMap" | "isSet" | "isNativeError" | "isPromise" | "isTypedArray"
+>;
 
 export interface MembraneSide {
   /** The value as a copy (or stand-in) made in the other realm. */
@@ -35,13 +38,27 @@ export interface MembraneSide {
 export function membraneSide(brands: Brands, limits: { readonly maxNodes: number }): MembraneSide {
   "use strict";
   type Tree = unknown;
-  let peer: (id: number, member: string | null, args: string) => string = () => { throw new Error("the membrane is not linked"); };
+  let peer: (id: number, member: string | null, args: string) => string = () => {
+    throw new Error("the membrane is not linked");
+  };
   const handles = new Map<number, object>();
   const handleIds = new WeakMap<object, number>();
   const standIns = new Map<number, object>();
   const standInIds = new WeakMap<object, number>();
   const { isProxy, isDate, isRegExp, isMap, isSet, isNativeError, isPromise, isTypedArray } = brands;
-  const TYPED = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"];
+  const TYPED = [
+    "Int8Array",
+    "Uint8Array",
+    "Uint8ClampedArray",
+    "Int16Array",
+    "Uint16Array",
+    "Int32Array",
+    "Uint32Array",
+    "Float32Array",
+    "Float64Array",
+    "BigInt64Array",
+    "BigUint64Array",
+  ];
   const plainProto = (o: object): boolean => {
     const proto = Object.getPrototypeOf(o);
     return proto === null || (Object.getPrototypeOf(proto) === null && typeof proto.hasOwnProperty === "function");
@@ -81,14 +98,19 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
   function toTree(value: unknown, seen: Map<object, number>, count: { n: number }): Tree {
     if (++count.n > limits.maxNodes) throw new RangeError(`the value is too large to check (more than ${limits.maxNodes} parts)`);
     switch (typeof value) {
-      case "undefined": return ["u"];
+      case "undefined":
+        return ["u"];
       case "number":
         if (Number.isNaN(value)) return ["n", "NaN"];
         if (!Number.isFinite(value)) return ["n", value > 0 ? "Infinity" : "-Infinity"];
         return Object.is(value, -0) ? ["n", "-0"] : value;
-      case "string": case "boolean": return value;
-      case "bigint": return ["b", String(value)];
-      case "symbol": return ["y", value.description ?? ""];
+      case "string":
+      case "boolean":
+        return value;
+      case "bigint":
+        return ["b", String(value)];
+      case "symbol":
+        return ["y", value.description ?? ""];
     }
     if (value === null) return null;
     // Every object and function is numbered as first seen, as fromTree numbers what it makes.
@@ -108,7 +130,8 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
     }
     if (isDate(o)) return ["d", (o as Date).getTime()];
     if (isRegExp(o)) return ["x", (o as RegExp).source, (o as RegExp).flags];
-    if (isMap(o)) return ["m", Array.from((o as Map<unknown, unknown>).entries(), ([k, v]) => [toTree(k, seen, count), toTree(v, seen, count)])];
+    if (isMap(o))
+      return ["m", Array.from((o as Map<unknown, unknown>).entries(), ([k, v]) => [toTree(k, seen, count), toTree(v, seen, count)])];
     if (isSet(o)) return ["s", each((o as Set<unknown>).values())];
     if (isTypedArray(o)) {
       const kind = TYPED.find((name) => Object.prototype.toString.call(o) === `[object ${name}]`) ?? "Uint8Array";
@@ -116,7 +139,9 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
     }
     if (isNativeError(o)) {
       const e = o as Error & Record<string, unknown>;
-      const props = Object.keys(e).filter((k) => k !== "stack" && k !== "message").map((k) => [k, toTree(e[k], seen, count)]);
+      const props = Object.keys(e)
+        .filter((k) => k !== "stack" && k !== "message")
+        .map((k) => [k, toTree(e[k], seen, count)]);
       return ["e", String(e.name), String(e.message), props];
     }
     if (!isPromise(o) && plainProto(o) && !Object.values(o).some((v) => typeof v === "function")) {
@@ -126,18 +151,28 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
   }
 
   /** An own data property, whatever its name: a key "__proto__" is data, never a prototype. */
-  const define = (o: object, key: string, value: unknown): void => { Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true }); };
+  const define = (o: object, key: string, value: unknown): void => {
+    Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+  };
 
   function fromTree(tree: Tree, refs: unknown[]): unknown {
     if (!Array.isArray(tree)) return tree;
     const [tag, a, b, c, d] = tree as [string, unknown, unknown, unknown, unknown];
-    const keep = <T>(v: T): T => { refs.push(v); return v; };
+    const keep = <T>(v: T): T => {
+      refs.push(v);
+      return v;
+    };
     switch (tag) {
-      case "u": return undefined;
-      case "n": return a === "-0" ? -0 : Number(a);
-      case "b": return BigInt(a as string);
-      case "y": return Symbol(a as string);
-      case "@": return refs[a as number];
+      case "u":
+        return undefined;
+      case "n":
+        return a === "-0" ? -0 : Number(a);
+      case "b":
+        return BigInt(a as string);
+      case "y":
+        return Symbol(a as string);
+      case "@":
+        return refs[a as number];
       case "a": {
         const out = keep([] as unknown[]);
         for (const item of a as Tree[]) out.push(fromTree(item, refs));
@@ -148,10 +183,15 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
         for (const [k, v] of a as [string, Tree][]) define(out, k, fromTree(v, refs));
         return out;
       }
-      case "d": return keep(new Date(a as number));
+      case "d":
+        return keep(new Date(a as number));
       case "x": {
         let re: RegExp;
-        try { re = new RegExp(a as string, b as string); } catch { re = new RegExp(a as string); }
+        try {
+          re = new RegExp(a as string, b as string);
+        } catch {
+          re = new RegExp(a as string);
+        }
         return keep(re);
       }
       case "m": {
@@ -171,22 +211,45 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
       }
       case "e": {
         const Known = (globalThis as Record<string, unknown>)[a as string];
-        const error = keep(typeof Known === "function" && /Error$/.test(a as string) && a !== "AggregateError" ? new (Known as ErrorConstructor)(b as string) : new Error(b as string)) as Error & Record<string, unknown>;
+        const error = keep(
+          typeof Known === "function" && /Error$/.test(a as string) && a !== "AggregateError"
+            ? new (Known as ErrorConstructor)(b as string)
+            : new Error(b as string),
+        ) as Error & Record<string, unknown>;
         if (error.name !== a) Object.defineProperty(error, "name", { value: a, writable: true, enumerable: false, configurable: true });
         // The other realm's stack would show its code: only the first line travels.
-        Object.defineProperty(error, "stack", { value: `${String(a)}: ${String(b)}`, writable: true, enumerable: false, configurable: true });
+        Object.defineProperty(error, "stack", {
+          value: `${String(a)}: ${String(b)}`,
+          writable: true,
+          enumerable: false,
+          configurable: true,
+        });
         for (const [k, v] of c as [string, Tree][]) define(error, k, fromTree(v, refs));
         return error;
       }
-      case "r": return keep(handles.get(a as number));
-      case "f": return keep(standInFor(a as number, () => function (this: unknown, ...args: unknown[]) { return call(a as number, null, args); }));
+      case "r":
+        return keep(handles.get(a as number));
+      case "f":
+        return keep(
+          standInFor(
+            a as number,
+            () =>
+              function (this: unknown, ...args: unknown[]) {
+                return call(a as number, null, args);
+              },
+          ),
+        );
       case "h": {
         const id = a as number;
         const known = standIns.get(id);
         if (known) return keep(known);
         const facade = keep(standInFor(id, () => ({}))) as Record<string, unknown>;
-        for (const name of b as string[]) define(facade, name, function (...args: unknown[]) { return call(id, `m:${name}`, args); });
-        for (const name of c as string[]) Object.defineProperty(facade, name, { get: () => call(id, `g:${name}`, []), enumerable: false, configurable: true });
+        for (const name of b as string[])
+          define(facade, name, function (...args: unknown[]) {
+            return call(id, `m:${name}`, args);
+          });
+        for (const name of c as string[])
+          Object.defineProperty(facade, name, { get: () => call(id, `g:${name}`, []), enumerable: false, configurable: true });
         for (const [k, v] of d as [string, Tree][]) define(facade, k, fromTree(v, refs));
         return facade;
       }
@@ -206,16 +269,23 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
 
   const encode = (value: unknown): string => JSON.stringify(toTree(value, new Map(), { n: 0 }));
   const decode = (text: string): unknown => fromTree(JSON.parse(text), []);
-  const isContainer = (v: unknown): v is object => typeof v === "object" && v !== null && (Array.isArray(v) || isMap(v) || isSet(v) || plainProto(v));
+  const isContainer = (v: unknown): v is object =>
+    typeof v === "object" && v !== null && (Array.isArray(v) || isMap(v) || isSet(v) || plainProto(v));
 
   /** Puts what the callee left in a copied argument back into the caller's original. */
   function copyBack(original: unknown, fresh: unknown): void {
     if (original === fresh) return;
     try {
-      if (Array.isArray(original) && Array.isArray(fresh)) { original.length = 0; original.push(...fresh); }
-      else if (isMap(original) && isMap(fresh)) { (original as Map<unknown, unknown>).clear(); for (const [k, v] of fresh as Map<unknown, unknown>) (original as Map<unknown, unknown>).set(k, v); }
-      else if (isSet(original) && isSet(fresh)) { (original as Set<unknown>).clear(); for (const v of fresh as Set<unknown>) (original as Set<unknown>).add(v); }
-      else if (isContainer(original) && isContainer(fresh)) {
+      if (Array.isArray(original) && Array.isArray(fresh)) {
+        original.length = 0;
+        original.push(...fresh);
+      } else if (isMap(original) && isMap(fresh)) {
+        (original as Map<unknown, unknown>).clear();
+        for (const [k, v] of fresh as Map<unknown, unknown>) (original as Map<unknown, unknown>).set(k, v);
+      } else if (isSet(original) && isSet(fresh)) {
+        (original as Set<unknown>).clear();
+        for (const v of fresh as Set<unknown>) (original as Set<unknown>).add(v);
+      } else if (isContainer(original) && isContainer(fresh)) {
         for (const k of Object.keys(original)) delete (original as Record<string, unknown>)[k];
         // Defined, not assigned: a key "__proto__" is data here, never the original's prototype.
         for (const k of Object.keys(fresh)) define(original, k, (fresh as Record<string, unknown>)[k]);
@@ -244,7 +314,11 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
       return answer(id, member, text);
     } catch (error) {
       let why = "the call could not be made";
-      try { why = String((error as Error)?.message ?? error).slice(0, 300); } catch { /* keep the plain reason */ }
+      try {
+        why = String((error as Error)?.message ?? error).slice(0, 300);
+      } catch {
+        /* keep the plain reason */
+      }
       return JSON.stringify([false, ["e", "TypeError", `the values could not be checked: ${why}`, []], []]);
     }
   }
@@ -268,7 +342,11 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
     try {
       result = toTree(value, new Map(), { n: 0 });
     } catch (error) {
-      result = toTree(new TypeError(`${ok ? "the value returned" : "what was thrown"} cannot be checked: ${String((error as Error)?.message ?? error)}`), new Map(), { n: 0 });
+      result = toTree(
+        new TypeError(`${ok ? "the value returned" : "what was thrown"} cannot be checked: ${String((error as Error)?.message ?? error)}`),
+        new Map(),
+        { n: 0 },
+      );
       ok = false;
     }
     const changed: [number, Tree][] = [];
@@ -286,7 +364,14 @@ export function membraneSide(brands: Brands, limits: { readonly maxNodes: number
     return JSON.stringify([ok, result, changed]);
   }
 
-  return { send: encode, receive: decode, invoke, link: (p) => { peer = p; } };
+  return {
+    send: encode,
+    receive: decode,
+    invoke,
+    link: (p) => {
+      peer = p;
+    },
+  };
 }
 
 /** This module's `membraneSide`, made again inside `context` from its source, so that it builds that realm's objects. */
@@ -298,13 +383,15 @@ export function membraneSideIn(context: vm.Context, maxNodes: number, brands: Br
 /** Two sides that reach each other's handles. */
 export function linkSides(a: MembraneSide, b: MembraneSide): void {
   // (invoke answers text whatever happens; should it ever throw, what crosses is this text, not its error.)
-  const safely = (side: MembraneSide) => (id: number, member: string | null, args: string): string => {
-    try {
-      return side.invoke(id, member, args);
-    } catch {
-      return '[false,["e","TypeError","the values could not be checked",[]],[]]';
-    }
-  };
+  const safely =
+    (side: MembraneSide) =>
+    (id: number, member: string | null, args: string): string => {
+      try {
+        return side.invoke(id, member, args);
+      } catch {
+        return '[false,["e","TypeError","the values could not be checked",[]],[]]';
+      }
+    };
   a.link(safely(b));
   b.link(safely(a));
 }

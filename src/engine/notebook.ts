@@ -12,7 +12,12 @@ export type MimeBundle = Readonly<Record<string, unknown>>;
 export type Output =
   | { readonly output_type: "stream"; readonly name: "stdout" | "stderr"; readonly text: string }
   | { readonly output_type: "display_data"; readonly data: MimeBundle; readonly metadata: MimeBundle }
-  | { readonly output_type: "execute_result"; readonly data: MimeBundle; readonly metadata: MimeBundle; readonly execution_count: number | null }
+  | {
+      readonly output_type: "execute_result";
+      readonly data: MimeBundle;
+      readonly metadata: MimeBundle;
+      readonly execution_count: number | null;
+    }
   | { readonly output_type: "error"; readonly ename: string; readonly evalue: string; readonly traceback: readonly string[] };
 
 /** What rollcall records about a cell of a lesson. */
@@ -61,7 +66,10 @@ export interface Notebook {
  */
 export function withSources(notebook: Notebook, sources: ReadonlyMap<string, string> | Readonly<Record<string, string>>): Notebook {
   const byId: ReadonlyMap<string, string> = sources instanceof Map ? sources : new Map(Object.entries(sources));
-  return { ...notebook, cells: notebook.cells.map((c) => (c.cell_type === "code" && byId.has(c.id) ? { ...c, source: byId.get(c.id) ?? "" } : c)) };
+  return {
+    ...notebook,
+    cells: notebook.cells.map((c) => (c.cell_type === "code" && byId.has(c.id) ? { ...c, source: byId.get(c.id) ?? "" } : c)),
+  };
 }
 
 /** The kernel every notebook asks for; `npm start` installs it under this name. */
@@ -77,17 +85,26 @@ const fromLines = (value: unknown): string => (Array.isArray(value) ? value.join
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+  );
 }
 
 /** Multi-line strings as nbformat stores them: sources, stream text and text MIME data as lists of lines. */
 function linesForDisk(cell: Cell): unknown {
-  const outputs = cell.cell_type === "code" ? cell.outputs.map((o) => {
-    if (o.output_type === "stream") return { ...o, text: toLines(o.text) };
-    if (o.output_type === "error") return o;
-    const data = Object.fromEntries(Object.entries(o.data).map(([mime, v]) => [mime, typeof v === "string" && !mime.endsWith("json") ? toLines(v) : v]));
-    return { ...o, data };
-  }) : undefined;
+  const outputs =
+    cell.cell_type === "code"
+      ? cell.outputs.map((o) => {
+          if (o.output_type === "stream") return { ...o, text: toLines(o.text) };
+          if (o.output_type === "error") return o;
+          const data = Object.fromEntries(
+            Object.entries(o.data).map(([mime, v]) => [mime, typeof v === "string" && !mime.endsWith("json") ? toLines(v) : v]),
+          );
+          return { ...o, data };
+        })
+      : undefined;
   return { ...cell, source: toLines(cell.source), ...(outputs ? { outputs } : {}) };
 }
 
@@ -101,19 +118,32 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 function readOutput(raw: unknown): Output | string {
   if (!isRecord(raw)) return "an output is not an object";
   switch (raw.output_type) {
-    case "stream": return { output_type: "stream", name: raw.name === "stderr" ? "stderr" : "stdout", text: fromLines(raw.text) };
-    case "display_data": case "execute_result": {
-      const data = isRecord(raw.data) ? Object.fromEntries(Object.entries(raw.data).map(([k, v]) => [k, Array.isArray(v) ? fromLines(v) : v])) : {};
+    case "stream":
+      return { output_type: "stream", name: raw.name === "stderr" ? "stderr" : "stdout", text: fromLines(raw.text) };
+    case "display_data":
+    case "execute_result": {
+      const data = isRecord(raw.data)
+        ? Object.fromEntries(Object.entries(raw.data).map(([k, v]) => [k, Array.isArray(v) ? fromLines(v) : v]))
+        : {};
       const metadata = isRecord(raw.metadata) ? raw.metadata : {};
       return raw.output_type === "display_data"
         ? { output_type: "display_data", data, metadata }
-        : { output_type: "execute_result", data, metadata, execution_count: typeof raw.execution_count === "number" ? raw.execution_count : null };
+        : {
+            output_type: "execute_result",
+            data,
+            metadata,
+            execution_count: typeof raw.execution_count === "number" ? raw.execution_count : null,
+          };
     }
-    case "error": return {
-      output_type: "error", ename: String(raw.ename ?? ""), evalue: String(raw.evalue ?? ""),
-      traceback: Array.isArray(raw.traceback) ? raw.traceback.map(String) : [],
-    };
-    default: return `an output has unknown output_type '${String(raw.output_type)}'`;
+    case "error":
+      return {
+        output_type: "error",
+        ename: String(raw.ename ?? ""),
+        evalue: String(raw.evalue ?? ""),
+        traceback: Array.isArray(raw.traceback) ? raw.traceback.map(String) : [],
+      };
+    default:
+      return `an output has unknown output_type '${String(raw.output_type)}'`;
   }
 }
 
@@ -126,15 +156,27 @@ export function parseNotebook(text: string, file: string): Result<Notebook> {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return failed([{ file, message: `this is not a notebook: its JSON does not parse (${(error as Error).message}); open it in Jupyter and save it again, or start from a fresh copy` }]);
+    return failed([
+      {
+        file,
+        message: `this is not a notebook: its JSON does not parse (${(error as Error).message}); open it in Jupyter and save it again, or start from a fresh copy`,
+      },
+    ]);
   }
-  if (!isRecord(raw) || !Array.isArray(raw.cells)) return failed([{ file, message: "this is not a Jupyter notebook: it has no list of cells" }]);
-  if (raw.nbformat !== 4) return failed([{ file, message: `this notebook is nbformat ${String(raw.nbformat)}; rollcall reads nbformat 4 (save it with a current Jupyter)` }]);
+  if (!isRecord(raw) || !Array.isArray(raw.cells))
+    return failed([{ file, message: "this is not a Jupyter notebook: it has no list of cells" }]);
+  if (raw.nbformat !== 4)
+    return failed([
+      { file, message: `this notebook is nbformat ${String(raw.nbformat)}; rollcall reads nbformat 4 (save it with a current Jupyter)` },
+    ]);
   const problems: Problem[] = [];
   const cells: Cell[] = [];
   raw.cells.forEach((c: unknown, index: number) => {
     const cell = String(index + 1);
-    if (!isRecord(c)) { problems.push({ file, cell, message: "this cell is not an object" }); return; }
+    if (!isRecord(c)) {
+      problems.push({ file, cell, message: "this cell is not an object" });
+      return;
+    }
     const id = typeof c.id === "string" && c.id ? c.id : `cell-${index + 1}`;
     const metadata = (isRecord(c.metadata) ? c.metadata : {}) as CellMetadata;
     const source = fromLines(c.source);
@@ -145,7 +187,14 @@ export function parseNotebook(text: string, file: string): Result<Notebook> {
         if (typeof read === "string") problems.push({ file, cell, message: read });
         else outputs.push(read);
       }
-      cells.push({ cell_type: "code", id, metadata, source, outputs, execution_count: typeof c.execution_count === "number" ? c.execution_count : null });
+      cells.push({
+        cell_type: "code",
+        id,
+        metadata,
+        source,
+        outputs,
+        execution_count: typeof c.execution_count === "number" ? c.execution_count : null,
+      });
     } else if (c.cell_type === "markdown" || c.cell_type === "raw") {
       cells.push({ cell_type: c.cell_type, id, metadata, source });
     } else {
@@ -153,5 +202,10 @@ export function parseNotebook(text: string, file: string): Result<Notebook> {
     }
   });
   if (problems.length) return failed(problems);
-  return ok({ nbformat: 4, nbformat_minor: typeof raw.nbformat_minor === "number" ? raw.nbformat_minor : 5, metadata: isRecord(raw.metadata) ? raw.metadata : {}, cells });
+  return ok({
+    nbformat: 4,
+    nbformat_minor: typeof raw.nbformat_minor === "number" ? raw.nbformat_minor : 5,
+    metadata: isRecord(raw.metadata) ? raw.metadata : {},
+    cells,
+  });
 }

@@ -29,7 +29,10 @@ export class OutputCollector {
   private spend(text: string): string | undefined {
     if (this.truncated) return undefined;
     const room = this.maxChars - this.chars;
-    if (text.length <= room) { this.chars += text.length; return text; }
+    if (text.length <= room) {
+      this.chars += text.length;
+      return text;
+    }
     this.truncated = true;
     this.chars = this.maxChars;
     return `${text.slice(0, Math.max(0, room))}\n… output cut: this cell printed more than ${this.maxChars.toLocaleString("en")} characters.\n`;
@@ -41,7 +44,10 @@ export class OutputCollector {
       else this.outputs = [];
       return;
     }
-    if (this.clearOnNext) { this.outputs = []; this.clearOnNext = false; }
+    if (this.clearOnNext) {
+      this.outputs = [];
+      this.clearOnNext = false;
+    }
     const data = (content.data ?? {}) as MimeBundle;
     const metadata = (content.metadata ?? {}) as MimeBundle;
     switch (msgType) {
@@ -50,7 +56,8 @@ export class OutputCollector {
         const text = this.spend(String(content.text ?? ""));
         if (text === undefined) return;
         const last = this.outputs.at(-1);
-        if (last?.output_type === "stream" && last.name === name) this.outputs[this.outputs.length - 1] = { ...last, text: last.text + text };
+        if (last?.output_type === "stream" && last.name === name)
+          this.outputs[this.outputs.length - 1] = { ...last, text: last.text + text };
         else this.outputs.push({ output_type: "stream", name, text });
         return;
       }
@@ -58,21 +65,34 @@ export class OutputCollector {
       case "execute_result": {
         if (this.spend(JSON.stringify(data)) === undefined) return;
         const displayId = (content.transient as { display_id?: string } | undefined)?.display_id;
-        const output: Output = msgType === "display_data"
-          ? { output_type: "display_data", data, metadata }
-          : { output_type: "execute_result", data, metadata, execution_count: typeof content.execution_count === "number" ? content.execution_count : null };
+        const output: Output =
+          msgType === "display_data"
+            ? { output_type: "display_data", data, metadata }
+            : {
+                output_type: "execute_result",
+                data,
+                metadata,
+                execution_count: typeof content.execution_count === "number" ? content.execution_count : null,
+              };
         if (displayId) this.displayIds.set(output, displayId);
         this.outputs.push(output);
         return;
       }
       case "update_display_data": {
         const displayId = (content.transient as { display_id?: string } | undefined)?.display_id;
-        this.outputs = this.outputs.map((o) => (displayId && this.displayIds.get(o) === displayId && o.output_type === "display_data" ? { ...o, data, metadata } : o));
+        this.outputs = this.outputs.map((o) =>
+          displayId && this.displayIds.get(o) === displayId && o.output_type === "display_data" ? { ...o, data, metadata } : o,
+        );
         return;
       }
       case "error": {
         const traceback = Array.isArray(content.traceback) ? content.traceback.map(String) : [];
-        this.outputs.push({ output_type: "error", ename: String(content.ename ?? "Error"), evalue: String(content.evalue ?? ""), traceback });
+        this.outputs.push({
+          output_type: "error",
+          ename: String(content.ename ?? "Error"),
+          evalue: String(content.evalue ?? ""),
+          traceback,
+        });
         return;
       }
       default:

@@ -47,10 +47,12 @@ export const roundPoints = (n: number): number => Math.round(n * 100) / 100;
 export const formatPoints = (n: number): string => String(roundPoints(n));
 
 /** The points these tests scored: the sum of their rounded points, rounded. */
-export const totalPoints = (tests: readonly Pick<TestOutcome, "points">[]): number => roundPoints(tests.reduce((sum, t) => sum + roundPoints(t.points), 0));
+export const totalPoints = (tests: readonly Pick<TestOutcome, "points">[]): number =>
+  roundPoints(tests.reduce((sum, t) => sum + roundPoints(t.points), 0));
 
 /** The points one learner scored on one exercise, as the results, the gradebook and the feedback all count them. */
-export const exercisePoints = (results: Pick<LearnerResults, "tests">, exercise: string): number => totalPoints(results.tests.filter((t) => t.exercise === exercise));
+export const exercisePoints = (results: Pick<LearnerResults, "tests">, exercise: string): number =>
+  totalPoints(results.tests.filter((t) => t.exercise === exercise));
 
 /** What one field of a result may hold: learners' code writes into messages and output, so every text is capped. */
 const TEXT_CAPS = { name: 300, message: 1000, note: 300, notes: 20 } as const;
@@ -59,7 +61,8 @@ const cut = (text: string, max: number): string => (text.length <= max ? text : 
 
 function cappedTest(t: TestOutcome): TestOutcome {
   return {
-    ...t, name: cut(t.name, TEXT_CAPS.name),
+    ...t,
+    name: cut(t.name, TEXT_CAPS.name),
     ...(t.message !== undefined ? { message: cut(t.message, TEXT_CAPS.message) } : {}),
     ...(t.output !== undefined ? { output: cut(t.output, OUTPUT_CAP) } : {}),
   };
@@ -71,16 +74,32 @@ export function capResults(results: LearnerResults, maxBytes: number): LearnerRe
   if (size(results) <= maxBytes) return results;
   const quiet: LearnerResults = { ...results, tests: results.tests.map(({ output: _, ...t }) => t) };
   if (size(quiet) <= maxBytes) return quiet;
-  return { ...quiet, tests: quiet.tests.map((t) => ({ ...t, ...(t.message !== undefined ? { message: cut(t.message, 80) } : {}) })), notes: quiet.notes.slice(0, 3) };
+  return {
+    ...quiet,
+    tests: quiet.tests.map((t) => ({ ...t, ...(t.message !== undefined ? { message: cut(t.message, 80) } : {}) })),
+    notes: quiet.notes.slice(0, 3),
+  };
 }
 
-export function learnerResultsOf(learner: string, lesson: string, rawTests: readonly TestOutcome[], maxScore: number, rawNotes: readonly string[], rawMessage?: string): LearnerResults {
+export function learnerResultsOf(
+  learner: string,
+  lesson: string,
+  rawTests: readonly TestOutcome[],
+  maxScore: number,
+  rawNotes: readonly string[],
+  rawMessage?: string,
+): LearnerResults {
   const tests = rawTests.map(cappedTest);
   const notes = rawNotes.slice(0, TEXT_CAPS.notes).map((n) => cut(n, TEXT_CAPS.note));
   const message = rawMessage === undefined ? undefined : cut(rawMessage, TEXT_CAPS.message);
   const score = totalPoints(tests);
-  const status: Status = message !== undefined || tests.some((t) => t.status === "error") ? "error" : tests.every((t) => t.status === "pass") ? "pass" : "fail";
+  const status: Status =
+    message !== undefined || tests.some((t) => t.status === "error") ? "error" : tests.every((t) => t.status === "pass") ? "pass" : "fail";
   const errors = tests.filter((t) => t.status === "error").map((t) => `${t.exercise}: ${t.message ?? "error"}`);
-  const why = message ?? (errors.length ? cut(`some tests could not finish: ${errors.slice(0, 3).join("; ")}${errors.length > 3 ? "; …" : ""}`, TEXT_CAPS.message) : undefined);
+  const why =
+    message ??
+    (errors.length
+      ? cut(`some tests could not finish: ${errors.slice(0, 3).join("; ")}${errors.length > 3 ? "; …" : ""}`, TEXT_CAPS.message)
+      : undefined);
   return { version: 3, status, ...(why !== undefined ? { message: why } : {}), tests, score, max_score: maxScore, learner, lesson, notes };
 }

@@ -21,7 +21,9 @@ export async function runNotebookFile(file: string, options: ExecuteFileOptions 
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    return failed([{ file, message: `cannot read this notebook (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the path` }]);
+    return failed([
+      { file, message: `cannot read this notebook (${(error as NodeJS.ErrnoException).code ?? String(error)}): check the path` },
+    ]);
   }
   const notebook = parseNotebook(text, file);
   if (!notebook.ok) return notebook;
@@ -30,7 +32,9 @@ export async function runNotebookFile(file: string, options: ExecuteFileOptions 
     const cwd = path.dirname(path.resolve(file));
     kernel = await JupyterKernel.start(options.kernel ?? tslabCommand(projectRoot), { cwd });
   } catch (error) {
-    return failed([{ file, message: `the kernel did not start: ${(error as Error).message}. Run npm install (it installs tslab), then try again.` }]);
+    return failed([
+      { file, message: `the kernel did not start: ${(error as Error).message}. Run npm install (it installs tslab), then try again.` },
+    ]);
   }
   try {
     return ok(await runNotebook(notebook.value, kernel, options));

@@ -15,7 +15,13 @@ export interface SkippedCell {
   readonly message: string;
 }
 
-export const skippedCell = (message: string): SkippedCell => ({ status: "skipped", outputs: [], executionCount: null, durationMs: 0, message });
+export const skippedCell = (message: string): SkippedCell => ({
+  status: "skipped",
+  outputs: [],
+  executionCount: null,
+  durationMs: 0,
+  message,
+});
 
 /**
  * How one cell of a run ended, for the runner and the grader alike: the kernel's
@@ -57,9 +63,13 @@ export async function runNotebook(notebook: Notebook, kernel: Kernel, options: R
   let stopped: string | undefined;
 
   for (const [position, cell] of notebook.cells.entries()) {
-    if (cell.cell_type !== "code" || isEmpty(cell)) { cells.push(cell); continue; }
+    if (cell.cell_type !== "code" || isEmpty(cell)) {
+      cells.push(cell);
+      continue;
+    }
     const index = position + 1;
-    if (stopped === undefined && performance.now() > deadline) stopped = `not run: the notebook ran past its ${(options.runTimeoutMs ?? 0) / 1000} s limit`;
+    if (stopped === undefined && performance.now() > deadline)
+      stopped = `not run: the notebook ran past its ${(options.runTimeoutMs ?? 0) / 1000} s limit`;
     if (stopped !== undefined) {
       const run: CellRun = { id: cell.id, index, ...skippedCell(stopped) };
       runs.push(run);

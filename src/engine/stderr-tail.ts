@@ -21,9 +21,18 @@ export interface StderrTail {
  */
 export function keepStderrTail(stream: Readable | null | undefined, maxChars = 4000): StderrTail {
   let text = "";
-  stream?.setEncoding("utf8").on("data", (chunk: string) => { text = (text + chunk).slice(-maxChars); });
+  stream?.setEncoding("utf8").on("data", (chunk: string) => {
+    text = (text + chunk).slice(-maxChars);
+  });
   return {
-    get text() { return text; },
-    lines: (count) => text.split("\n").map((line) => line.trim()).filter(Boolean).slice(-count),
+    get text() {
+      return text;
+    },
+    lines: (count) =>
+      text
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean)
+        .slice(-count),
   };
 }

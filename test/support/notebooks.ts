@@ -21,11 +21,13 @@ export interface CheckReport {
 export async function allLessons(): Promise<Lesson[]> {
   const only = process.env.ROLLCALL_LESSONS?.split(",").map((s) => `${s.trim()}.md`);
   const files = (await readdir(lessonsDir)).filter((f) => isLessonFile(f) && (!only || only.includes(f))).sort();
-  return Promise.all(files.map(async (f) => {
-    const result = parseLesson(await readFile(path.join(lessonsDir, f), "utf8"), `lessons/${f}`);
-    assert.ok(result.ok, `lessons/${f} does not parse: ${JSON.stringify(!result.ok && result.problems)}`);
-    return result.value;
-  }));
+  return Promise.all(
+    files.map(async (f) => {
+      const result = parseLesson(await readFile(path.join(lessonsDir, f), "utf8"), `lessons/${f}`);
+      assert.ok(result.ok, `lessons/${f} does not parse: ${JSON.stringify(!result.ok && result.problems)}`);
+      return result.value;
+    }),
+  );
 }
 
 /** Builds a lesson and writes its instructor copy where the kernel can import "rollcall" (build/instructor/). */
@@ -54,14 +56,25 @@ export function checkReports(notebook: Notebook): CheckReport[] {
 
 /** Output a learner would read as something gone wrong: stderr text or an error. */
 export function troubles(notebook: Notebook): string[] {
-  return notebook.cells.flatMap((cell) => cell.cell_type !== "code" ? [] : cell.outputs
-    .flatMap((o: Output) => o.output_type === "error" ? [`${cell.id}: ${o.ename}: ${o.evalue}`] : o.output_type === "stream" && o.name === "stderr" ? [`${cell.id}: ${o.text}`] : []));
+  return notebook.cells.flatMap((cell) =>
+    cell.cell_type !== "code"
+      ? []
+      : cell.outputs.flatMap((o: Output) =>
+          o.output_type === "error"
+            ? [`${cell.id}: ${o.ename}: ${o.evalue}`]
+            : o.output_type === "stream" && o.name === "stderr"
+              ? [`${cell.id}: ${o.text}`]
+              : [],
+        ),
+  );
 }
 
 /** A notebook of code cells c1, c2, … with these sources. */
 export function notebookOf(...sources: string[]): Notebook {
   return {
-    nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: TSLAB_KERNELSPEC },
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: TSLAB_KERNELSPEC },
     cells: sources.map((source, i) => ({ cell_type: "code", id: `c${i + 1}`, metadata: {}, source, outputs: [], execution_count: null })),
   };
 }

@@ -7,8 +7,21 @@ export const EXERCISES = [
   { id: "count-rows", points: 1 },
 ] as const;
 
-export const outcome = (exercise: string, name: string, points: number, max_points: number, status: Status = points === max_points ? "pass" : "fail", extra: Partial<TestOutcome> = {}): TestOutcome => ({
-  name, status, task_id: EXERCISES.findIndex((e) => e.id === exercise) + 1, exercise, points, max_points, ...extra,
+export const outcome = (
+  exercise: string,
+  name: string,
+  points: number,
+  max_points: number,
+  status: Status = points === max_points ? "pass" : "fail",
+  extra: Partial<TestOutcome> = {},
+): TestOutcome => ({
+  name,
+  status,
+  task_id: EXERCISES.findIndex((e) => e.id === exercise) + 1,
+  exercise,
+  points,
+  max_points,
+  ...extra,
 });
 
 export const results = (learner: string, tests: TestOutcome[], extra: Partial<LearnerResults> = {}): LearnerResults => ({
