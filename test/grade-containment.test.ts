@@ -22,6 +22,7 @@ import { buildLesson } from "../src/engine/build.js";
 import { parseLesson } from "../src/engine/lesson.js";
 import { lessonsDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { exercisePoints, type LearnerResults, type TestOutcome } from "../src/engine/results.js";
+import type { RawCell, RawNotebook } from "./support/notebooks.js";
 
 const run = promisify(execFile);
 const GRADE = path.join(projectRoot, "dist", "scripts", "grade.mjs");
@@ -30,22 +31,6 @@ const POINTS: Readonly<Record<string, number>> = { "last-student": 2, enroll: 2,
 const MAX_SCORE = 11;
 /** One grader run for every case; a hang fails the suite instead of stalling it. */
 const LIMIT = { timeout: 240_000 };
-
-/** A raw notebook cell, as JSON on disk. */
-interface RawCell {
-  cell_type: string;
-  id: string;
-  metadata: { rollcall?: { role?: string; exercise?: string } } & Record<string, unknown>;
-  source: string | string[];
-  outputs?: unknown[];
-  execution_count?: null;
-}
-interface RawNotebook {
-  cells: RawCell[];
-  metadata: Record<string, unknown>;
-  nbformat: number;
-  nbformat_minor: number;
-}
 
 const WRONG_LAST = "function lastStudent(names: string[]): string {\n  return names[names.length];\n}\n";
 

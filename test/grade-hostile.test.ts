@@ -23,7 +23,7 @@ import { promisify } from "node:util";
 import { buildLesson } from "../src/engine/build.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { exercisePoints, type LearnerResults } from "../src/engine/results.js";
-import { allLessons } from "./support/notebooks.js";
+import { allLessons, type RawNotebook } from "./support/notebooks.js";
 
 const run = promisify(execFile);
 const GRADE = path.join(projectRoot, "dist", "scripts", "grade.mjs");
@@ -57,20 +57,6 @@ interface Fixture {
   readonly spec: Case;
   readonly expected: Expected;
   readonly files: ReadonlyMap<string, string>;
-}
-interface RawCell {
-  cell_type: string;
-  id: string;
-  metadata: Record<string, unknown>;
-  source: string;
-  outputs?: unknown[];
-  execution_count?: null;
-}
-interface RawNotebook {
-  cells: RawCell[];
-  metadata: Record<string, unknown>;
-  nbformat: number;
-  nbformat_minor: number;
 }
 /** What a case's grading left: its results, its feedback page, how long its run took. */
 interface Graded {

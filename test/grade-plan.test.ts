@@ -70,6 +70,13 @@ const pristineCells = (): Cell[] => [
   md("outro"),
 ];
 
+/** The plan of an untouched notebook: locked cells from the lesson, then the learner's cells, each check after its answer. */
+const AS_HANDED_OUT = ["lesson:setup", "lesson:data", "learner:code-1", "learner:sum", "check:sum", "learner:mean", "check:mean"];
+
+type Ten = [Cell, Cell, Cell, Cell, Cell, Cell, Cell, Cell, Cell, Cell];
+/** The lesson's ten cells, each by name: intro, setup, data, code1, sum, sumCheck, md2, mean, meanCheck, outro. */
+const pristineTen = (): Ten => pristineCells() as Ten;
+
 /** The plan in one line per cell: "lesson:setup", "learner:sum", "check:sum". */
 const shape = (plan: GradingPlan): string[] => plan.cells.map((c) => `${c.kind}:${c.kind === "check" ? c.exercise : c.cellId}`);
 const sourceOf = (plan: GradingPlan, cellId: string): string | undefined => {
@@ -79,15 +86,7 @@ const sourceOf = (plan: GradingPlan, cellId: string): string | undefined => {
 
 test("a notebook as handed out: locked cells from the lesson, the learner's code and answers, each check right where its cell is; no notes", () => {
   const plan = planSubmission(notebook(...pristineCells()), TESTS);
-  assert.deepEqual(shape(plan), [
-    "lesson:setup",
-    "lesson:data",
-    "learner:code-1",
-    "learner:sum",
-    "check:sum",
-    "learner:mean",
-    "check:mean",
-  ]);
+  assert.deepEqual(shape(plan), AS_HANDED_OUT);
   assert.deepEqual(plan.notes, []);
   assert.deepEqual(
     [...plan.answers],
@@ -120,15 +119,7 @@ test("every real lesson's learner notebook, unedited, plans cleanly: each exerci
 test("a check is always the lesson's: the learner's edited check cell is never run, whatever its text", () => {
   const cells = pristineCells().map((c) => (c.id === "sum-check" ? check("sum", "/* rewritten by the learner */ t.ok(true);") : c));
   const plan = planSubmission(notebook(...cells), TESTS);
-  assert.deepEqual(shape(plan), [
-    "lesson:setup",
-    "lesson:data",
-    "learner:code-1",
-    "learner:sum",
-    "check:sum",
-    "learner:mean",
-    "check:mean",
-  ]);
+  assert.deepEqual(shape(plan), AS_HANDED_OUT);
   assert.ok(!JSON.stringify(plan.cells).includes("rewritten by the learner"), "the learner's check text is in the plan");
   assert.deepEqual(plan.notes, []);
 });
@@ -177,18 +168,7 @@ test("an answer pasted into a fresh cell (its metadata lost) runs as the learner
 });
 
 test("exercises done out of order are run in the learner's order, each check after its own answer", () => {
-  const [intro, setup, data, code1, sum, sumCheck, md2, mean, meanCheck, outro] = pristineCells() as [
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-  ];
+  const [intro, setup, data, code1, sum, sumCheck, md2, mean, meanCheck, outro] = pristineTen();
   const plan = planSubmission(notebook(intro, setup, data, code1, md2, mean, meanCheck, sum, sumCheck, outro), TESTS);
   assert.deepEqual(shape(plan), [
     "lesson:setup",
@@ -203,18 +183,7 @@ test("exercises done out of order are run in the learner's order, each check aft
 });
 
 test("a check cell moved above its answer runs right after the answer; one moved further down runs where it now is", () => {
-  const [intro, setup, data, code1, sum, sumCheck, md2, mean, meanCheck, outro] = pristineCells() as [
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-    Cell,
-  ];
+  const [intro, setup, data, code1, sum, sumCheck, md2, mean, meanCheck, outro] = pristineTen();
   const extra = code("mine", "console.log('after everything');");
   const plan = planSubmission(notebook(intro, setup, data, sumCheck, code1, sum, md2, mean, extra, outro, meanCheck), TESTS);
   assert.deepEqual(shape(plan), [
@@ -271,15 +240,7 @@ test("a duplicated answer cell: only the last copy runs and is graded, its check
 test("a locked cell the learner changed: the lesson's version runs in its place, and a note names the cell", () => {
   const cells = pristineCells().map((c) => (c.id === "data" ? locked("data", 'const names = ["Ada", "Bo", "Mallory"];') : c));
   const plan = planSubmission(notebook(...cells), TESTS);
-  assert.deepEqual(shape(plan), [
-    "lesson:setup",
-    "lesson:data",
-    "learner:code-1",
-    "learner:sum",
-    "check:sum",
-    "learner:mean",
-    "check:mean",
-  ]);
+  assert.deepEqual(shape(plan), AS_HANDED_OUT);
   assert.equal(sourceOf(plan, "data"), DATA);
   assert.deepEqual(plan.notes, ["cell 'data' is locked but was changed; the lesson's version was run instead"]);
 });
@@ -320,15 +281,7 @@ test("a locked cell duplicated runs once, at its first copy; a locked cell moved
   const cells = pristineCells();
   cells.push(locked("setup", "// a changed second copy"));
   const plan = planSubmission(notebook(...cells), TESTS);
-  assert.deepEqual(shape(plan), [
-    "lesson:setup",
-    "lesson:data",
-    "learner:code-1",
-    "learner:sum",
-    "check:sum",
-    "learner:mean",
-    "check:mean",
-  ]);
+  assert.deepEqual(shape(plan), AS_HANDED_OUT);
   assert.deepEqual(plan.notes, []);
 
   const [intro, setup, data, ...rest] = pristineCells() as [Cell, Cell, Cell, ...Cell[]];

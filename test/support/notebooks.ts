@@ -91,3 +91,19 @@ export async function leavingNoFiles<T>(folder: string, body: () => Promise<T>):
     for (const name of await readdir(folder)) if (!before.has(name)) await rm(path.join(folder, name), { recursive: true, force: true });
   }
 }
+
+/** A notebook cell as JSON on disk, loosely typed: the hostile tests write what no builder would. */
+export interface RawCell {
+  cell_type: string;
+  id: string;
+  metadata: { rollcall?: { role?: string; exercise?: string } } & Record<string, unknown>;
+  source: string;
+  outputs?: unknown[];
+  execution_count?: null;
+}
+export interface RawNotebook {
+  cells: RawCell[];
+  metadata: Record<string, unknown>;
+  nbformat: number;
+  nbformat_minor: number;
+}
