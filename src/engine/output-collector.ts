@@ -35,7 +35,18 @@ export class OutputCollector {
     }
     this.truncated = true;
     this.chars = this.maxChars;
-    return `${text.slice(0, Math.max(0, room))}\n… output cut: this cell printed more than ${this.maxChars.toLocaleString("en")} characters.\n`;
+    return `${text.slice(0, Math.max(0, room))}${this.cutNote()}`;
+  }
+
+  private cutNote(): string {
+    return `\n… output cut: this cell printed more than ${this.maxChars.toLocaleString("en")} characters.\n`;
+  }
+
+  /** Adds stream text at the end, joined to the last output when it is the same stream, as Jupyter does. */
+  private appendStream(name: "stdout" | "stderr", text: string): void {
+    const last = this.outputs.at(-1);
+    if (last?.output_type === "stream" && last.name === name) this.outputs[this.outputs.length - 1] = { ...last, text: last.text + text };
+    else this.outputs.push({ output_type: "stream", name, text });
   }
 
   add(msgType: string, content: Record<string, unknown>): void {
@@ -54,16 +65,21 @@ export class OutputCollector {
       case "stream": {
         const name = content.name === "stderr" ? "stderr" : "stdout";
         const text = this.spend(String(content.text ?? ""));
-        if (text === undefined) return;
-        const last = this.outputs.at(-1);
-        if (last?.output_type === "stream" && last.name === name)
-          this.outputs[this.outputs.length - 1] = { ...last, text: last.text + text };
-        else this.outputs.push({ output_type: "stream", name, text });
+        if (text !== undefined) this.appendStream(name, text);
         return;
       }
       case "display_data":
       case "execute_result": {
-        if (this.spend(JSON.stringify(data)) === undefined) return;
+        if (this.truncated) return;
+        const size = JSON.stringify(data).length;
+        if (size > this.maxChars - this.chars) {
+          // A display cannot be cut in half: it is left out, and the note says the output was cut here.
+          this.truncated = true;
+          this.chars = this.maxChars;
+          this.appendStream("stdout", this.cutNote());
+          return;
+        }
+        this.chars += size;
         const displayId = (content.transient as { display_id?: string } | undefined)?.display_id;
         const output: Output =
           msgType === "display_data"
@@ -80,9 +96,12 @@ export class OutputCollector {
       }
       case "update_display_data": {
         const displayId = (content.transient as { display_id?: string } | undefined)?.display_id;
-        this.outputs = this.outputs.map((o) =>
-          displayId && this.displayIds.get(o) === displayId && o.output_type === "display_data" ? { ...o, data, metadata } : o,
-        );
+        this.outputs = this.outputs.map((o) => {
+          if (!displayId || this.displayIds.get(o) !== displayId || o.output_type !== "display_data") return o;
+          const updated: Output = { ...o, data, metadata };
+          this.displayIds.set(updated, displayId); // so that the next update finds it too
+          return updated;
+        });
         return;
       }
       case "error": {

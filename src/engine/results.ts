@@ -57,7 +57,12 @@ export const exercisePoints = (results: Pick<LearnerResults, "tests">, exercise:
 /** What one field of a result may hold: learners' code writes into messages and output, so every text is capped. */
 const TEXT_CAPS = { name: 300, message: 1000, note: 300, notes: 20 } as const;
 
-const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+/** `text` in at most `max` characters, ending in … when cut; never between the two halves of an emoji. */
+const cut = (text: string, max: number): string => {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 2)) ? max - 2 : max - 1; // a high surrogate's pair would be cut off
+  return `${text.slice(0, end)}…`;
+};
 
 function cappedTest(t: TestOutcome): TestOutcome {
   return {
