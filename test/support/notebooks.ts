@@ -84,6 +84,7 @@ export const codeOutputs = (notebook: Notebook): unknown[] => notebook.cells.map
 
 /** Runs `body`, then removes what it left in `folder` (a lesson's roll-call.sqlite, say): a test run leaves the learners' folder as it found it. */
 export async function leavingNoFiles<T>(folder: string, body: () => Promise<T>): Promise<T> {
+  await mkdir(folder, { recursive: true }); // a fresh clone has no build/ yet
   const before = new Set(await readdir(folder));
   try {
     return await body();
