@@ -26,36 +26,33 @@ function bindingNames(name: ts.BindingName, into: Set<string>): void {
   else for (const element of name.elements) if (!ts.isOmittedExpression(element)) bindingNames(element.name, into);
 }
 
+/** Nodes whose `name` is a key or a name being declared, never a value read. */
+const NAMED: readonly ((node: ts.Node) => boolean)[] = [
+  ts.isPropertyAssignment,
+  ts.isMethodDeclaration,
+  ts.isPropertyDeclaration,
+  ts.isPropertySignature,
+  ts.isGetAccessor,
+  ts.isSetAccessor,
+  ts.isEnumMember,
+  ts.isVariableDeclaration,
+  ts.isParameter,
+  ts.isFunctionDeclaration,
+  ts.isFunctionExpression,
+  ts.isClassDeclaration,
+  ts.isClassExpression,
+  ts.isInterfaceDeclaration,
+  ts.isTypeAliasDeclaration,
+  ts.isEnumDeclaration,
+];
+
 /** Is this identifier a value read (not a declaration, a property name or a label)? */
 function isReference(id: ts.Identifier): boolean {
   const p = id.parent;
   if (ts.isPropertyAccessExpression(p) && p.name === id) return false;
   if (ts.isQualifiedName(p) && p.right === id) return false;
-  if (
-    (ts.isPropertyAssignment(p) ||
-      ts.isMethodDeclaration(p) ||
-      ts.isPropertyDeclaration(p) ||
-      ts.isPropertySignature(p) ||
-      ts.isGetAccessor(p) ||
-      ts.isSetAccessor(p) ||
-      ts.isEnumMember(p)) &&
-    p.name === id
-  )
-    return false;
+  if (NAMED.some((is) => is(p)) && (p as ts.Node & { name?: ts.Node }).name === id) return false; // a key or a declared name
   if (ts.isBindingElement(p) && (p.propertyName === id || p.name === id)) return false;
-  if (
-    (ts.isVariableDeclaration(p) ||
-      ts.isParameter(p) ||
-      ts.isFunctionDeclaration(p) ||
-      ts.isFunctionExpression(p) ||
-      ts.isClassDeclaration(p) ||
-      ts.isClassExpression(p) ||
-      ts.isInterfaceDeclaration(p) ||
-      ts.isTypeAliasDeclaration(p) ||
-      ts.isEnumDeclaration(p)) &&
-    p.name === id
-  )
-    return false;
   if (ts.isLabeledStatement(p) || ts.isBreakOrContinueStatement(p)) return false;
   if (ts.isImportSpecifier(p) || ts.isImportClause(p) || ts.isNamespaceImport(p) || ts.isExportSpecifier(p)) return false;
   return true;
