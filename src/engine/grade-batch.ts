@@ -7,13 +7,14 @@
  */
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { lstat, open, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { gradeSubmission, unreadable, type GradableLesson, type Graded } from "./grade.js";
 import { WorkerPool, type Limits } from "./grade-pool.js";
-import { renderGradebook } from "./gradebook.js";
+import { writeClassReports } from "./class-reports.js";
 import type { Problem } from "./problem.js";
 import { capResults, type LearnerResults } from "./results.js";
+import { writeAtomically } from "./atomic-write.js";
 import { renderFeedback } from "./feedback.js";
 
 /** One file to grade, as found; `problem` when it cannot be read as a submission at all. */
@@ -128,34 +129,12 @@ export function nameSubmissions(submissions: readonly Submission[]): (Submission
   });
 }
 
-/** Written whole or not at all: a grader killed mid-write leaves only a temporary file, which the next run removes. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  await writeFile(temporary, text);
-  await rename(temporary, file);
-}
-
 /** Temporary files of earlier runs (killed mid-write): never trusted, removed. */
 async function removeTemporaries(out: string): Promise<void> {
   for (const dir of [path.join(out, "results"), path.join(out, "feedback"), out]) {
     for (const entry of await readdir(dir).catch(() => [] as string[]))
       if (entry.endsWith(".tmp")) await rm(path.join(dir, entry), { force: true });
   }
-}
-
-async function readResults(folder: string, lessonId: string): Promise<LearnerResults[]> {
-  const files = (await readdir(folder).catch(() => [] as string[])).filter((f) => f.endsWith(".json") && !f.startsWith("."));
-  const all = await Promise.all(
-    files.map(async (f) => {
-      try {
-        return JSON.parse(await readFile(path.join(folder, f), "utf8")) as LearnerResults;
-      } catch {
-        return undefined;
-      }
-    }),
-  );
-  return all.filter((r): r is LearnerResults => r?.lesson === lessonId);
 }
 
 /** Reads at most `maxBytes` (the file may have grown since it was looked at), never following a link. */
@@ -256,9 +235,8 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
       await pool.close();
     }
   }
-  const all = await readResults(path.join(out, "results"), lessonId);
-  await writeAtomically(path.join(out, "gradebook.csv"), renderGradebook(all, grading.tests.exercises));
-  return { graded: todo.length, skipped: named.length - todo.length, inGradebook: all.length, problems };
+  const inGradebook = await writeClassReports(out, lessonId, grading.tests.exercises);
+  return { graded: todo.length, skipped: named.length - todo.length, inGradebook, problems };
 }
 
 /** A page cut to its cap, closed so that it still renders. */
