@@ -17,9 +17,9 @@ const USAGE = "usage: npm run execute -- NOTEBOOK.ipynb [--out RESULT.ipynb] [--
 const mark: Record<CellRun["status"], string> = {
   ok: chalk.green("✓"),
   error: chalk.red("✗"),
-  timeout: chalk.red("⏱"),
+  timeout: chalk.red("◷"),
   aborted: chalk.yellow("-"),
-  died: chalk.red("☠"),
+  died: chalk.red("†"),
   skipped: chalk.dim("·"),
 };
 

@@ -9,13 +9,21 @@
  * lines starting "rollcall:" on stdout are the ones that matter.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { $, chalk } from "zx";
 import { installMissing, isDebianLike, START_PACKAGES } from "../src/engine/debian-packages.js";
-import { findJupyter, installKernelSpec, jupyterEnv, userJupyterDataDir, type JupyterFound } from "../src/engine/jupyter-setup.js";
+import {
+  findJupyter,
+  installKernelSpec,
+  jupyterEnv,
+  trustNotebooks,
+  userJupyterDataDir,
+  type JupyterFound,
+} from "../src/engine/jupyter-setup.js";
+import { lessonIds } from "../src/engine/lesson-files.js";
 import { jupyterDataDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { runMain } from "./run-main.mjs";
@@ -115,6 +123,12 @@ function adviceForJupyterLog(output: string, options: Options): string {
 async function openCourse(python: string, options: Options): Promise<number> {
   await installKernelSpec(jupyterDataDir, projectRoot);
   await mkdir(jupyterDataDir, { recursive: true });
+  const course = [...(await lessonIds()), "glossary"].map((id) => path.join(notebooksDir, `${id}.ipynb`)).filter((f) => existsSync(f));
+  const untrusted = await trustNotebooks(python, jupyterDataDir, course);
+  if (untrusted)
+    say(
+      chalk.yellow(`the notebooks could not be marked trusted (${untrusted}); Jupyter will label them "Not Trusted", nothing else changes`),
+    );
   const log = createWriteStream(path.join(jupyterDataDir, "notebook.log"), { flags: "a" });
   log.write(`\n--- ${new Date().toISOString()} npm start\n`);
 

@@ -280,6 +280,35 @@ function overallStatus(tests: TestResult[]): CheckResult["status"] {
   return "fail";
 }
 
+type Mark = "pass" | "fail" | "todo";
+
+/**
+ * Each mark as text and as a drawn icon. The text marks are in every common
+ * monospace and sans font; emoji are not (a machine without an emoji font shows
+ * an empty box), so the HTML draws its icons and needs no font at all.
+ */
+const MARKS: Readonly<Record<Mark, { text: string; icon: string; colour: string }>> = {
+  pass: {
+    text: "✓",
+    icon: '<path d="M4.5 8.5l2.5 2.5 4.5-5"/>',
+    colour: "var(--jp-success-color1, var(--vscode-testing-iconPassed, #2e7d32))",
+  },
+  fail: {
+    text: "✗",
+    icon: '<path d="M5.5 5.5l5 5m0-5l-5 5"/>',
+    colour: "var(--jp-error-color1, var(--vscode-testing-iconFailed, #c62828))",
+  },
+  todo: {
+    text: "○",
+    icon: '<path d="M8 4.5V8l2.5 1.5"/>',
+    colour: "var(--jp-warn-color1, var(--vscode-editorWarning-foreground, #b26a00))",
+  },
+};
+
+const iconSvg = (mark: Mark): string =>
+  '<svg width="1em" height="1em" viewBox="0 0 16 16" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" ' +
+  `style="vertical-align:-0.15em;margin-right:0.3em" aria-hidden="true"><circle cx="8" cy="8" r="6.5"/>${MARKS[mark].icon}</svg>`;
+
 /** The report as plain text and as HTML, built from the same lines. */
 function report(result: CheckResult): { text: string; html: string } {
   const { exercise, status, tests } = result;
@@ -288,39 +317,42 @@ function report(result: CheckResult): { text: string; html: string } {
   // exercise's own points (shown when grading) are the lesson's to say.
 
   let headline: string;
+  let mark: Mark = status;
   if (result.previousCellError !== undefined) {
-    headline = `❌ ${exercise}: the cell above has an error: fix it first (${result.previousCellError})`;
+    mark = "fail";
+    headline = `${exercise}: the cell above has an error: fix it first (${result.previousCellError})`;
   } else if (status === "pass") {
-    headline = `✅ ${exercise}: ${tests.length === 1 ? "the check passes" : `all ${tests.length} checks pass`}`;
+    headline = `${exercise}: ${tests.length === 1 ? "the check passes" : `all ${tests.length} checks pass`}`;
     if (result.hiddenTests > 0) {
       const more = result.hiddenTests === 1 ? "1 more test" : `${result.hiddenTests} more tests`;
       headline += `. Grading runs ${more}: try other cases of your own too.`;
     }
   } else if (status === "todo") {
-    headline = `⏳ not done yet: ${exercise} — write your answer in the cell above where it says TODO, run it, then run this check again.`;
+    headline = `not done yet: ${exercise} — write your answer in the cell above where it says TODO, run it, then run this check again.`;
   } else if (tests.length === 0) {
-    headline = `❌ ${exercise}: this check has no tests`;
+    headline = `${exercise}: this check has no tests`;
   } else {
     const which = tests.length === 1 ? "the check failed" : `${failed.length} of ${tests.length} checks failed`;
-    headline = `❌ ${exercise}: ${which}`;
+    headline = `${exercise}: ${which}`;
   }
   // While the stub is there, list only real failures; otherwise every test, ✓ or ✗.
   const listed = status === "pass" ? [] : status === "todo" ? failed : tests;
-  const lines = listed.map((t) => (t.status === "pass" ? `✓ ${t.name}` : `✗ ${t.name}: ${t.message}`));
+  const lines = listed.map((t) => (t.status === "pass" ? `${MARKS.pass.text} ${t.name}` : `${MARKS.fail.text} ${t.name}: ${t.message}`));
   if (result.previousCellError !== undefined) lines.push("This check tested nothing: fix that cell, run it, then run this check again.");
   // The hints this run shows (the newest last), and whether the next failing run brings another.
-  const hints = result.hints.map((hint) => `💡 Hint: ${hint}`);
+  const hints = result.hints.map((hint) => `Hint: ${hint}`);
   if (status === "fail" && result.previousCellError === undefined && result.hints.length < result.hintCount) {
     hints.push("Another hint comes with the next run of this check.");
   }
 
-  const text = [headline, ...[...lines, ...hints].map((line) => `  ${line}`)].join("\n");
-  const colour = { pass: "#2e7d32", fail: "#c62828", todo: "#b26a00" }[status];
+  const text = [`${MARKS[mark].text} ${headline}`, ...[...lines, ...hints].map((line) => `  ${line}`)].join("\n");
+  // Colours are the notebook theme's own (JupyterLab, Notebook 7, VS Code), so that a dark theme reads as well as a light one.
+  const { colour } = MARKS[mark];
   const html = [
     `<div class="rollcall-check" style="border-left:4px solid ${colour};padding:4px 10px;margin:4px 0;">`,
-    `<div style="color:${colour};font-weight:bold;">${escapeHtml(headline)}</div>`,
+    `<div style="color:${colour};font-weight:bold;">${iconSvg(mark)}${escapeHtml(headline)}</div>`,
     ...lines.map((line) => `<div style="margin-left:1em;">${escapeHtml(line)}</div>`),
-    ...hints.map((hint) => `<div style="margin-left:1em;color:#555;">${escapeHtml(hint)}</div>`),
+    ...hints.map((hint) => `<div style="margin-left:1em;color:var(--jp-content-font-color2, inherit);">${escapeHtml(hint)}</div>`),
     "</div>",
   ].join("\n");
   return { text, html };

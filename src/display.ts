@@ -40,7 +40,7 @@ export function show(value: unknown): void {
  *   { name: "Grace Hopper", cohort: "Evening" },
  * ]);
  */
-export function table(rows: readonly Record<string, unknown>[]): void {
+export function table(rows: readonly object[]): void {
   const { html, text } = renderTable(rows);
   publish({ "text/html": html, "text/plain": text });
 }
@@ -56,7 +56,8 @@ export function table(rows: readonly Record<string, unknown>[]): void {
  */
 export function barChart(counts: Readonly<Record<string, number>> | ReadonlyMap<string, number>, options: { title?: string } = {}): void {
   const { svg, text } = renderBarChart(counts, options);
-  publish({ "image/svg+xml": svg, "text/plain": text });
+  // As HTML the SVG sits in the page and its text takes the theme's colour (currentColor); an SVG image could not.
+  publish({ "text/html": svg, "image/svg+xml": svg, "text/plain": text });
 }
 
 /**
@@ -85,15 +86,18 @@ export function publish(bundle: Readonly<Record<string, string | object>>): void
  * // ───┼─────
  * //  1 │ Ada
  */
-export function renderTable(rows: readonly Record<string, unknown>[]): { html: string; text: string } {
+export function renderTable(objects: readonly object[]): { html: string; text: string } {
+  // Any object is a row (an interface like Student has no index signature, yet is one): its own properties are the cells.
+  const rows = objects as readonly Record<string, unknown>[];
   if (rows.length === 0) return { html: "<p><em>(no rows)</em></p>", text: "(no rows)" };
   // Every property that appears in any row becomes a column, in order of first appearance.
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const numeric = columns.map((column) => rows.every((row) => typeof row[column] === "number" || row[column] == null));
   const cells = rows.map((row) => columns.map((column) => cellText(row[column])));
 
-  const th = "padding:4px 10px;border-bottom:2px solid #999;";
-  const td = "padding:3px 10px;border-bottom:1px solid #ddd;";
+  // Grey with transparency reads on a light and a dark theme alike; the text keeps the theme's own colour.
+  const th = "padding:4px 10px;border-bottom:2px solid rgba(128,128,128,0.7);";
+  const td = "padding:3px 10px;border-bottom:1px solid rgba(128,128,128,0.35);";
   const align = (i: number) => `text-align:${numeric[i] ? "right" : "left"};`;
   const html = [
     '<table class="rollcall-table" style="border-collapse:collapse;">',
@@ -161,7 +165,7 @@ export function renderBarChart(
     ].join("");
   });
   const svg = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${svgWidth}" height="${svgHeight}" viewBox="0 0 ${svgWidth} ${svgHeight}" font-family="sans-serif" font-size="13" fill="#222">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${svgWidth}" height="${svgHeight}" viewBox="0 0 ${svgWidth} ${svgHeight}" font-family="sans-serif" font-size="13" fill="currentColor">`,
     ...(title ? [`<text x="${left}" y="19" font-weight="bold">${escapeHtml(title)}</text>`] : []),
     ...(entries.length === 0 ? [`<text x="${left}" y="${top + 17}">(no data)</text>`] : bars),
     "</svg>",

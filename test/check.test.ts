@@ -34,7 +34,7 @@ test("all tests pass: status pass, full score, a friendly line", () => {
       ["JSON.parse refuses junk", "pass", "", 1, 1],
     ],
   );
-  assert.equal(printed, "✅ first-student: all 3 checks pass\n");
+  assert.equal(printed, "✓ first-student: all 3 checks pass\n");
 });
 
 test("a wrong answer fails with what was expected and what came back, never the test's code", () => {
@@ -63,13 +63,13 @@ test("a wrong answer fails with what was expected and what came back, never the 
   assert.equal(
     printed,
     [
-      "❌ first-student: 5 of 5 checks failed",
+      "✗ first-student: 5 of 5 checks failed",
       "  ✗ the first of three: expected 'Ada', got 'Grace'",
       "  ✗ a list comes back whole: expected [ 1, { a: 3 } ], got [ 1, { a: 2 } ]",
       "  ✗ is in the roster: expected a name from the roster",
       "  ✗ plain ok: expected true, got false",
       "  ✗ refuses an empty list: expected an error for an empty list, but it returned 42",
-      "  💡 Hint: The first item of a list is at index 0.",
+      "  Hint: The first item of a list is at index 0.",
       "", // the only hint: no "another hint comes" line
     ].join("\n"),
   );
@@ -103,7 +103,7 @@ test("code that crashes is an error with the error's name and a friendly line; o
     /^your code threw TypeError: Cannot read properties of undefined \(reading 'name'\) — something was undefined or null/,
   );
   assert.match(result.tests[2]?.message ?? "", /^your code threw RangeError: too far — read the message/);
-  assert.match(printed, /^❌ crash: 2 of 3 checks failed\n/);
+  assert.match(printed, /^✗ crash: 2 of 3 checks failed\n/);
   assert.match(printed, /\n {2}✓ still runs\n/);
 });
 
@@ -127,7 +127,7 @@ test("a stub that throws todo() makes the check 'todo' with the exact friendly p
   assert.deepEqual([result.hints, result.hintCount], [[], 1], "no hint before any attempt");
   assert.equal(
     printed,
-    "⏳ not done yet: first-student — write your answer in the cell above where it says TODO, run it, then run this check again.\n",
+    "○ not done yet: first-student — write your answer in the cell above where it says TODO, run it, then run this check again.\n",
   );
 });
 
@@ -149,7 +149,7 @@ test("points: the score adds up the points of passing tests only", () => {
       [1, 1],
     ],
   );
-  assert.match(printed, /^❌ points: 1 of 4 checks failed\n/);
+  assert.match(printed, /^✗ points: 1 of 4 checks failed\n/);
 });
 
 test("check never throws, even when the check's own code crashes outside a test", () => {
@@ -178,7 +178,7 @@ test("check never throws, even when the check's own code crashes outside a test"
 test("a check with no tests does not pass", () => {
   const { result, printed } = quietCheck("empty", () => {});
   assert.equal(result.status, "fail");
-  assert.equal(printed, "❌ empty: this check has no tests\n");
+  assert.equal(printed, "✗ empty: this check has no tests\n");
 });
 
 test("inside a kernel the report carries text, HTML and the result as JSON", () => {
@@ -200,9 +200,12 @@ test("inside a kernel the report carries text, HTML and the result as JSON", () 
   const html = String(data["text/html"] ?? "");
   assert.ok(!/<(b|i|check)>/.test(html), html);
   assert.ok(html.includes("&lt;check&gt;") && html.includes("expected &#39;&lt;b&gt;&#39;, got &#39;&lt;i&gt;&#39;"), html);
-  assert.ok(html.includes("💡 Hint: Use &lt;b&gt; &amp; friends."), html);
-  assert.match(html, /color:#c62828/);
-  assert.match(String(data["text/plain"] ?? ""), /^❌ html <check>: the check failed\n/);
+  assert.ok(html.includes("Hint: Use &lt;b&gt; &amp; friends."), html);
+  // The theme's own colours (a dark theme reads too) and a drawn mark (no emoji font needed).
+  assert.match(html, /color:var\(--jp-error-color1, var\(--vscode-testing-iconFailed, #c62828\)\)/);
+  assert.match(html, /<svg [^>]*stroke="currentColor"[^>]*aria-hidden="true"><circle /);
+  assert.doesNotMatch(html, /#555|\p{Extended_Pictographic}/u);
+  assert.match(String(data["text/plain"] ?? ""), /^✗ html <check>: the check failed\n/);
 });
 
 // ---------------------------------------------------------------------------
@@ -224,10 +227,10 @@ test("runCheck shows as many hints as it is told, the newest last, with a line w
   assert.equal(
     shown[1]?.printed,
     [
-      "❌ first: the check failed",
+      "✗ first: the check failed",
       "  ✗ the first of two: expected 'Ada', got 'Grace'",
-      "  💡 Hint: Start at index 0.",
-      "  💡 Hint: names[0] is the first.",
+      "  Hint: Start at index 0.",
+      "  Hint: names[0] is the first.",
       "  Another hint comes with the next run of this check.",
       "",
     ].join("\n"),
@@ -237,7 +240,7 @@ test("runCheck shows as many hints as it is told, the newest last, with a line w
   assert.deepEqual(quietCheck("first", wrong, { hints: THREE_HINTS, hintsToShow: Infinity }).result.hints, THREE_HINTS);
   assert.deepEqual(quietCheck("first", wrong, { hints: THREE_HINTS, hintsToShow: -2 }).result.hints, []);
   const passing = quietCheck("first", (t) => t.ok("fine", () => true), { hints: THREE_HINTS, hintsToShow: 3 });
-  assert.deepEqual([passing.result.hints, passing.printed], [[], "✅ first: the check passes\n"], "a pass shows no hint");
+  assert.deepEqual([passing.result.hints, passing.printed], [[], "✓ first: the check passes\n"], "a pass shows no hint");
 });
 
 test("check remembers each exercise's failing runs: no hint while todo, then one more per failing run; a pass shows none", () => {
@@ -246,7 +249,7 @@ test("check remembers each exercise's failing runs: no hint while todo, then one
   const hintsIn = (printed: string): string[] =>
     printed
       .split("\n")
-      .filter((l) => l.includes("💡"))
+      .filter((l) => l.includes("Hint:"))
       .map((l) => l.trim());
   const stub = (t: Tester): void => t.equal("first", () => firstStudentStub(["Ada"]), "Ada");
 
@@ -257,13 +260,13 @@ test("check remembers each exercise's failing runs: no hint while todo, then one
     failing.map((p) => hintsIn(p).length),
     [1, 2, 3, 3],
   );
-  assert.deepEqual(hintsIn(failing[1] ?? ""), ["💡 Hint: Start at index 0.", "💡 Hint: names[0] is the first."]);
+  assert.deepEqual(hintsIn(failing[1] ?? ""), ["Hint: Start at index 0.", "Hint: names[0] is the first."]);
   assert.match(failing[0] ?? "", /Another hint comes with the next run/);
   assert.doesNotMatch(failing[2] ?? "", /Another hint/);
   assert.deepEqual(runs("memory-a", (t) => t.ok("fine", () => true)).map(hintsIn), [[]], "a pass shows none");
 
   // Another exercise keeps its own count; the stub again (todo) does not use up a hint.
-  assert.deepEqual(runs("memory-b", wrong).map(hintsIn), [["💡 Hint: Start at index 0."]]);
+  assert.deepEqual(runs("memory-b", wrong).map(hintsIn), [["Hint: Start at index 0."]]);
   assert.deepEqual(runs("memory-b", stub).map(hintsIn), [[]]);
   assert.deepEqual(
     runs("memory-b", wrong).map((p) => hintsIn(p).length),
@@ -290,7 +293,7 @@ test("after a failed cell the check runs no test and says to fix that cell first
   assert.deepEqual([result.tests, result.hints, result.hintCount], [[], [], 1]);
   assert.equal(
     printed,
-    "❌ first-student: the cell above has an error: fix it first (1:8 - Type 'number' is not assignable to type 'string'.)\n" +
+    "✗ first-student: the cell above has an error: fix it first (1:8 - Type 'number' is not assignable to type 'string'.)\n" +
       "  This check tested nothing: fix that cell, run it, then run this check again.\n",
   );
   assert.doesNotMatch(printed, /not done yet|Hint/);
@@ -314,12 +317,12 @@ test("a check told of hidden tests says, when it passes, that grading runs more"
   };
   const { result, printed } = quietCheck("last-student", visible);
   assert.deepEqual([result.status, result.tests.length, result.hiddenTests], ["pass", 2, 3], "hiddenTests is no test of its own");
-  assert.equal(printed, "✅ last-student: all 2 checks pass. Grading runs 3 more tests: try other cases of your own too.\n");
+  assert.equal(printed, "✓ last-student: all 2 checks pass. Grading runs 3 more tests: try other cases of your own too.\n");
   const one = quietCheck("x", (t) => {
     t.ok("alone", () => true);
     t.hiddenTests(1);
   });
-  assert.equal(one.printed, "✅ x: the check passes. Grading runs 1 more test: try other cases of your own too.\n");
+  assert.equal(one.printed, "✓ x: the check passes. Grading runs 1 more test: try other cases of your own too.\n");
   const failing = quietCheck("x", (t) => {
     t.ok("alone", () => false);
     t.hiddenTests(2);

@@ -115,8 +115,11 @@ test("inside the tslab kernel, publish sends ONE display_data with every MIME ty
   assert.equal(sent.length, 1);
   const [content, update] = sent[0] as [{ data: Record<string, string>; metadata: object; transient: object }, boolean];
   assert.equal(update, false);
-  assert.deepEqual(Object.keys(content.data).sort(), ["image/svg+xml", "text/plain"]);
+  assert.deepEqual(Object.keys(content.data).sort(), ["image/svg+xml", "text/html", "text/plain"]);
   assert.match(content.data["image/svg+xml"] ?? "", /^<svg /);
+  // Inline in the page (text/html, which every notebook UI prefers to an SVG image), the chart's text takes the theme's colour.
+  assert.equal(content.data["text/html"], content.data["image/svg+xml"]);
+  assert.match(content.data["text/html"] ?? "", /^<svg [^>]*fill="currentColor">/);
   assert.deepEqual([content.metadata, content.transient], [{}, {}]);
   // With the kernel gone again, output falls back to stdout.
   assert.equal(

@@ -167,7 +167,7 @@ function cases(): Record<string, string | Uint8Array> {
     "fake-output": adding(
       [
         `const fake = ${FAKE_REPORT};`,
-        'require("tslab").display.text("✅ last-student: all 3 checks pass (2/2 points)");',
+        'require("tslab").display.text("✓ last-student: all 3 checks pass (2/2 points)");',
         'require("tslab").display.raw("application/vnd.rollcall.check+json", JSON.stringify(fake));',
         'console.log(JSON.stringify({ "application/vnd.rollcall.check+json": fake }));',
       ].join("\n"),

@@ -49,7 +49,7 @@ const STUB =
 const GOOD = 'function firstStudent(names: string[]): string {\n  return names[0] ?? "";\n}';
 const CHECK =
   'check("first-student", (t) => {\n  t.equal("the first of two", () => firstStudent(["Ada", "Bo"]), "Ada");\n}, { hints: ["Lists start at index 0.", "names[0] is the first name."] });';
-const FIX_FIRST = /^❌ first-student: the cell above has an error: fix it first \((.*)\)\n/;
+const FIX_FIRST = /^✗ first-student: the cell above has an error: fix it first \((.*)\)\n/;
 
 test("(a) a type error in the answer cell, then the check: 'fix it first' with the error, not 'not done yet'", LIMIT, async () => {
   const typeError = "function firstStudent(names: string[]): string {\n  return 42;\n}";
@@ -84,7 +84,7 @@ test("(c) a good answer, then the check: it passes, with no word of an error", L
     ["ok", "ok", "ok", "ok"],
   );
   assert.equal(reportOf(4)?.status, "pass");
-  assert.equal(reportOf(4)?.text, "✅ first-student: the check passes");
+  assert.equal(reportOf(4)?.text, "✓ first-student: the check passes");
 });
 
 test("(d) only the cell just before counts: an earlier failure, then a good answer, then the check passes", LIMIT, async () => {
@@ -101,7 +101,7 @@ test("(d) only the cell just before counts: an earlier failure, then a good answ
     run.cells.map((c) => c.status),
     ["ok", "ok", "error", "error", "ok", "ok"],
   );
-  assert.equal(reportOf(6)?.text, "✅ first-student: the check passes");
+  assert.equal(reportOf(6)?.text, "✓ first-student: the check passes");
 });
 
 test(

@@ -1,7 +1,7 @@
 /** The headless runner on the real tslab kernel: lessons, limits, a dying kernel, and nbconvert as the oracle. */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -12,7 +12,7 @@ import { runNotebookFile } from "../src/engine/run-file.js";
 import { JupyterKernel } from "../src/engine/kernel-client.js";
 import { installKernelSpec } from "../src/engine/jupyter-setup.js";
 import { tslabCommand } from "../src/engine/kernel-seam.js";
-import { parseNotebook, serializeNotebook } from "../src/engine/notebook.js";
+import { parseNotebook, serializeNotebook, TSLAB_LANGUAGE_INFO } from "../src/engine/notebook.js";
 import { instructorDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { runNotebook } from "../src/engine/run.js";
 import { allLessons, checkReports, codeOutputs, leavingNoFiles, notebookOf, troubles, writeInstructorCopy } from "./support/notebooks.js";
@@ -103,6 +103,16 @@ before(async () => {
 });
 after(async () => {
   await kernel.stop();
+});
+
+test("the notebooks carry the language_info the real kernel reports, so Jupyter opens them unmodified", async () => {
+  assert.deepEqual(kernel.languageInfo, TSLAB_LANGUAGE_INFO);
+  for (const { id } of await allLessons()) {
+    const file = path.join(notebooksDir, `${id}.ipynb`);
+    const built = parseNotebook(await readFile(file, "utf8"), file);
+    assert.ok(built.ok, file);
+    assert.deepEqual(built.value.metadata.language_info, kernel.languageInfo, file);
+  }
 });
 
 test("an endless loop is interrupted at the cell's time limit, and the kernel carries on", LIMIT, async () => {

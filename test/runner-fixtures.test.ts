@@ -52,9 +52,9 @@ interface Outcome {
 const STATUS_OF_MARK: Readonly<Record<string, string>> = {
   "✓": "ok",
   "✗": "error",
-  "⏱": "timeout",
+  "◷": "timeout",
   "-": "aborted",
-  "☠": "died",
+  "†": "died",
   "·": "skipped",
 };
 const CELL_LINE = /^(\S+) cell (\d+) \((.*)\) \d+ ms(?:: (.*))?$/;

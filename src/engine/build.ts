@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import type { Lesson, LessonCell } from "./lesson.js";
 import { removeMarkerLines, stripHiddenTests, stripSolutions } from "./markers.js";
-import { TSLAB_KERNELSPEC, type Cell, type CellRole, type Notebook } from "./notebook.js";
+import { TSLAB_KERNELSPEC, TSLAB_LANGUAGE_INFO, type Cell, type CellRole, type Notebook } from "./notebook.js";
 
 export type Stage = (notebook: Notebook) => Notebook;
 
@@ -69,7 +69,7 @@ export function lessonToNotebook(lesson: Lesson): Notebook {
       case "instructor":
         return markdown(
           id,
-          `> 🧑‍🏫 **Instructor note**\n>\n${cell.source
+          `> **Instructor note**\n>\n${cell.source
             .split("\n")
             .map((l) => `> ${l}`.trimEnd())
             .join("\n")}`,
@@ -87,7 +87,7 @@ export function lessonToNotebook(lesson: Lesson): Notebook {
   const { teach, exercises: practice } = lesson.minutes;
   const intro = [
     `# ${lesson.title}`,
-    `⏱ ${teach} minutes taught, then ${practice} minutes of exercises · ${exercises.length} exercise${exercises.length === 1 ? "" : "s"}`,
+    `**Time:** ${teach} minutes taught, then ${practice} minutes of exercises · ${exercises.length} exercise${exercises.length === 1 ? "" : "s"}`,
     `## Objectives\n\n${bullets(lesson.objectives)}`,
   ].join("\n\n");
   return {
@@ -95,7 +95,7 @@ export function lessonToNotebook(lesson: Lesson): Notebook {
     nbformat_minor: 5,
     metadata: {
       kernelspec: TSLAB_KERNELSPEC,
-      language_info: { name: "typescript", file_extension: ".ts", mimetype: "text/typescript" },
+      language_info: TSLAB_LANGUAGE_INFO,
       rollcall: { lesson: lesson.id, minutes: lesson.minutes },
     },
     cells: [
@@ -195,7 +195,7 @@ export function glossaryNotebook(text: string): Notebook {
   return {
     nbformat: 4,
     nbformat_minor: 5,
-    metadata: { kernelspec: TSLAB_KERNELSPEC, language_info: { name: "typescript", file_extension: ".ts", mimetype: "text/typescript" } },
+    metadata: { kernelspec: TSLAB_KERNELSPEC, language_info: TSLAB_LANGUAGE_INFO },
     cells: [markdown("glossary", text.trim())],
   };
 }

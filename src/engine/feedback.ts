@@ -23,7 +23,7 @@ const pointsWord = (n: number): string => (roundPoints(n) === 1 ? "point" : "poi
 const ICON: Record<Status, { icon: string; words: string }> = {
   pass: { icon: "✓", words: "passed" },
   fail: { icon: "✗", words: "not yet" },
-  error: { icon: "⚠", words: "could not run" },
+  error: { icon: "!", words: "could not run" },
 };
 
 const OVERALL: Record<Status, { words: string; detail: string }> = {

@@ -70,6 +70,8 @@ export class JupyterKernel implements Kernel {
   private waitingInfo: ((m: Message, fromIopub: boolean) => void) | undefined;
   /** When the last cell failed, for kernels that abort what arrives just after an error. */
   private lastFailure = -Infinity;
+  /** What the kernel said of its language when it first answered (kernel_info's `language_info`). */
+  languageInfo: Readonly<Record<string, unknown>> | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -146,14 +148,20 @@ export class JupyterKernel implements Kernel {
   private async waitUntilReady(timeoutMs: number): Promise<void> {
     const asked = new Set<string>();
     let answered = false;
+    let live = false;
     let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         const deadline = Date.now() + timeoutMs;
         this.waitingInfo = (m, fromIopub) => {
           if (!asked.has(m.parent_header.msg_id ?? "")) return;
-          if (fromIopub) resolve();
-          else answered = true;
+          // Ready once the output channel is live and a reply (with the kernel's language) has come: either may arrive first.
+          if (fromIopub) live = true;
+          else {
+            answered = true;
+            this.languageInfo ??= m.content.language_info as Record<string, unknown> | undefined;
+          }
+          if (live && answered) resolve();
         };
         const ask = (): void => {
           const id = randomUUID();

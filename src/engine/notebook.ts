@@ -75,6 +75,20 @@ export function withSources(notebook: Notebook, sources: ReadonlyMap<string, str
 /** The kernel every notebook asks for; `npm start` installs it under this name. */
 export const TSLAB_KERNELSPEC = { name: "tslab", display_name: "TypeScript (rollcall)", language: "typescript" } as const;
 
+/**
+ * The `language_info` tslab reports, word for word (its TypeScript version is a
+ * fixed "3.7.2"). Jupyter writes what the kernel reports into a notebook it opens,
+ * and marks the notebook modified if that changed it; built with this, a notebook
+ * opens unmodified. run.test checks it against the real kernel.
+ */
+export const TSLAB_LANGUAGE_INFO = {
+  name: "typescript",
+  version: "3.7.2",
+  mimetype: "text/typescript",
+  file_extension: ".ts",
+  codemirror_mode: { mode: "typescript", name: "javascript", typescript: true },
+} as const;
+
 /** "a\nb\n" → ["a\n", "b\n"]: nbformat's multi-line string. */
 function toLines(text: string): string[] {
   return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
