@@ -77,7 +77,7 @@ test("a result is written whole: indented JSON with a trailing newline, naming t
     written.tests.map((t) => [t.exercise, t.status, t.points]),
     grading.tests.exercises.map((e) => [e.id, "error", 0]),
   );
-  assert.deepEqual(await filesUnder(out), ["feedback/ada.html", "gradebook.csv", "results/ada.json"]);
+  assert.deepEqual(await filesUnder(out), ["feedback/ada.html", "gradebook-canvas.csv", "gradebook.csv", "results/ada.json"]);
 });
 
 test("a file too large is never read: its error result names the file but has no digest", async () => {
@@ -124,7 +124,7 @@ test("temporary files a killed run left in results/, feedback/ and the out folde
   }
   const outcome = await gradeBatch([], grading, options(out));
   assert.deepEqual([outcome.graded, outcome.inGradebook], [0, 0]);
-  assert.deepEqual(await filesUnder(out), [...kept, "gradebook.csv"].sort());
+  assert.deepEqual(await filesUnder(out), [...kept, "gradebook-canvas.csv", "gradebook.csv"].sort());
 });
 
 test("a half-written result is never trusted: that learner is graded again; a result of another lesson stays out of the gradebook", async () => {

@@ -6,6 +6,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { writeAtomically } from "./atomic-write.js";
+import { renderCanvasGradebook } from "./canvas-gradebook.js";
 import { renderGradebook } from "./gradebook.js";
 import type { LearnerResults } from "./results.js";
 
@@ -23,7 +24,7 @@ export async function readResults(folder: string, lessonId: string): Promise<Lea
   return all.filter((r): r is LearnerResults => r?.lesson === lessonId);
 }
 
-/** Writes `out/gradebook.csv` from `out/results/`; returns how many learners it holds. */
+/** Writes `out/gradebook.csv` and `out/gradebook-canvas.csv` (for Canvas's grade import) from `out/results/`; returns how many learners they hold. */
 export async function writeClassReports(
   out: string,
   lessonId: string,
@@ -31,5 +32,7 @@ export async function writeClassReports(
 ): Promise<number> {
   const all = await readResults(path.join(out, "results"), lessonId);
   await writeAtomically(path.join(out, "gradebook.csv"), renderGradebook(all, exercises));
+  const possible = exercises.reduce((sum, e) => sum + e.points, 0);
+  await writeAtomically(path.join(out, "gradebook-canvas.csv"), renderCanvasGradebook(all, lessonId, possible));
   return all.length;
 }

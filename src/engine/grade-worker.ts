@@ -69,6 +69,31 @@ const VOLATILE = new Set<string | symbol>(["_eventsCount", "exitCode", "_exiting
 
 type Executor = ReturnType<typeof import("tslab/dist/executor").createExecutor>;
 
+type Watch = (...args: unknown[]) => { close(): void };
+type WatchingSystem = { watchFile?: Watch; watchDirectory?: Watch };
+
+/**
+ * The cells' compiler watches the folders where it looked for packages and found
+ * none, up to the project's own node_modules/, which a worker may not read (it
+ * holds the hidden tests through the rollcall link). How far up it goes depends on
+ * how deep the project sits, so a refused watch is left unwatched rather than
+ * stopping the worker: nothing on disk changes under a grader anyway.
+ */
+function ignoreRefusedWatches(system: WatchingSystem): void {
+  for (const kind of ["watchFile", "watchDirectory"] as const) {
+    const watch = system[kind];
+    if (!watch) continue;
+    system[kind] = (...args) => {
+      try {
+        return watch.apply(system, args);
+      } catch (error) {
+        if ((error as { code?: string }).code === "ERR_ACCESS_DENIED") return { close: () => {} };
+        throw error;
+      }
+    };
+  }
+}
+
 function main(): void {
   // Captured before any learner's code, which could set globalThis.JSON to one that rewrites results.
   const stringify = JSON.stringify;
@@ -81,6 +106,7 @@ function main(): void {
   // By its path: the worker may not read through the node_modules/rollcall link.
   const rollcall = require(path.join(projectRoot, "dist", "src", "index.js")) as object;
   require("ses");
+  ignoreRefusedWatches((require("@tslab/typescript-for-tslab") as { sys: WatchingSystem }).sys);
 
   const converter = createConverter({ isJS: false, isBrowser: false });
   // A cell compiled once (with the same declarations before it) is the same for the next learner.

@@ -12,7 +12,7 @@ import { planSubmission, type GradingPlan } from "./grade-plan.js";
 import type { Limits, WorkerPool } from "./grade-pool.js";
 import { parseLesson, type Lesson } from "./lesson.js";
 import { parseNotebook, type Notebook, type Output } from "./notebook.js";
-import { removeMarkerLines } from "./markers.js";
+import { removeMarkerLines, stripHiddenTests } from "./markers.js";
 import { failed, formatProblem, ok, type Problem, type Result } from "./problem.js";
 import { OUTPUT_CAP, learnerResultsOf, type LearnerResults, type TestOutcome } from "./results.js";
 import { skippedCell, type CellOutcome } from "./run.js";
@@ -22,8 +22,19 @@ export interface GradableLesson {
   readonly tests: LessonTests;
   /** Each exercise's check, compiled for the workers' check realm. */
   readonly checks: readonly CompiledCheck[];
-  /** Each exercise's tests as the lesson declares them: what a verdict must match, one to one, and the weights. */
-  readonly declared: ReadonlyMap<string, readonly DeclaredTest[]>;
+  /** Each exercise's tests as the lesson declares them: what a verdict must match, one to one, the weights, and which are hidden. */
+  readonly declared: ReadonlyMap<string, readonly LessonTest[]>;
+}
+
+/** A declared test, and whether the learner's copy leaves it out (it sits between the HIDDEN TESTS markers). */
+export interface LessonTest extends DeclaredTest {
+  readonly hidden: boolean;
+}
+
+/** The check's tests, each marked hidden when the learner's copy of the check does not declare it. */
+function lessonTests(declared: readonly DeclaredTest[], markedCheck: string): LessonTest[] {
+  const visible = new Set(declaredTests(stripHiddenTests(markedCheck)).tests.map((t) => t.name));
+  return declared.map((t) => ({ ...t, hidden: !visible.has(t.name) }));
 }
 
 /**
@@ -39,16 +50,17 @@ export function gradableLesson(text: string, file: string, helperNames: readonly
   const tests = buildLesson(lesson.value).tests;
   const answered = new Set(lesson.value.exercises.flatMap((e) => topLevelNames(removeMarkerLines(e.answer.source))));
   const checkLines = new Map(lesson.value.exercises.map((e) => [e.id, e.check.line]));
+  const markedChecks = new Map(lesson.value.exercises.map((e) => [e.id, e.check.source]));
   const locked = tests.lockedCells.map((c) => ({ source: c.source.replace(/^\s*import\b.*$/gm, ""), names: topLevelNames(c.source) }));
   const problems: Problem[] = [];
   const checks: CompiledCheck[] = [];
-  const declared = new Map<string, readonly DeclaredTest[]>();
+  const declared = new Map<string, readonly LessonTest[]>();
   for (const exercise of tests.exercises) {
     const line = checkLines.get(exercise.id) ?? 1;
     const found = declaredTests(exercise.check);
     problems.push(...found.problems.map((p) => ({ file, line: line + (p.line ?? 1) - 1, message: `check=${exercise.id}: ${p.message}` })));
     if (!found.tests.length) problems.push({ file, line, message: `check=${exercise.id} declares no tests (t.equal, t.ok or t.throws)` });
-    declared.set(exercise.id, found.tests);
+    declared.set(exercise.id, lessonTests(found.tests, markedChecks.get(exercise.id) ?? ""));
     const compiled = compileCheck(exercise.id, exercise.check, helpers, locked);
     for (const name of compiled.uses.filter((n) => !answered.has(n))) {
       problems.push({
@@ -192,7 +204,7 @@ export function errorSummary(stderr: string): string {
 /** A verdict scored by the lesson's own weights: its tests must be the lesson's, in order, one to one. */
 function testsFromVerdict(
   verdict: CheckVerdict,
-  declared: readonly DeclaredTest[],
+  declared: readonly LessonTest[],
   points: number,
   taskId: number,
   output: string,
@@ -220,6 +232,7 @@ function testsFromVerdict(
       exercise: verdict.exercise,
       points: status === "pass" ? share : 0,
       max_points: share,
+      ...(test.hidden ? { hidden: true as const } : {}),
     };
   });
 }

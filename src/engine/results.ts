@@ -18,6 +18,8 @@ export interface TestOutcome {
   readonly exercise: string;
   readonly points: number;
   readonly max_points: number;
+  /** A test the learner's copy leaves out (the lesson's hidden tests): reports that show tests to learners hold it back until they may. */
+  readonly hidden?: true;
 }
 
 export interface LearnerResults {
@@ -53,6 +55,10 @@ export const totalPoints = (tests: readonly Pick<TestOutcome, "points">[]): numb
 /** The points one learner scored on one exercise, as the results, the gradebook and the feedback all count them. */
 export const exercisePoints = (results: Pick<LearnerResults, "tests">, exercise: string): number =>
   totalPoints(results.tests.filter((t) => t.exercise === exercise));
+
+/** A test's name as a report lists it among all the lesson's: "last-student: the last of two names" (an exercise's error outcome is named by the exercise already). */
+export const testLabel = (t: Pick<TestOutcome, "name" | "exercise">): string =>
+  t.name === t.exercise ? t.name : `${t.exercise}: ${t.name}`;
 
 /** What one field of a result may hold: learners' code writes into messages and output, so every text is capped. */
 const TEXT_CAPS = { name: 300, message: 1000, note: 300, notes: 20 } as const;

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * npm run classroom -- --lesson LESSON --out FILE.json FOLDER
+ *
+ * Grades the notebook in FOLDER (a learner's GitHub Classroom repository) with the
+ * kit's own grader and writes the JSON GitHub Classroom's autograding reporter
+ * reads (src/engine/classroom.ts); the workflow in deploy/github-classroom/ passes
+ * it on base64-encoded. Exit 0 whatever the score: the reporter fails the run.
+ */
+import { parseArgs } from "node:util";
+import { writeAtomically } from "../src/engine/atomic-write.js";
+import { classroomResults } from "../src/engine/classroom.js";
+import { gradeFolder } from "../src/engine/grade-folder.js";
+import { loadGradableLesson } from "../src/engine/lesson-files.js";
+import { formatProblem } from "../src/engine/problem.js";
+import { runMain } from "./run-main.mjs";
+
+const USAGE = "usage: npm run classroom -- --lesson LESSON --out FILE.json FOLDER";
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { lesson: { type: "string" }, out: { type: "string" } } });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { lesson: lessonId, out } = parsed.values;
+  const [folder, ...extra] = parsed.positionals;
+  if (!lessonId || !out || !folder || extra.length) {
+    console.error(USAGE);
+    return 2;
+  }
+  const grading = await loadGradableLesson(lessonId);
+  if (!grading.ok) {
+    grading.problems.forEach((p) => console.error(formatProblem(p)));
+    return 2;
+  }
+  const results = await gradeFolder(folder, grading.value, process.env.GITHUB_ACTOR ?? "learner");
+  await writeAtomically(out, `${JSON.stringify(classroomResults(results), null, 2)}\n`);
+  console.log(`${lessonId}: ${results.score}/${results.max_score} (${results.status}); wrote ${out}`);
+  return 0;
+}
+
+runMain("classroom", main);

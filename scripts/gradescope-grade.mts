@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * node dist/scripts/gradescope-grade.mjs --lesson LESSON --submission DIR --results FILE
+ *
+ * What the autograder's run_autograder runs on Gradescope: grades the notebook in
+ * DIR (/autograder/submission) with the kit's own grader and writes Gradescope's
+ * results.json. Exit 0 whatever the score, as Gradescope expects.
+ */
+import { parseArgs } from "node:util";
+import { writeAtomically } from "../src/engine/atomic-write.js";
+import { gradeFolder } from "../src/engine/grade-folder.js";
+import { gradescopeResults } from "../src/engine/gradescope.js";
+import { loadGradableLesson } from "../src/engine/lesson-files.js";
+import { formatProblem } from "../src/engine/problem.js";
+import { runMain } from "./run-main.mjs";
+
+const USAGE = "usage: node dist/scripts/gradescope-grade.mjs --lesson LESSON --submission DIR --results FILE";
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  let parsed;
+  try {
+    parsed = parseArgs({ options: { lesson: { type: "string" }, submission: { type: "string" }, results: { type: "string" } } });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { lesson: lessonId, submission, results: resultsFile } = parsed.values;
+  if (!lessonId || !submission || !resultsFile) {
+    console.error(USAGE);
+    return 2;
+  }
+  const grading = await loadGradableLesson(lessonId);
+  if (!grading.ok) {
+    grading.problems.forEach((p) => console.error(formatProblem(p)));
+    return 2;
+  }
+  const results = await gradeFolder(submission, grading.value, "submission");
+  const seconds = (performance.now() - started) / 1000;
+  await writeAtomically(resultsFile, `${JSON.stringify(gradescopeResults(results, seconds), null, 2)}\n`);
+  console.log(`${lessonId}: ${results.score}/${results.max_score} (${results.status}); wrote ${resultsFile}`);
+  return 0;
+}
+
+runMain("gradescope-grade", main);
