@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- execute|grade]: the issues' figures, each a ratio against the named
+ * npm run bench [-- execute|grade|shards]: the issues' figures, each a ratio against the named
  * peer measured in the same run. Results also go to bench/results/<name>.json.
  */
 import path from "node:path";
@@ -9,8 +9,13 @@ import { projectRoot } from "../src/engine/paths.js";
 import { runMain } from "../scripts/run-main.mjs";
 import { benchExecute } from "./execute.mjs";
 import { benchGrade } from "./grade.mjs";
+import { benchShards } from "./shards.mjs";
 
-const benches: Record<string, () => Promise<Record<string, number>>> = { execute: () => benchExecute(), grade: () => benchGrade() };
+const benches: Record<string, () => Promise<Record<string, number>>> = {
+  execute: () => benchExecute(),
+  grade: () => benchGrade(),
+  shards: () => benchShards(),
+};
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2);

@@ -1,26 +1,37 @@
 #!/usr/bin/env node
 /**
- * npm run grade -- --lesson LESSON --out DIR SUBMISSION.ipynb|FOLDER...
+ * npm run grade -- --lesson LESSON --out DIR [--shard K/N] SUBMISSION.ipynb|FOLDER...
+ * npm run grade -- --merge OUT SHARD_OUT...
  *
  * Grades learners' notebooks against the lesson's own tests, in contained
  * workers, and writes DIR/results/<learner>.json, DIR/feedback/<learner>.html and
  * DIR/gradebook.csv (the work is src/engine/grade-batch.ts). Already graded
  * learners are skipped (--force regrades), so a run that was killed picks up
  * where it stopped. Exit 0 when every submission was graded, whatever the scores.
+ *
+ * `--shard K/N` grades only shard K of N (counted from 1, as Playwright's
+ * `--shard=1/4`): a learner's shard follows from the learner's name alone.
+ * `--merge` makes one out folder of the shards' (src/engine/merge-shards.ts).
  */
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { chalk } from "zx";
-import { DEFAULT_MAX_BYTES, gradeBatch } from "../src/engine/grade-batch.js";
+import { DEFAULT_MAX_BYTES, gradeBatch, outFolderRefusal } from "../src/engine/grade-batch.js";
+import { formatShard, parseShard } from "../src/engine/grade-shard.js";
+import { mergeShards } from "../src/engine/merge-shards.js";
 import { DEFAULT_LIMITS, networkIsolated, type Limits } from "../src/engine/grade-pool.js";
 import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { runMain } from "./run-main.mjs";
 
-const USAGE =
-  "usage: npm run grade -- --lesson LESSON --out DIR [--jobs N] [--force] [--cell-timeout S] [--timeout S] [--max-size MB] [--worker-reuse N] SUBMISSION.ipynb|FOLDER...";
+const USAGE = [
+  "usage: npm run grade -- --lesson LESSON --out DIR [--shard K/N] [--jobs N] [--force] [--cell-timeout S] [--timeout S] [--max-size MB] [--worker-reuse N] SUBMISSION.ipynb|FOLDER...",
+  "       npm run grade -- --merge OUT [--lesson LESSON] SHARD_OUT...",
+  "  --shard K/N   grade only shard K of N, K from 1 to N (1/4 is the first of four); a learner's shard depends on the name alone",
+  "  --merge OUT   merge the out folders of every shard into OUT: its results, feedback and one gradebook",
+].join("\n");
 
 function progress(): { tick: (line: string) => void; start: (total: number) => void; stop: () => void } {
   if (!process.stderr.isTTY) return { tick: (line) => console.log(line), start: () => {}, stop: () => {} };
@@ -45,6 +56,8 @@ async function main(): Promise<number> {
         timeout: { type: "string" },
         "max-size": { type: "string" },
         "worker-reuse": { type: "string" },
+        shard: { type: "string" },
+        merge: { type: "string" },
       },
     });
   } catch (error) {
@@ -52,6 +65,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
+  if (values.merge !== undefined) return merge(values.merge, positionals, values);
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+  if (shard && "problem" in shard) {
+    console.error(`${shard.problem}\n${USAGE}`);
+    return 2;
+  }
   const jobs = Number(values.jobs ?? os.availableParallelism());
   if (!values.lesson || !values.out || positionals.length === 0 || !(jobs >= 1)) {
     console.error(USAGE);
@@ -87,6 +106,11 @@ async function main(): Promise<number> {
     lesson.problems.forEach((p) => console.error(formatProblem(p)));
     return 2;
   }
+  const refusal = await outFolderRefusal(values.out, values.lesson, shard);
+  if (refusal) {
+    console.error(refusal);
+    return 2;
+  }
   const limits: Limits = { ...DEFAULT_LIMITS, cellTimeoutMs, submissionTimeoutMs, submissionsPerWorker: reuse };
   if (!networkIsolated())
     console.log(
@@ -101,16 +125,22 @@ async function main(): Promise<number> {
       force: values.force,
       limits,
       maxBytes: Math.floor(maxBytes),
+      ...(shard ? { shard } : {}),
       onStart: (todo) => bar.start(todo),
       onGraded: (name, results) => bar.tick(`${name}: ${results.score}/${results.max_score} (${results.status})`),
     });
     bar.stop();
     outcome.problems.forEach((p) => console.error(chalk.yellow(formatProblem(p))));
-    if (outcome.graded + outcome.skipped === 0) {
+    const others = outcome.inOtherShards ?? 0;
+    if (outcome.graded + outcome.skipped + others === 0) {
       console.error(`nothing to grade: no submissions found\n${USAGE}`);
       return 2;
     }
     if (outcome.skipped) console.log(`${outcome.skipped} already graded in ${values.out} (--force regrades them)`);
+    if (shard)
+      console.log(
+        `shard ${formatShard(shard)}: ${outcome.graded + outcome.skipped} of ${outcome.graded + outcome.skipped + others} submissions`,
+      );
     console.log(
       `graded ${outcome.graded} submission${outcome.graded === 1 ? "" : "s"}; ${outcome.inGradebook} in ${path.join(values.out, "gradebook.csv")}`,
     );
@@ -121,6 +151,30 @@ async function main(): Promise<number> {
     console.error(chalk.red(`the grader could not run: ${(error as Error).message}. What was graded is kept; run again to go on.`));
     return 1;
   }
+}
+
+/** `--merge OUT SHARD_OUT...`: every refusal is said before anything is written. */
+async function merge(out: string, folders: readonly string[], values: Record<string, unknown>): Promise<number> {
+  const grading = ["out", "shard", "jobs", "force", "cell-timeout", "timeout", "max-size", "worker-reuse"].filter(
+    (f) => values[f] !== undefined && values[f] !== false,
+  );
+  if (grading.length || folders.length === 0) {
+    console.error(
+      `${grading.length ? `--merge grades nothing: leave out --${grading.join(", --")}` : "--merge needs the shards' out folders"}\n${USAGE}`,
+    );
+    return 2;
+  }
+  const lesson = typeof values.lesson === "string" ? values.lesson : undefined;
+  const merged = await mergeShards(out, folders, lesson);
+  if (!merged.ok) {
+    merged.problems.forEach((p) => console.error(formatProblem(p)));
+    console.error(`nothing was written to ${out}`);
+    return 2;
+  }
+  console.log(
+    `merged ${folders.length} folder${folders.length === 1 ? "" : "s"} of ${merged.value.lesson}: ${merged.value.learners} in ${path.join(out, "gradebook.csv")}`,
+  );
+  return 0;
 }
 
 runMain("grade", main);

@@ -2,8 +2,9 @@
  * A folder of submissions, graded: intake (regular files only, of bounded size),
  * a name for each learner that is the same on every run, resume (a result counts
  * only if it is of this lesson, this file and these bytes), atomic writes, the
- * worker queue and the gradebook. One learner's bad file is that learner's
- * `error` result; the batch and the gradebook go on.
+ * worker queue and the gradebook; given a shard, only that shard's learners
+ * (`grade-shard.ts`). One learner's bad file is that learner's `error` result;
+ * the batch and the gradebook go on.
  */
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
@@ -16,6 +17,7 @@ import type { Problem } from "./problem.js";
 import { capResults, type LearnerResults } from "./results.js";
 import { writeAtomically } from "./atomic-write.js";
 import { renderFeedback } from "./feedback.js";
+import { inShard, markerText, outFolderProblem, parseMarker, SHARD_MARKER, type Shard, type ShardMarker } from "./grade-shard.js";
 
 /** One file to grade, as found; `problem` when it cannot be read as a submission at all. */
 export interface Submission {
@@ -35,6 +37,8 @@ export interface BatchOptions {
   readonly limits: Limits;
   /** Larger files are not read: an `error` result says so. */
   readonly maxBytes: number;
+  /** Grade only this shard's learners (the out folder then holds that shard alone); every learner when absent. */
+  readonly shard?: Shard;
   /** Called once the batch knows how many submissions it will grade, then after each learner is written. */
   readonly onStart?: (todo: number) => void;
   readonly onGraded?: (name: string, results: LearnerResults) => void;
@@ -44,6 +48,8 @@ export interface BatchOutcome {
   readonly graded: number;
   readonly skipped: number;
   readonly inGradebook: number;
+  /** In a shard run: the submissions left to the other shards (found, never read). */
+  readonly inOtherShards?: number;
   /** Inputs that named nothing to grade, and results the disk refused (said, and passed over). */
   readonly problems: readonly Problem[];
 }
@@ -178,12 +184,34 @@ async function gradeOne(
   return { ...graded, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
+/**
+ * The key a learner's shard is drawn from: the safe name, before any hash is added.
+ * Submissions that share it get their names together, so they stay in one shard
+ * and are named there as they are in one run.
+ */
+export const shardKey = (s: Submission): string => safeName(s.learner);
+
+/** Why this run may not write into `out`, as `outFolderProblem` decides from what is there; undefined when it may. */
+export async function outFolderRefusal(out: string, lessonId: string, shard: Shard | undefined): Promise<string | undefined> {
+  const text = await readFile(path.join(out, SHARD_MARKER), "utf8").catch(() => undefined);
+  const marker: ShardMarker | "unreadable" | undefined = text === undefined ? undefined : (parseMarker(text) ?? "unreadable");
+  const hasResults = (await readdir(path.join(out, "results")).catch(() => [] as string[])).some((f) => f.endsWith(".json"));
+  return outFolderProblem(out, { marker, hasResults }, lessonId, shard);
+}
+
 /** Grades every submission not graded already (of this lesson, this file and these bytes), then writes the gradebook. */
 export async function gradeBatch(inputs: readonly string[], grading: GradableLesson, options: BatchOptions): Promise<BatchOutcome> {
-  const { out, lessonId } = options;
+  const { out, lessonId, shard } = options;
+  const refusal = await outFolderRefusal(out, lessonId, shard);
+  // The command line asks outFolderRefusal first and says why: reaching this is a caller's bug.
+  if (refusal) throw new Error(refusal);
   const { submissions, problems } = await findSubmissions(inputs, lessonId, options.maxBytes);
-  const named = nameSubmissions(submissions);
+  const all = nameSubmissions(submissions);
+  const named = shard ? all.filter((s) => inShard(shardKey(s), shard)) : all;
   await removeTemporaries(out);
+  const marker = (finished: boolean): Promise<void> =>
+    shard ? writeAtomically(path.join(out, SHARD_MARKER), markerText({ lesson: lessonId, shard, finished })) : Promise.resolve();
+  await marker(false);
   const resultFile = (name: string): string => path.join(out, "results", `${name}.json`);
   const gradedBefore = async (s: Submission & { name: string }): Promise<boolean> => {
     try {
@@ -236,7 +264,14 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
     }
   }
   const inGradebook = await writeClassReports(out, lessonId, grading.tests.exercises);
-  return { graded: todo.length, skipped: named.length - todo.length, inGradebook, problems };
+  await marker(true);
+  return {
+    graded: todo.length,
+    skipped: named.length - todo.length,
+    inGradebook,
+    ...(shard ? { inOtherShards: all.length - named.length } : {}),
+    problems,
+  };
 }
 
 /** A page cut to its cap, closed so that it still renders. */
