@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- execute|grade|shards]: the issues' figures, each a ratio against the named
+ * npm run bench [-- execute|grade|shards|class-file]: the issues' figures, each a ratio against the named
  * peer measured in the same run. Results also go to bench/results/<name>.json.
  */
 import path from "node:path";
 import { fs } from "zx";
 import { projectRoot } from "../src/engine/paths.js";
 import { runMain } from "../scripts/run-main.mjs";
+import { benchClassFile } from "./class-file.mjs";
 import { benchExecute } from "./execute.mjs";
 import { benchGrade } from "./grade.mjs";
 import { benchShards } from "./shards.mjs";
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<Record<string, number>>> = {
   execute: () => benchExecute(),
   grade: () => benchGrade(),
   shards: () => benchShards(),
+  "class-file": () => benchClassFile(),
 };
 
 async function main(): Promise<number> {

@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
+import { drawFromBag, shuffleWith } from "./shuffle-bag";
 
 /**
  * A source of fair random choices. Make one with `seeded(...)`, or use `random`.
@@ -145,14 +146,7 @@ function randomFrom(seed: number): Random {
   }
 
   function shuffle<T>(items: readonly T[]): T[] {
-    const copy = [...items];
-    // Fisher–Yates: walk from the end; swap each place with a random place
-    // at or before it. Every order comes out with the same chance.
-    for (let i = copy.length - 1; i > 0; i--) {
-      const j = int(0, i);
-      [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
-    }
-    return copy;
+    return shuffleWith(int, items);
   }
 
   function sample<T>(items: readonly T[], count: number): T[] {
@@ -170,11 +164,9 @@ function randomFrom(seed: number): Random {
       throw new Error("picker() needs at least one item, but the list is empty");
     }
     const everyone = [...items]; // our own copy: later changes to `items` do not matter
-    let bag: T[] = [];
-    return () => {
-      if (bag.length === 0) bag = shuffle(everyone); // refill the bag, freshly shuffled
-      return bag.pop() as T;
-    };
+    const bag: T[] = [];
+    // The shared shuffle bag (src/shuffle-bag.ts): when the bag is empty it is refilled, freshly shuffled.
+    return () => (drawFromBag(bag, everyone, shuffle) as { item: T }).item;
   }
 
   return { int, pick, sample, shuffle, picker };
