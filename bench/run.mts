@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- execute|grade|shards|class-file]: the issues' figures, each a ratio against the named
+ * npm run bench [-- execute|grade|shards|class-file|present]: the issues' figures, each a ratio against the named
  * peer measured in the same run. Results also go to bench/results/<name>.json.
  */
 import path from "node:path";
@@ -10,6 +10,7 @@ import { runMain } from "../scripts/run-main.mjs";
 import { benchClassFile } from "./class-file.mjs";
 import { benchExecute } from "./execute.mjs";
 import { benchGrade } from "./grade.mjs";
+import { benchPresent } from "./present.mjs";
 import { benchShards } from "./shards.mjs";
 
 const benches: Record<string, () => Promise<Record<string, number>>> = {
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<Record<string, number>>> = {
   grade: () => benchGrade(),
   shards: () => benchShards(),
   "class-file": () => benchClassFile(),
+  present: () => benchPresent(),
 };
 
 async function main(): Promise<number> {

@@ -5,12 +5,16 @@
  *   instructor: removeMarkers, sealLockedCells
  *   learner:    dropInstructorNotes, stripSolutionCode, stripHiddenTestCode, sealLockedCells
  *
+ * Every cell carries Jupyter's `slideshow.slide_type`, from the master, so that
+ * both copies (and the presenter's deck, slides.ts) break slides in the same places.
+ *
  * and what the grader needs (`LessonTests`) is read off the instructor copy, in
  * memory: it is never written to disk, so the grader always takes it from the lesson.
  */
 import { createHash } from "node:crypto";
-import type { Lesson, LessonCell } from "./lesson.js";
+import type { Lesson, LessonCell, SlideHint } from "./lesson.js";
 import { removeMarkerLines, stripHiddenTests, stripSolutions } from "./markers.js";
+import { slideTypes } from "./slide-breaks.js";
 import { TSLAB_KERNELSPEC, TSLAB_LANGUAGE_INFO, type Cell, type CellRole, type Notebook } from "./notebook.js";
 
 export type Stage = (notebook: Notebook) => Notebook;
@@ -98,12 +102,27 @@ export function lessonToNotebook(lesson: Lesson): Notebook {
       language_info: TSLAB_LANGUAGE_INFO,
       rollcall: { lesson: lesson.id, minutes: lesson.minutes },
     },
-    cells: [
-      markdown("objectives", intro),
-      ...cellIdsOf(lesson).map(toCell),
-      markdown("keypoints", `## Key points\n\n${bullets(lesson.keypoints)}`),
-    ],
+    cells: withSlideTypes(
+      [
+        markdown("objectives", intro),
+        ...cellIdsOf(lesson).map(toCell),
+        markdown("keypoints", `## Key points\n\n${bullets(lesson.keypoints)}`),
+      ],
+      [undefined, ...cellIdsOf(lesson).map(({ cell }) => cell.slide), undefined],
+    ),
   };
+}
+
+/** Jupyter's `slideshow.slide_type` on every cell: the breaks the presenter's deck makes too (slide-breaks.ts). */
+function withSlideTypes(cells: readonly Cell[], hints: readonly (SlideHint | undefined)[]): Cell[] {
+  const types = slideTypes(
+    cells.map((cell, i) => ({
+      kind: cell.metadata.rollcall?.role === "note" ? "notes" : cell.cell_type === "code" ? "code" : "markdown",
+      source: cell.source,
+      ...(hints[i] === undefined ? {} : { slide: hints[i] }),
+    })),
+  );
+  return cells.map((cell, i) => ({ ...cell, metadata: { ...cell.metadata, slideshow: { slide_type: types[i] ?? "-" } } }));
 }
 
 /** Applies `change` to the source of every code cell whose role passes `when`. */

@@ -9,12 +9,15 @@
  * ```ts output="true\n[ 'a', 'b' ]"       a demo that must print exactly this (… matches any text
  *                                          within a line); the lesson's tests run it and compare
  * ```instructor                           Markdown for the instructor copy only
+ * ```ts slide=new  /  <!-- slide=new -->   start a new (sub-)slide here; slide=join keeps this with the one before
  *
  * Everything between fences is Markdown. Front matter (YAML) holds the title,
  * the minutes it takes (`minutes: { teach: 35, exercises: 20 }`: taught live, then
  * the learners' own time on the exercises), the objectives and the key points.
  * The parser also says which cells may hold which markers (the marker text
  * itself is markers.ts's), and pairs each exercise's cells once, for every stage.
+ * Markdown is cut into cells at each `#`/`##` heading and slide comment, so
+ * that every slide break of the deck (slide-breaks.ts) falls between cells.
  */
 import path from "node:path";
 import MarkdownIt from "markdown-it";
@@ -26,7 +29,13 @@ export interface LessonCellBase {
   /** 1-based line of the cell's first line in the lesson file. */
   readonly line: number;
   readonly source: string;
+  /** The author's slide break: `new` forces one before this cell, `join` keeps it on the slide before. */
+  readonly slide?: SlideHint;
 }
+export type SlideHint = "new" | "join";
+const SLIDE_HINTS: readonly string[] = ["new", "join"] satisfies SlideHint[];
+/** `<!-- slide=new -->` or `<!-- slide=join -->` alone on its line, in the Markdown. */
+const SLIDE_COMMENT = /^<!--\s*slide=(\S*)\s*-->\s*$/;
 export interface MarkdownCell extends LessonCellBase {
   readonly kind: "markdown";
 }
@@ -159,18 +168,21 @@ function fenceToCell(info: string, source: string, line: number, file: string): 
   const trimmed = info.trim();
   const language = trimmed.split(/\s/, 1)[0] ?? "";
   const rest = trimmed.slice(language.length); // as written: a quoted output="…" keeps its spaces
-  if (language === "instructor") return { kind: "instructor", source, line };
+  if (language === "instructor") return { kind: "instructor", source, line }; // notes go with the slide they follow
   if (!CODE_LANGUAGES.has(language)) return undefined; // another language: stays in the Markdown as an example
   const attributes = parseFenceAttributes(rest);
-  const known = new Set(["exercise", "points", "check", "wrong", "locked", "output"]);
+  const known = new Set(["exercise", "points", "check", "wrong", "locked", "output", "slide"]);
   const unknown = Object.keys(attributes).filter((k) => !known.has(k));
   if (unknown.length)
     return {
       file,
       line,
-      message: `unknown cell attribute '${unknown[0]}' (use exercise=ID points=N, check=ID, wrong=ID, locked or output="…")`,
+      message: `unknown cell attribute '${unknown[0]}' (use exercise=ID points=N, check=ID, wrong=ID, locked, output="…" or slide=new|join)`,
     };
-  const { exercise, points, check, wrong, locked, output } = attributes;
+  const { exercise, points, check, wrong, locked, output, slide: hint } = attributes;
+  if (hint !== undefined && !SLIDE_HINTS.includes(String(hint)))
+    return { file, line, message: `slide=${String(hint)} must be slide=new (start a slide here) or slide=join (stay on the slide before)` };
+  const slide = hint === undefined ? {} : { slide: hint as SlideHint };
   if (output !== undefined && (exercise !== undefined || check !== undefined || wrong !== undefined)) {
     return { file, line, message: 'output="…" belongs on a demo cell, not on an exercise, check or wrong answer' };
   }
@@ -185,20 +197,20 @@ function fenceToCell(info: string, source: string, line: number, file: string): 
       };
     if (typeof points !== "number" || !Number.isInteger(points) || points < 1)
       return { file, line, message: `exercise '${exercise}' needs points=N, a whole number of at least 1` };
-    return { kind: "answer", exercise, points, source, line };
+    return { kind: "answer", exercise, points, source, line, ...slide };
   }
   if (check !== undefined) {
     if (typeof check !== "string" || !EXERCISE_ID.test(check))
       return { file, line, message: `check=${String(check)} must name an exercise id, e.g. check=first-student` };
-    return { kind: "check", exercise: check, source, line };
+    return { kind: "check", exercise: check, source, line, ...slide };
   }
   if (wrong !== undefined) {
     if (typeof wrong !== "string" || !EXERCISE_ID.test(wrong))
       return { file, line, message: `wrong=${String(wrong)} must name an exercise id, e.g. wrong=first-student` };
-    return { kind: "wrong", exercise: wrong, source, line };
+    return { kind: "wrong", exercise: wrong, source, line, ...slide };
   }
   if (points !== undefined) return { file, line, message: "points= belongs on an exercise cell: add exercise=ID" };
-  return { kind: "code", locked: locked === true, source, line, ...(output === undefined ? {} : { output }) };
+  return { kind: "code", locked: locked === true, source, line, ...slide, ...(output === undefined ? {} : { output }) };
 }
 
 /** Reads a lesson's text into its cells, or every problem found in it. */
@@ -222,16 +234,39 @@ export function parseLesson(text: string, file: string): Result<Lesson> {
   const problems: Problem[] = meta.ok ? [] : [...meta.problems];
   const cells: LessonCell[] = [];
   let markdownFrom = front.bodyStart; // 0-based line where pending Markdown starts
+  let pendingSlide: SlideHint | undefined; // from a slide comment, for the next cell
+  const takeSlide = (own?: SlideHint): { slide?: SlideHint } => {
+    const slide = own ?? pendingSlide;
+    pendingSlide = undefined;
+    return slide === undefined ? {} : { slide };
+  };
   const flushMarkdown = (until: number): void => {
     const source = lines.slice(markdownFrom, until).join("\n").trim();
-    if (source) cells.push({ kind: "markdown", source, line: markdownFrom + 1 });
+    if (source) cells.push({ kind: "markdown", source, line: markdownFrom + 1, ...takeSlide() });
   };
 
   const body = lines.slice(front.bodyStart).join("\n");
   for (const token of new MarkdownIt().parse(body, {})) {
-    if (token.type !== "fence" || !token.map) continue;
+    if (!token.map) continue;
     const start = token.map[0] + front.bodyStart;
     const end = token.map[1] + front.bodyStart; // exclusive
+    const topLevel = token.level === 0;
+    if (topLevel && token.type === "heading_open" && (token.tag === "h1" || token.tag === "h2")) {
+      flushMarkdown(start); // a heading starts a cell: the deck starts a slide there
+      markdownFrom = start;
+      continue;
+    }
+    // With HTML off, the comment is text: the first line of a paragraph (the rest of it is the next cell's).
+    const comment = topLevel && token.type === "paragraph_open" ? SLIDE_COMMENT.exec(lines[start]?.trim() ?? "") : null;
+    if (comment) {
+      flushMarkdown(start);
+      markdownFrom = start + 1;
+      if (!SLIDE_HINTS.includes(comment[1] ?? ""))
+        problems.push({ file, line: start + 1, message: `<!-- slide=${comment[1]} --> must be <!-- slide=new --> or <!-- slide=join -->` });
+      else pendingSlide = comment[1] as SlideHint;
+      continue;
+    }
+    if (token.type !== "fence") continue;
     const cell = fenceToCell(token.info, token.content.replace(/\n$/, ""), start + 2, file);
     if (cell === undefined) continue;
     if ("message" in cell) {
@@ -243,7 +278,7 @@ export function parseLesson(text: string, file: string): Result<Lesson> {
       problems.push({ file, line: start + 1, message: "this code fence is never closed: add a line with ``` after the code" });
     }
     flushMarkdown(start);
-    cells.push(cell);
+    cells.push(cell.kind === "instructor" ? cell : { ...cell, ...takeSlide(cell.slide) });
     markdownFrom = end;
   }
   flushMarkdown(lines.length);

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/**
+ * npm run present                               list the lessons
+ * npm run present -- 02-random-picks            present a lesson: slides whose cells run live
+ * npm run present -- 02-random-picks --no-browser --port 8000 --ip 127.0.0.1
+ * npm run present -- 05-roll-call --class monday   with a Pick button for the class's roll call
+ *
+ * Ctrl-C stops the presenter and its kernel.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { chalk } from "zx";
+import { buildLesson } from "../src/engine/build.js";
+import { openClass, type ClassFile } from "../src/engine/class-file.js";
+import { JupyterKernel } from "../src/engine/kernel-client.js";
+import { tslabCommand } from "../src/engine/kernel-seam.js";
+import { lessonIds, loadLesson } from "../src/engine/lesson-files.js";
+import { notebooksDir, projectRoot } from "../src/engine/paths.js";
+import { startPresenter } from "../src/engine/present-server.js";
+import { formatProblem, ok } from "../src/engine/problem.js";
+import { deckOf } from "../src/engine/slides.js";
+import { runMain } from "./run-main.mjs";
+
+const USAGE = "usage: npm run present -- LESSON [--port N] [--ip ADDRESS] [--no-browser] [--class NAME]";
+
+const say = (message: string): void => console.log(`rollcall: ${message}`);
+function fail(message: string): number {
+  console.error(chalk.red(`rollcall: ${message}`));
+  return 1;
+}
+
+/** Opens the page in the desktop's browser, if there is one; the URL is printed either way. */
+function openBrowser(url: string): void {
+  const opener = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
+  const child = spawn(opener, [url], { stdio: "ignore", detached: true });
+  child.on("error", () => say("could not open a browser: open the address above yourself"));
+  child.unref();
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        "no-browser": { type: "boolean", default: false },
+        port: { type: "string", default: "8765" },
+        ip: { type: "string", default: "127.0.0.1" },
+        class: { type: "string" },
+      },
+    });
+  } catch (error) {
+    return fail(`${(error as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  const [lessonId, ...extra] = positionals;
+  if (lessonId === undefined) {
+    console.log(`Lessons to present (${USAGE}):`);
+    for (const id of await lessonIds()) {
+      const lesson = await loadLesson(id);
+      console.log(`  ${id}${lesson.ok ? `  ${lesson.value.title} (${lesson.value.minutes.teach} min)` : ""}`);
+    }
+    return 0;
+  }
+  if (extra.length) return fail(`present one lesson at a time, not ${positionals.join(" ")}\n${USAGE}`);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    return fail(`--port must be a whole number from 0 to 65535, not "${values.port}"`);
+  const first = await loadLesson(lessonId);
+  if (!first.ok) return fail(first.problems.map(formatProblem).join("\n"));
+
+  let classFile: ClassFile | undefined;
+  if (values.class !== undefined) {
+    const opened = await openClass(values.class);
+    if (!opened.ok) return fail(opened.problems.map(formatProblem).join("\n"));
+    classFile = opened.value;
+  }
+
+  const presenter = await startPresenter({
+    lesson: lessonId,
+    host: values.ip,
+    port,
+    loadDeck: async () => {
+      const lesson = await loadLesson(lessonId);
+      return lesson.ok ? ok(deckOf(lesson.value, buildLesson(lesson.value), "instructor")) : lesson;
+    },
+    // The kernel every notebook of the course gets: tslab, in notebooks/, as npm run execute starts it.
+    startKernel: () => JupyterKernel.start(tslabCommand(projectRoot), { cwd: notebooksDir }),
+    folders: {
+      reveal: path.join(projectRoot, "node_modules", "reveal.js", "dist"),
+      page: path.join(projectRoot, "src", "engine", "present-page"),
+      files: notebooksDir,
+    },
+    ...(classFile ? { classFile } : {}),
+  });
+  if (!presenter.ok) {
+    classFile?.close();
+    return fail(presenter.problems.map(formatProblem).join("\n"));
+  }
+  const { url } = presenter.value;
+  say(`presenting ${lessonId} at ${url}  (Ctrl-C stops it; press S on the slides for the speaker view)`);
+  if (!values["no-browser"]) openBrowser(url);
+  presenter.value.kernel.ready().catch((error: Error) => say(chalk.yellow(`the kernel did not start: ${error.message}`)));
+
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  // A second Ctrl-C while stopping must not kill this process before its kernel (stopping takes a second at most).
+  process.on("SIGINT", () => say("stopping the kernel…"));
+  await presenter.value.close();
+  classFile?.close();
+  say("stopped");
+  return 0;
+}
+
+runMain("present", main);

@@ -1,0 +1,283 @@
+/**
+ * `npm run present` end to end, as an instructor meets it: the present script
+ * serves lesson 02 on loopback with the real tslab kernel, a real Chromium shows
+ * the deck; cells are edited and run, outputs render as in Jupyter, Stop stops an
+ * endless loop, Restart restarts, the Pick button picks from a class file, and
+ * Ctrl-C stops the presenter and its kernel. One presenter, one browser, in
+ * order, to keep it lean.
+ *
+ * Needs /usr/bin/chromium (CI installs it); without it, it fails and says so.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import type { Page } from "playwright-core";
+import { openClass } from "../src/engine/class-file.js";
+import { projectRoot } from "../src/engine/paths.js";
+import { parseRoster } from "../src/engine/roster-csv.js";
+import { ARTIFACTS, exitWithin, freePort, launchChromium, requireChromium } from "./support/browser.js";
+
+const PRESENT = path.join(projectRoot, "dist", "scripts", "present.mjs");
+const LESSON = "02-random-picks";
+const URL_LINE = /rollcall: presenting (\S+) at (\S+)/;
+const ROSTER =
+  "name,email\nAda Lovelace,ada@example.org\nZoë O'Brien,zoe@example.org\nAlan Turing,alan@example.org\nGrace Hopper,grace@example.org\n";
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+}
+
+function present(args: readonly string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(process.execPath, [PRESENT, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  return { child, output: () => output };
+}
+
+async function waitForUrl({ child, output }: Running, ms = 30_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const match = URL_LINE.exec(output());
+    if (match?.[2]) return match[2];
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no "rollcall: presenting … at …" line. Output:\n${output()}`);
+}
+
+/** The processes whose parent is `pid` (Linux's /proc), with their command lines. */
+function childrenOf(pid: number): { pid: number; command: string }[] {
+  const found: { pid: number; command: string }[] = [];
+  for (const entry of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parent === pid) found.push({ pid: Number(entry), command: readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ") });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+
+/** Ctrl-C: the presenter says "stopped", exits 0, and leaves no tslab behind. */
+async function stopWithCtrlC(running: Running): Promise<void> {
+  const pid = running.child.pid ?? 0;
+  const kernels = childrenOf(pid).filter((c) => c.command.includes("tslab"));
+  assert.equal(kernels.length, 1, `one tslab kernel runs under the presenter: ${JSON.stringify(childrenOf(pid))}`);
+  running.child.kill("SIGINT");
+  assert.equal(await exitWithin(running.child, 10_000), 0, running.output());
+  assert.match(running.output(), /rollcall: stopped/);
+  for (const kernel of kernels) assert.ok(!alive(kernel.pid), `tslab (pid ${kernel.pid}) outlived the presenter`);
+}
+
+/** After a failure: Ctrl-C, then SIGKILL for the presenter and any kernel it left, so that no test leaves a process behind. */
+async function stopAnyway(running: Running): Promise<void> {
+  if (running.child.exitCode !== null || running.child.signalCode !== null) return;
+  const kernels = childrenOf(running.child.pid ?? 0);
+  running.child.kill("SIGINT");
+  if ((await exitWithin(running.child, 10_000)) === undefined) running.child.kill("SIGKILL");
+  for (const kernel of kernels) if (alive(kernel.pid)) process.kill(kernel.pid, "SIGKILL");
+}
+
+/** Shows the slide that holds cell `id`. */
+async function goTo(page: Page, id: string): Promise<void> {
+  await page.evaluate((cellId) => {
+    const reveal = (
+      globalThis as unknown as { Reveal: { getIndices(s: unknown): { h: number; v?: number }; slide(h: number, v?: number): void } }
+    ).Reveal;
+    const doc = (globalThis as unknown as { document: { querySelector(s: string): { closest(s: string): unknown } | null } }).document;
+    const indices = reveal.getIndices(doc.querySelector(`[data-cell-id="${cellId}"]`)?.closest("section"));
+    reveal.slide(indices.h, indices.v ?? 0);
+  }, id);
+  await page.locator(`[data-cell-id="${id}"] textarea`).waitFor({ state: "visible" });
+}
+
+const cell = (page: Page, id: string) => page.locator(`[data-cell-id="${id}"]`);
+
+/** Shows the cell's slide, lets its demos run (they run on first show), then types new code into it. */
+async function edit(page: Page, id: string, code: string): Promise<void> {
+  await goTo(page, id);
+  await page.locator('[data-state="running"]').first().waitFor({ state: "detached", timeout: 60_000 });
+  await cell(page, id).locator("textarea").fill(code);
+}
+
+test("npm run present alone lists the lessons; a taken port is a clear message", async () => {
+  const list = present([]);
+  assert.equal(await exitWithin(list.child, 20_000), 0, list.output());
+  assert.match(list.output(), /02-random-picks {2}Picking a student at random, fairly \(60 min\)/);
+
+  const port = await freePort();
+  const first = present([LESSON, "--no-browser", "--port", String(port)]);
+  try {
+    await waitForUrl(first);
+    const second = present([LESSON, "--no-browser", "--port", String(port)]);
+    assert.equal(await exitWithin(second.child, 20_000), 1, second.output());
+    assert.match(second.output(), new RegExp(`port ${port} is taken .*--port ${port + 1}`));
+    assert.deepEqual(
+      childrenOf(second.child.pid ?? 0).filter((c) => c.command.includes("tslab")),
+      [],
+      "no kernel for a presenter that could not listen",
+    );
+  } finally {
+    await stopAnyway(first);
+  }
+});
+
+test("presenting a lesson: navigate, run and edit cells, errors, stop, restart, all on loopback; Ctrl-C stops its kernel", async () => {
+  requireChromium();
+  const port = await freePort();
+  const running = present([LESSON, "--no-browser", "--port", String(port)]);
+  const browser = await launchChromium();
+  const { page } = browser;
+  const requests: string[] = [];
+  page.on("request", (request) => void requests.push(request.url()));
+  try {
+    const url = await waitForUrl(running);
+    assert.ok(url.startsWith(`http://127.0.0.1:${port}/${LESSON}?token=`), url);
+    await page.goto(url);
+    await page.locator("body[data-ready]").waitFor({ timeout: 20_000 });
+
+    // Navigate: right is the next section, and the first code slide runs its demo on first show.
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
+    const indices = await page.evaluate(() => (globalThis as unknown as { Reveal: { getIndices(): { h: number } } }).Reveal.getIndices());
+    assert.equal(indices.h, 2);
+
+    // An HTML table, from show(): every earlier cell runs first, in lesson order.
+    await goTo(page, "code-6");
+    await cell(page, "code-6").locator('[data-action="run"]').click();
+    await cell(page, "code-6").locator("[data-output] table").waitFor({ timeout: 30_000 });
+    assert.match(await cell(page, "code-4").locator("[data-status]").innerText(), /^\[\d+\]/, "the earlier cell ran too");
+
+    // Restart: a fresh kernel, and the next run catches up the cells it needs again.
+    await page.locator('[data-action="restart"]').click();
+    await page.locator("[data-kernel-status]", { hasText: "new kernel" }).waitFor({ timeout: 30_000 });
+    assert.equal(await cell(page, "code-4").locator("[data-output]").innerText(), "", "outputs of the old kernel are cleared");
+    await goTo(page, "code-7");
+    await cell(page, "code-7").locator('[data-action="run"]').click();
+    await cell(page, "code-7").locator("[data-output]", { hasText: "undefined" }).waitFor({ timeout: 30_000 });
+    const count = Number(/^\[(\d+)\]/.exec(await cell(page, "code-4").locator("[data-status]").innerText())?.[1]);
+    assert.ok(count >= 1 && count <= 7, `code-4 ran again in the new kernel (execution count ${count})`);
+
+    // An exercise: the stub shows, the instructor reveals the solution; its check renders its report.
+    await goTo(page, "pick-student");
+    assert.match(await cell(page, "pick-student").locator("textarea").inputValue(), /todo\("pick-student"\)/);
+    await cell(page, "pick-student").locator('[data-action="reveal"]').click();
+    assert.doesNotMatch(await cell(page, "pick-student").locator("textarea").inputValue(), /todo\(/);
+    await goTo(page, "pick-student-check");
+    await cell(page, "pick-student-check").locator('[data-action="run"]').click();
+    await cell(page, "pick-student-check").locator("[data-output] .html-output").waitFor({ timeout: 30_000 });
+
+    // Edit and run (Shift-Enter): an SVG chart.
+    await edit(page, "code-17", "barChart({ Ada: 3, Grace: 5, Alan: 4 })");
+    await cell(page, "code-17").locator("textarea").press("Shift+Enter");
+    await cell(page, "code-17").locator("[data-output] svg", { hasText: "Grace" }).waitFor({ timeout: 60_000 });
+
+    // A thrown error, kindly: its message, no terminal colours, no kernel internals in sight.
+    await edit(page, "code-18", 'throw new Error("kaputt on purpose")');
+    await cell(page, "code-18").locator('[data-action="run"]').click();
+    const headline = cell(page, "code-18").locator(".error-headline");
+    await headline.waitFor({ timeout: 30_000 });
+    assert.equal(await headline.innerText(), "Error: kaputt on purpose");
+    const shown = await cell(page, "code-18").locator("[data-output]").innerText();
+    assert.ok(!shown.includes(String.fromCharCode(27)), "no terminal escape codes");
+    assert.doesNotMatch(shown, /\[0m|node_modules|evalmachine/);
+
+    // An endless loop: Stop interrupts it, and the kernel goes on.
+    await edit(page, "code-19", "while (true) {}");
+    await cell(page, "code-19").locator('[data-action="run"]').click();
+    await cell(page, "code-19").locator("[data-status]", { hasText: "running" }).waitFor();
+    await page.waitForTimeout(300);
+    await cell(page, "code-19").locator('[data-action="stop"]').click();
+    await cell(page, "code-19").locator(".error-headline", { hasText: "Stopped" }).waitFor({ timeout: 15_000 });
+    await edit(page, "code-20", "40 + 2");
+    await cell(page, "code-20").locator('[data-action="run"]').click();
+    await cell(page, "code-20").locator("[data-output]", { hasText: "42" }).waitFor({ timeout: 15_000 });
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "present-02.png") });
+    const outside = requests.filter((u) => !u.startsWith(`http://127.0.0.1:${port}/`) && !u.startsWith("data:"));
+    assert.deepEqual(outside, [], "every request stays on the presenter's own server");
+
+    await stopWithCtrlC(running);
+  } catch (error) {
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "present-failure.png") }).catch(() => undefined);
+    await writeFile(path.join(ARTIFACTS, "present-failure.log"), running.output()).catch(() => undefined);
+    throw error;
+  } finally {
+    await browser.close();
+    await stopAnyway(running);
+  }
+});
+
+test("the Pick button picks from the class file, and the class remembers across presenters", async () => {
+  requireChromium();
+  const classes = await mkdtemp(path.join(os.tmpdir(), "rollcall-present-classes-"));
+  const opened = await openClass("period-1", { dir: classes, create: true });
+  assert.ok(opened.ok, opened.ok ? "" : JSON.stringify(opened.problems));
+  const roster = parseRoster(ROSTER, "roster.csv");
+  assert.ok(roster.ok);
+  assert.ok(opened.value.importRoster(roster.value, "roster.csv").ok);
+  opened.value.close();
+
+  const port = await freePort();
+  const env = { ROLLCALL_CLASSES: classes };
+  const args = [LESSON, "--no-browser", "--port", String(port), "--class", "period-1"];
+  let running = present(args, env);
+  const browser = await launchChromium();
+  const { page } = browser;
+  try {
+    await page.goto(await waitForUrl(running));
+    await page.locator("body[data-ready]").waitFor({ timeout: 20_000 });
+
+    // Three picks through the button, three different names, each shown large.
+    const picked: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.locator('[data-action="pick"]').click();
+      const name = page.locator("[data-picked]");
+      await page.waitForFunction(() => {
+        const shownName = (
+          globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }
+        ).document.querySelector("[data-picked]")?.textContent;
+        return shownName !== undefined && shownName !== "…";
+      });
+      picked.push(await name.innerText());
+      await page.locator("[data-picked-panel]").click(); // closes it
+    }
+    const everyone = ["Ada Lovelace", "Zoë O'Brien", "Alan Turing", "Grace Hopper"];
+    assert.equal(new Set(picked).size, 3, picked.join());
+    assert.ok(
+      picked.every((n) => everyone.includes(n)),
+      picked.join(),
+    );
+
+    // Ctrl-C, and again: the class remembers, so the fourth pick is the one not picked yet.
+    await stopWithCtrlC(running);
+    running = present(args, env);
+    await page.goto(await waitForUrl(running));
+    await page.locator("body[data-ready]").waitFor({ timeout: 20_000 });
+    await page.locator('[data-action="pick"]').click();
+    const fourth = everyone.find((n) => !picked.includes(n)) ?? "";
+    await page.locator("[data-picked]", { hasText: fourth }).waitFor({ timeout: 10_000 });
+    await stopWithCtrlC(running);
+  } catch (error) {
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "present-failure.png") }).catch(() => undefined);
+    await writeFile(path.join(ARTIFACTS, "present-failure.log"), running.output()).catch(() => undefined);
+    throw error;
+  } finally {
+    await browser.close();
+    await stopAnyway(running);
+    await rm(classes, { recursive: true, force: true });
+  }
+});
