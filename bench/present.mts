@@ -15,10 +15,11 @@ import { openClass, type ClassFile } from "../src/engine/class-file.js";
 import { JupyterKernel } from "../src/engine/kernel-client.js";
 import { tslabCommand } from "../src/engine/kernel-seam.js";
 import { parseLesson } from "../src/engine/lesson.js";
-import { lessonIds, loadLesson } from "../src/engine/lesson-files.js";
+import { lessonIds } from "../src/engine/lesson-files.js";
 import { lessonsDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
+import { coursePresenter } from "../src/engine/present-course.js";
 import { startPresenter, type Presenter } from "../src/engine/present-server.js";
-import { formatProblem, ok } from "../src/engine/problem.js";
+import { formatProblem } from "../src/engine/problem.js";
 import { parseRoster } from "../src/engine/roster-csv.js";
 import { deckOf, renderDeckPage } from "../src/engine/slides.js";
 
@@ -39,16 +40,7 @@ async function presenterFor(lesson: string, classFile?: ClassFile): Promise<Pres
     lesson,
     host: "127.0.0.1",
     port: 0,
-    loadDeck: async () => {
-      const loaded = await loadLesson(lesson);
-      return loaded.ok ? ok(deckOf(loaded.value, buildLesson(loaded.value), "instructor")) : loaded;
-    },
-    startKernel: () => JupyterKernel.start(tslabCommand(projectRoot), { cwd: notebooksDir }),
-    folders: {
-      reveal: path.join(projectRoot, "node_modules", "reveal.js", "dist"),
-      page: path.join(projectRoot, "src", "engine", "present-page"),
-      files: notebooksDir,
-    },
+    ...coursePresenter(lesson),
     ...(classFile ? { classFile } : {}),
   });
   if (!started.ok) throw new Error(started.problems.map(formatProblem).join("\n"));

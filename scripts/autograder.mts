@@ -6,24 +6,18 @@
  * as a programming assignment's autograder (the work is src/engine/autograder-zip.ts).
  */
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { writeAtomically } from "../src/engine/atomic-write.js";
 import { autograderEntries, zipEntries } from "../src/engine/autograder-zip.js";
 import { loadLesson } from "../src/engine/lesson-files.js";
 import { buildDir } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
-import { runMain } from "./run-main.mjs";
+import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = "usage: npm run autograder -- LESSON [--out FILE.zip]";
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ allowPositionals: true, options: { out: { type: "string" } } });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = readArgs(USAGE, { allowPositionals: true, options: { out: { type: "string" } } });
+  if (!parsed) return 2;
   const [lessonId, ...extra] = parsed.positionals;
   if (!lessonId || extra.length) {
     console.error(USAGE);

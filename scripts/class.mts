@@ -10,13 +10,12 @@
  * who answered how often.
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { chalk } from "zx";
 import { renderTable } from "../src/display.js";
 import { classesDir, fromUserFolder, listClasses, openClass } from "../src/engine/class-file.js";
 import { formatProblem, type Problem } from "../src/engine/problem.js";
 import { parseRoster } from "../src/engine/roster-csv.js";
-import { runMain } from "./run-main.mjs";
+import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = [
   "usage: npm run class -- import CLASS ROSTER.csv [--classes DIR]",
@@ -25,13 +24,8 @@ const USAGE = [
 ].join("\n");
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ allowPositionals: true, options: { classes: { type: "string" } } });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = readArgs(USAGE, { allowPositionals: true, options: { classes: { type: "string" } } });
+  if (!parsed) return 2;
   const dir = parsed.values.classes !== undefined ? fromUserFolder(parsed.values.classes) : classesDir();
   const [command, name, file, ...rest] = parsed.positionals;
   if (command === "import" && name !== undefined && file !== undefined && rest.length === 0) return importRoster(dir, name, file);

@@ -7,24 +7,18 @@
  * reads (src/engine/classroom.ts); the workflow in deploy/github-classroom/ passes
  * it on base64-encoded. Exit 0 whatever the score: the reporter fails the run.
  */
-import { parseArgs } from "node:util";
 import { writeAtomically } from "../src/engine/atomic-write.js";
 import { classroomResults } from "../src/engine/classroom.js";
 import { gradeFolder } from "../src/engine/grade-folder.js";
 import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
-import { runMain } from "./run-main.mjs";
+import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = "usage: npm run classroom -- --lesson LESSON --out FILE.json FOLDER";
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ allowPositionals: true, options: { lesson: { type: "string" }, out: { type: "string" } } });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = readArgs(USAGE, { allowPositionals: true, options: { lesson: { type: "string" }, out: { type: "string" } } });
+  if (!parsed) return 2;
   const { lesson: lessonId, out } = parsed.values;
   const [folder, ...extra] = parsed.positionals;
   if (!lessonId || !out || !folder || extra.length) {

@@ -5,13 +5,12 @@
  * Runs every code cell headless in the tslab kernel, as Jupyter's "Run All" does,
  * and says how each cell ended. Exits 1 when a cell failed, like nbconvert.
  */
-import { parseArgs } from "node:util";
 import { chalk, fs } from "zx";
 import { runNotebookFile } from "../src/engine/run-file.js";
 import { serializeNotebook } from "../src/engine/notebook.js";
 import { formatProblem } from "../src/engine/problem.js";
 import type { CellRun } from "../src/engine/run.js";
-import { runMain } from "./run-main.mjs";
+import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = "usage: npm run execute -- NOTEBOOK.ipynb [--out RESULT.ipynb] [--timeout SECONDS] [--keep-going]";
 const mark: Record<CellRun["status"], string> = {
@@ -24,16 +23,11 @@ const mark: Record<CellRun["status"], string> = {
 };
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: { out: { type: "string" }, timeout: { type: "string", default: "30" }, "keep-going": { type: "boolean", default: false } },
-    });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = readArgs(USAGE, {
+    allowPositionals: true,
+    options: { out: { type: "string" }, timeout: { type: "string", default: "30" }, "keep-going": { type: "boolean", default: false } },
+  });
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const seconds = Number(values.timeout);
   if (positionals.length !== 1 || !(seconds > 0)) {

@@ -15,7 +15,6 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { chalk } from "zx";
 import { DEFAULT_MAX_BYTES, gradeBatch, outFolderRefusal } from "../src/engine/grade-batch.js";
@@ -24,7 +23,7 @@ import { mergeShards } from "../src/engine/merge-shards.js";
 import { DEFAULT_LIMITS, networkIsolated, type Limits } from "../src/engine/grade-pool.js";
 import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
-import { runMain } from "./run-main.mjs";
+import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = [
   "usage: npm run grade -- --lesson LESSON --out DIR [--shard K/N] [--jobs N] [--force] [--cell-timeout S] [--timeout S] [--max-size MB] [--worker-reuse N] SUBMISSION.ipynb|FOLDER...",
@@ -43,27 +42,22 @@ function progress(): { tick: (line: string) => void; start: (total: number) => v
 }
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        lesson: { type: "string" },
-        out: { type: "string" },
-        jobs: { type: "string" },
-        force: { type: "boolean", default: false },
-        "cell-timeout": { type: "string" },
-        timeout: { type: "string" },
-        "max-size": { type: "string" },
-        "worker-reuse": { type: "string" },
-        shard: { type: "string" },
-        merge: { type: "string" },
-      },
-    });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = readArgs(USAGE, {
+    allowPositionals: true,
+    options: {
+      lesson: { type: "string" },
+      out: { type: "string" },
+      jobs: { type: "string" },
+      force: { type: "boolean", default: false },
+      "cell-timeout": { type: "string" },
+      timeout: { type: "string" },
+      "max-size": { type: "string" },
+      "worker-reuse": { type: "string" },
+      shard: { type: "string" },
+      merge: { type: "string" },
+    },
+  });
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   if (values.merge !== undefined) return merge(values.merge, positionals, values);
   const shard = values.shard === undefined ? undefined : parseShard(values.shard);

@@ -6,25 +6,19 @@
  * DIR (/autograder/submission) with the kit's own grader and writes Gradescope's
  * results.json. Exit 0 whatever the score, as Gradescope expects.
  */
-import { parseArgs } from "node:util";
 import { writeAtomically } from "../src/engine/atomic-write.js";
 import { gradeFolder } from "../src/engine/grade-folder.js";
 import { gradescopeResults } from "../src/engine/gradescope.js";
 import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
-import { runMain } from "./run-main.mjs";
+import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = "usage: node dist/scripts/gradescope-grade.mjs --lesson LESSON --submission DIR --results FILE";
 
 async function main(): Promise<number> {
   const started = performance.now();
-  let parsed;
-  try {
-    parsed = parseArgs({ options: { lesson: { type: "string" }, submission: { type: "string" }, results: { type: "string" } } });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = readArgs(USAGE, { options: { lesson: { type: "string" }, submission: { type: "string" }, results: { type: "string" } } });
+  if (!parsed) return 2;
   const { lesson: lessonId, submission, results: resultsFile } = parsed.values;
   if (!lessonId || !submission || !resultsFile) {
     console.error(USAGE);

@@ -7,30 +7,24 @@
  * `--undo` takes back the latest pick. The class files are in `--classes DIR`, else
  * `$ROLLCALL_CLASSES`, else `classes/`.
  */
-import { parseArgs } from "node:util";
 import { chalk } from "zx";
 import { classesDir, fromUserFolder, listClasses, openClass, type Picked } from "../src/engine/class-file.js";
 import { formatProblem, type Problem } from "../src/engine/problem.js";
-import { runMain } from "./run-main.mjs";
+import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = "usage: npm run pick -- CLASS [--absent NAME]... [--times N] [--undo] [--classes DIR]";
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        absent: { type: "string", multiple: true, default: [] },
-        times: { type: "string", default: "1" },
-        undo: { type: "boolean", default: false },
-        classes: { type: "string" },
-      },
-    });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = readArgs(USAGE, {
+    allowPositionals: true,
+    options: {
+      absent: { type: "string", multiple: true, default: [] },
+      times: { type: "string", default: "1" },
+      undo: { type: "boolean", default: false },
+      classes: { type: "string" },
+    },
+  });
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const dir = values.classes !== undefined ? fromUserFolder(values.classes) : classesDir();
   const times = Number(values.times);

@@ -8,19 +8,13 @@
  * Ctrl-C stops the presenter and its kernel.
  */
 import { spawn } from "node:child_process";
-import path from "node:path";
-import { parseArgs } from "node:util";
 import { chalk } from "zx";
-import { buildLesson } from "../src/engine/build.js";
 import { openClass, type ClassFile } from "../src/engine/class-file.js";
-import { JupyterKernel } from "../src/engine/kernel-client.js";
-import { tslabCommand } from "../src/engine/kernel-seam.js";
 import { lessonIds, loadLesson } from "../src/engine/lesson-files.js";
-import { notebooksDir, projectRoot } from "../src/engine/paths.js";
+import { coursePresenter } from "../src/engine/present-course.js";
 import { startPresenter } from "../src/engine/present-server.js";
-import { formatProblem, ok } from "../src/engine/problem.js";
-import { deckOf } from "../src/engine/slides.js";
-import { runMain } from "./run-main.mjs";
+import { formatProblem } from "../src/engine/problem.js";
+import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = "usage: npm run present -- LESSON [--port N] [--ip ADDRESS] [--no-browser] [--class NAME]";
 
@@ -39,20 +33,16 @@ function openBrowser(url: string): void {
 }
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        "no-browser": { type: "boolean", default: false },
-        port: { type: "string", default: "8765" },
-        ip: { type: "string", default: "127.0.0.1" },
-        class: { type: "string" },
-      },
-    });
-  } catch (error) {
-    return fail(`${(error as Error).message}\n${USAGE}`);
-  }
+  const parsed = readArgs(USAGE, {
+    allowPositionals: true,
+    options: {
+      "no-browser": { type: "boolean", default: false },
+      port: { type: "string", default: "8765" },
+      ip: { type: "string", default: "127.0.0.1" },
+      class: { type: "string" },
+    },
+  });
+  if (!parsed) return 2;
   const { values, positionals } = parsed;
   const [lessonId, ...extra] = positionals;
   if (lessonId === undefined) {
@@ -81,17 +71,7 @@ async function main(): Promise<number> {
     lesson: lessonId,
     host: values.ip,
     port,
-    loadDeck: async () => {
-      const lesson = await loadLesson(lessonId);
-      return lesson.ok ? ok(deckOf(lesson.value, buildLesson(lesson.value), "instructor")) : lesson;
-    },
-    // The kernel every notebook of the course gets: tslab, in notebooks/, as npm run execute starts it.
-    startKernel: () => JupyterKernel.start(tslabCommand(projectRoot), { cwd: notebooksDir }),
-    folders: {
-      reveal: path.join(projectRoot, "node_modules", "reveal.js", "dist"),
-      page: path.join(projectRoot, "src", "engine", "present-page"),
-      files: notebooksDir,
-    },
+    ...coursePresenter(lessonId),
     ...(classFile ? { classFile } : {}),
   });
   if (!presenter.ok) {

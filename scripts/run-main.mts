@@ -3,6 +3,7 @@
  * its own): its `main` says the exit code, and anything it throws is a bug in
  * rollcall, said once, the same way for every command.
  */
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { chalk } from "zx";
 
 /**
@@ -26,4 +27,21 @@ export function runMain(command: string, main: () => Promise<number>): void {
       process.exitCode = 1;
     },
   );
+}
+
+/**
+ * The command line as `config` reads it; on an unknown or malformed option, says
+ * what was wrong and the usage, and gives undefined (the script then exits 2).
+ *
+ * @example
+ * const parsed = readArgs(USAGE, { options: { out: { type: "string" } } });
+ * if (!parsed) return 2;
+ */
+export function readArgs<T extends ParseArgsConfig>(usage: string, config: T): ReturnType<typeof parseArgs<T>> | undefined {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    return undefined;
+  }
 }
