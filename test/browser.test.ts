@@ -8,53 +8,17 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import os from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { findJupyter } from "../src/engine/jupyter-setup.js";
 import { notebooksDir, projectRoot } from "../src/engine/paths.js";
+import { ARTIFACTS, exitWithin, freePort, launchChromium, requireChromium, texts, type Browser } from "./support/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const NOTEBOOK = "01-arrays.ipynb";
 const START_SCRIPT = path.join(projectRoot, "dist", "scripts", "start.mjs");
-const SCREENSHOT = path.join(projectRoot, "test", "artifacts", "01-arrays.png");
+const SCREENSHOT = path.join(ARTIFACTS, "01-arrays.png");
 const URL_LINE = /rollcall: the course is open at (\S+)/;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves with the child's exit code, or undefined if it has not exited within `ms`. */
-function exitWithin(child: ChildProcess, ms: number): Promise<number | null | undefined> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
 
 /** Waits for the "course is open" line on the child's stdout. */
 function waitForUrl(child: ChildProcess, output: () => string, ms: number): Promise<string> {
@@ -101,17 +65,10 @@ const RUN_FINISHED = `(() => {
     && ${KERNEL_IDLE};
 })()`;
 
-async function texts(page: Page, selector: string): Promise<string[]> {
-  return page.locator(selector).allInnerTexts();
-}
-
 test("npm start opens lesson 01 in Jupyter, Run All renders it without errors, Ctrl-C stops it", { timeout: 180_000 }, async (t) => {
   const jupyter = await findJupyter();
   assert.ok(jupyter.ok, `this test needs Jupyter Notebook: ${jupyter.ok ? "" : jupyter.problems.map((p) => p.message).join("; ")}`);
-  assert.ok(
-    existsSync(CHROMIUM),
-    `this test needs Chromium at ${CHROMIUM}: install it with sudo apt-get install -y chromium (never let Playwright download one)`,
-  );
+  requireChromium();
   const notebookFile = path.join(notebooksDir, NOTEBOOK);
   assert.ok(existsSync(notebookFile), `notebooks/${NOTEBOOK} is missing: run npm run build`);
   assert.ok(existsSync(START_SCRIPT), `${START_SCRIPT} is missing: run npx tsc -b`);
@@ -126,15 +83,13 @@ test("npm start opens lesson 01 in Jupyter, Run All renders it without errors, C
   start.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   start.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
 
-  const userDataDir = await mkdtemp(path.join(os.tmpdir(), "rollcall-chromium-"));
-  let browser: BrowserContext | undefined;
+  let browser: Browser | undefined;
   t.after(async () => {
-    await browser?.close().catch(() => undefined);
+    await browser?.close();
     if (start.exitCode === null && start.signalCode === null) {
       start.kill("SIGINT");
       if ((await exitWithin(start, 10_000)) === undefined) start.kill("SIGKILL");
     }
-    await rm(userDataDir, { recursive: true, force: true });
     // Jupyter must not have saved outputs into the committed learner copy.
     if ((await readFile(notebookFile, "utf8")) !== committed) await writeFile(notebookFile, committed);
   });
@@ -143,13 +98,8 @@ test("npm start opens lesson 01 in Jupyter, Run All renders it without errors, C
   const token = courseUrl.searchParams.get("token");
   assert.ok(token, `the course URL has no token: ${courseUrl.href}`);
 
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-  });
-  const page = browser.pages()[0] ?? (await browser.newPage());
+  browser = await launchChromium();
+  const { page } = browser;
   const pageErrors: string[] = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
 

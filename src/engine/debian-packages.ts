@@ -9,8 +9,14 @@ import { failed, ok, type Result } from "./problem.js";
 
 /** What `npm start` needs: Jupyter Notebook and the client that runs notebooks. */
 export const START_PACKAGES = ["jupyter-notebook", "python3-nbclient"] as const;
-/** What `npm test` needs besides: nbconvert (the runner's oracle), nbformat (the schema oracle), Chromium (the browser tests). */
-export const TEST_PACKAGES = [...START_PACKAGES, "jupyter-nbconvert", "python3-nbformat", "chromium"] as const;
+/**
+ * What `npm test` needs besides: nbconvert (the runner's oracle), nbformat (the schema oracle), Chromium (the browser
+ * tests), and venv, whose pip installs Notebook 7 and JupyterLab 4 for the browser tests (test/support/jupyter-venv.ts).
+ */
+export const TEST_PACKAGES = [...START_PACKAGES, "jupyter-nbconvert", "python3-nbformat", "chromium", "python3-venv"] as const;
+
+/** What `npm run hub` needs: JupyterHub with its configurable-http-proxy, and the Notebook its learners' servers run. */
+export const HUB_PACKAGES = ["jupyterhub", ...START_PACKAGES] as const;
 
 /** True on Debian, Ubuntu and their relatives, where apt has these packaged. */
 export const isDebianLike = (): boolean => existsSync("/etc/debian_version");
