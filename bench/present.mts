@@ -9,7 +9,6 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import { buildLesson } from "../src/engine/build.js";
 import { openClass, type ClassFile } from "../src/engine/class-file.js";
 import { JupyterKernel } from "../src/engine/kernel-client.js";
@@ -22,6 +21,7 @@ import { startPresenter, type Presenter } from "../src/engine/present-server.js"
 import { formatProblem } from "../src/engine/problem.js";
 import { parseRoster } from "../src/engine/roster-csv.js";
 import { deckOf, renderDeckPage } from "../src/engine/slides.js";
+import { launchChromium } from "../test/support/browser.js";
 
 const ROUNDS = 200;
 const PICKS = 20;
@@ -124,21 +124,10 @@ async function pickLatency(): Promise<Record<string, number>> {
   );
   if (!roster.ok || !opened.value.importRoster(roster.value, "roster.csv").ok) throw new Error("the bench roster did not import");
   const presenter = await presenterFor("05-roll-call", opened.value);
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  const browser = await launchChromium();
   const times: number[] = [];
   try {
-    const page = await browser.newPage();
+    const { page } = browser;
     await page.goto(presenter.url);
     await page.locator("body[data-ready]").waitFor({ timeout: 30_000 });
     for (let i = 0; i < PICKS; i++) {
