@@ -53,11 +53,11 @@ async function roundTrips(): Promise<Record<string, number>> {
   const presenter = await presenterFor("01-arrays");
   const peer = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: notebooksDir });
   const token = new URL(presenter.url).searchParams.get("token") ?? "";
-  const api = `http://127.0.0.1:${presenter.port}/api/run?token=${token}`;
+  const api = `http://127.0.0.1:${presenter.port}/api/run`;
   const viaPresenter = async (): Promise<void> => {
     const response = await fetch(api, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-rollcall-token": token },
       body: JSON.stringify({ chain: [{ id: "bench", code: "1" }] }),
     });
     const { results } = (await response.json()) as { results: { status: string }[] };

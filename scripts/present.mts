@@ -8,6 +8,11 @@
  * Ctrl-C stops the presenter and its kernel.
  */
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { chalk } from "zx";
 import { openClass, type ClassFile } from "../src/engine/class-file.js";
 import { lessonIds, loadLesson } from "../src/engine/lesson-files.js";
@@ -19,17 +24,29 @@ import { readArgs, runMain } from "./run-main.mjs";
 const USAGE = "usage: npm run present -- LESSON [--port N] [--ip ADDRESS] [--no-browser] [--class NAME]";
 
 const say = (message: string): void => console.log(`rollcall: ${message}`);
+const isLoopback = (ip: string): boolean => ip === "localhost" || ip === "::1" || ip.startsWith("127.");
 function fail(message: string): number {
   console.error(chalk.red(`rollcall: ${message}`));
   return 1;
 }
 
-/** Opens the page in the desktop's browser, if there is one; the URL is printed either way. */
-function openBrowser(url: string): void {
+/**
+ * Opens the page in the desktop's browser, if there is one; the URL is printed either way.
+ * The browser is handed a file that redirects to the page, as Jupyter does: a URL
+ * with the token on a command line would be readable by every user of the machine
+ * (/proc/PID/cmdline) for as long as the browser runs.
+ */
+async function openBrowser(url: string): Promise<void> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-present-")); // mode 0700
+  const page = path.join(folder, "open.html");
+  await writeFile(page, `<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><a href="${url}">the presenter</a>\n`, {
+    mode: 0o600,
+  });
   const opener = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
-  const child = spawn(opener, [url], { stdio: "ignore", detached: true });
+  const child = spawn(opener, [pathToFileURL(page).href], { stdio: "ignore", detached: true });
   child.on("error", () => say("could not open a browser: open the address above yourself"));
   child.unref();
+  process.once("exit", () => rmSync(folder, { recursive: true, force: true }));
 }
 
 async function main(): Promise<number> {
@@ -80,7 +97,13 @@ async function main(): Promise<number> {
   }
   const { url } = presenter.value;
   say(`presenting ${lessonId} at ${url}  (Ctrl-C stops it; press S on the slides for the speaker view)`);
-  if (!values["no-browser"]) openBrowser(url);
+  if (!isLoopback(values.ip))
+    say(
+      chalk.yellow(
+        `--ip ${values.ip}: anyone on this network who sees the address (a projected terminal, the address bar) can run code here; plain HTTP, so keep to a network you trust`,
+      ),
+    );
+  if (!values["no-browser"]) await openBrowser(url);
   presenter.value.kernel.ready().catch((error: Error) => say(chalk.yellow(`the kernel did not start: ${error.message}`)));
 
   await new Promise<void>((resolve) => {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import Database from "better-sqlite3";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
+import { statSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { listClasses, openClass, type ClassFile, type ClassOptions } from "../src/engine/class-file";
@@ -69,6 +70,8 @@ test("an import makes a real SQLite class file with everyone on it", async () =>
   assert.equal((db.prepare("SELECT count(*) AS n FROM learners").get() as { n: number }).n, 7);
   db.close();
   assert.ok(listClasses(dir).includes("import-good"));
+  // Names and emails of the class: the instructor's alone on a shared machine.
+  assert.equal((statSync(path.join(dir, "import-good.sqlite")).mode & 0o777).toString(8), "600");
 });
 
 test("over a term of days with absences, nobody is picked twice before everyone present once", async () => {

@@ -16,7 +16,7 @@ const PICTOGRAPH = /\p{Extended_Pictographic}/gu;
 test("nothing a learner or an instructor sees holds an emoji: helpers, engine, scripts, lessons, built notebooks", () => {
   const shown = execFileSync("git", ["ls-files", "src", "scripts", "lessons", "notebooks"], { cwd: projectRoot, encoding: "utf8" })
     .split("\n")
-    .filter((file) => /\.(ts|mts|md|ipynb)$/.test(file));
+    .filter((file) => /\.(ts|mts|js|css|html|md|ipynb)$/.test(file));
   assert.ok(shown.length > 20, `expected the kit's files, found ${shown.length}`);
   const found = shown.flatMap((file) => {
     const marks = [...new Set(readFileSync(path.join(projectRoot, file), "utf8").match(PICTOGRAPH) ?? [])];

@@ -62,3 +62,18 @@ test("a wrong header, an empty file, a header alone and broken quoting are refus
   assert.match(problems('name,email\nAda,ada@example.edu\n"Grace,grace@example.edu\n')[0] ?? "", /^roster\.csv:\d+: not valid CSV: /u);
   assert.match(problems('name,email\nAda,ada@example.edu\n"Gr"ace,grace@example.edu\n')[0] ?? "", /^roster\.csv:3: not valid CSV: /u);
 });
+
+test("a name that would rewrite the instructor's terminal is refused: escape sequences, line breaks, invisible format characters", () => {
+  const esc = String.fromCharCode(27);
+  const text = [
+    "name,email",
+    `Bob${esc}[2K${esc}[1GAlice,bob@example.edu`,
+    '"Yuki\nTanaka",yuki@example.edu',
+    "Mal\u202Eory,mallory@example.edu",
+    "Ada Lovelace,ada@example.edu",
+  ].join("\n");
+  assert.deepEqual(
+    problems(text).map((p) => p.replace(/: the name .*/u, ": the name …")),
+    ["roster.csv:2: the name …", "roster.csv:3: the name …", "roster.csv:5: the name …"],
+  );
+});

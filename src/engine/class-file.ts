@@ -11,7 +11,7 @@
  */
 import Database from "better-sqlite3";
 import { randomInt } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { projectRoot } from "./paths";
 import { failed, ok, type Problem, type Result } from "./problem";
@@ -162,7 +162,13 @@ export async function openClass(name: string, options: ClassOptions = {}): Promi
   const file = path.join(dir, name + suffix);
   if (!existsSync(file)) {
     if (options.create !== true) return failed([unknownClass(name, dir)]);
-    mkdirSync(dir, { recursive: true });
+    // Learners' names and emails: readable by the instructor alone (SQLite gives its journal the file's mode).
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      closeSync(openSync(file, "wx", 0o600));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error; // another picker made it first: theirs is as good
+    }
   }
   return sqlite(file, () => {
     const db = new Database(file, { timeout: 10_000 });
@@ -196,9 +202,10 @@ function prepare(db: Database.Database, file: string): Problem | undefined {
       return { file, message: "is a SQLite file but not a rollcall class file; it was left as it is. Give the class another name" };
     }
   }
-  // Rollback journal, synced on commit: one file at rest, and a commit is on the disk when it returns.
+  // Rollback journal, synced on commit: one file at rest, and a commit is on the disk when it returns. EXTRA also
+  // syncs the folder once the journal is deleted, without which a power cut could bring the journal back and undo a pick.
   db.pragma("journal_mode = DELETE");
-  db.pragma("synchronous = FULL");
+  db.pragma("synchronous = EXTRA");
   db.pragma("foreign_keys = ON");
   if (id === applicationId) {
     const version = db.pragma("user_version", { simple: true }) as number;

@@ -7,9 +7,11 @@
  *
  * Every file the page loads comes from here: reveal.js from node_modules/, the
  * presenter's script and style from present-page/, images from notebooks/.
- * The API runs code, so it wants the token printed in the URL (kept in a
- * SameSite=Strict cookie): another web page, or another user of the machine,
- * cannot make the kernel run anything.
+ * The API runs code, so it wants the token printed in the URL, sent by the page
+ * in a header of its own on every request: no cookie, which the browser would
+ * also send to any other server on 127.0.0.1 (cookies do not keep to a port), and
+ * no query string, which ends up in logs. Requests must name this server in their
+ * Host header (no DNS rebinding), and the deck is never framed by another site.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -153,7 +155,6 @@ const TYPES: Readonly<Record<string, string>> = {
 };
 const IMAGE = /\.(svg|png|jpe?g|gif|webp)$/i;
 const MAX_BODY = 1 << 20;
-const COOKIE = "rollcall-present";
 
 class HttpError extends Error {
   constructor(
@@ -217,12 +218,10 @@ async function sendFile(res: ServerResponse, folder: string, relative: string): 
 const sameToken = (given: string | undefined, token: string): boolean =>
   given !== undefined && given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
 
-function cookieToken(req: IncomingMessage): string | undefined {
-  for (const part of (req.headers.cookie ?? "").split(";")) {
-    const [name, ...value] = part.trim().split("=");
-    if (name === COOKIE) return value.join("=");
-  }
-  return undefined;
+/** The names a browser on this machine reaches the presenter by: its address and loopback's, with the port. */
+function knownHosts(host: string, port: number): Set<string> {
+  const names = ["127.0.0.1", "localhost", "[::1]", host.includes(":") ? `[${host}]` : host];
+  return new Set(names.map((name) => `${name}:${port}`.toLowerCase()));
 }
 
 /** Starts serving; a port that is taken or an address that is not this machine's is a problem, not a throw. */
@@ -231,6 +230,7 @@ export async function startPresenter(options: PresenterOptions): Promise<Result<
   const startedAt = (options.now ?? Date.now)();
   const kernel = new DeckKernel(options.startKernel);
   const deckPath = `/${options.lesson}`;
+  let hosts = new Set<string>(); // known once the port is
 
   const api = async (req: IncomingMessage, res: ServerResponse, route: string): Promise<void> => {
     const post = req.method === "POST";
@@ -268,20 +268,21 @@ export async function startPresenter(options: PresenterOptions): Promise<Result<
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://presenter.invalid");
     const route = url.pathname;
+    if (!hosts.has((req.headers.host ?? "").toLowerCase()) && options.host !== "0.0.0.0" && options.host !== "::")
+      throw new HttpError(421, "this presenter answers only to its own address: open the address npm run present printed");
     if (route.startsWith("/vendor/reveal/")) return sendFile(res, options.folders.reveal, route.slice("/vendor/reveal/".length));
     if (route.startsWith("/static/")) return sendFile(res, options.folders.page, route.slice("/static/".length));
     if (route === "/favicon.ico") {
       res.writeHead(204);
       return void res.end();
     }
-    const given = url.searchParams.get("token") ?? cookieToken(req) ?? req.headers["x-rollcall-token"]?.toString();
-    const allowed = sameToken(given, token);
     if (route === "/") {
       res.writeHead(302, { location: `${deckPath}${url.search}` });
       return void res.end();
     }
     if (route === deckPath) {
-      if (!allowed) throw new HttpError(403, "open the address npm run present printed (it has the token)");
+      if (!sameToken(url.searchParams.get("token") ?? undefined, token))
+        throw new HttpError(403, "open the address npm run present printed (it has the token)");
       const deck = await options.loadDeck();
       if (!deck.ok) throw new HttpError(500, deck.problems.map(formatProblem).join("\n"));
       const page = renderDeckPage(deck.value, {
@@ -291,11 +292,14 @@ export async function startPresenter(options: PresenterOptions): Promise<Result<
         ...(options.classFile ? { className: options.classFile.name } : {}),
       });
       return send(res, 200, page, TYPES[".html"] ?? "text/html", {
-        "set-cookie": `${COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict`,
+        "x-frame-options": "SAMEORIGIN",
+        "content-security-policy": "frame-ancestors 'self'",
+        "referrer-policy": "no-referrer",
       });
     }
     if (route.startsWith("/api/")) {
-      if (!allowed) throw new HttpError(403, "this presenter's token is missing: reload the address npm run present printed");
+      if (!sameToken(req.headers["x-rollcall-token"]?.toString(), token))
+        throw new HttpError(403, "this presenter's token is missing: reload the address npm run present printed");
       return api(req, res, route.slice("/api/".length));
     }
     if (IMAGE.test(route)) return sendFile(res, options.folders.files, route.slice(1));
@@ -315,6 +319,7 @@ export async function startPresenter(options: PresenterOptions): Promise<Result<
   const listening = await listen(server, options.host, options.port);
   if (!listening.ok) return listening;
   const port = listening.value;
+  hosts = knownHosts(options.host, port);
   void kernel.ready().catch(() => undefined); // warm it up while the page loads
   const shownHost = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
   return ok({

@@ -63,6 +63,14 @@ export function parseRoster(text: string, file: string): Result<readonly RosterE
     const email = value("email");
     const cohort = value("cohort");
     const wrong: string[] = [];
+    // Control and format characters (a line break, an escape sequence) would rewrite the terminal that shows the pick.
+    for (const [column, text] of [
+      ["name", name],
+      ["email", email],
+      ["cohort", cohort],
+    ] as const)
+      if (/[\p{Cc}\p{Cf}]/u.test(text))
+        wrong.push(`the ${column} holds a control character (a line break, a tab or an escape): type it on one line`);
     if (name === "") wrong.push("missing name");
     if (email === "") wrong.push("missing email");
     else if (!emailShape.test(email)) wrong.push(`bad email ${JSON.stringify(email)} (an email looks like name@example.edu)`);

@@ -109,7 +109,7 @@ function renderCode(cell: DeckCode): string {
   const reveal = cell.solution !== undefined ? `<button type="button" data-action="reveal">Show solution</button>` : "";
   return `<div class="cell" data-cell-id="${escapeHtml(cell.id)}" data-role="${cell.role}">
 ${label ? `<div class="cell-label">${label}</div>` : ""}<div class="editor"><pre class="editor-view hljs" aria-hidden="true">${escapeHtml(cell.source)}\n</pre><textarea spellcheck="false" autocomplete="off" aria-label="code of cell ${escapeHtml(cell.id)}">${escapeHtml(cell.source)}</textarea></div>
-<div class="cell-actions"><button type="button" data-action="run" title="Run (Shift-Enter)">▶ Run</button><button type="button" data-action="stop" title="Interrupt the kernel">■ Stop</button>${reveal}<span class="cell-status" data-status></span></div>
+<div class="cell-actions"><button type="button" data-action="run" title="Run (Shift-Enter)">► Run</button><button type="button" data-action="stop" title="Interrupt the kernel">■ Stop</button>${reveal}<span class="cell-status" data-status></span></div>
 <div class="output" data-output></div>
 </div>`;
 }

@@ -34,10 +34,13 @@ function escapeHtml(text) {
 const ESC = String.fromCharCode(27);
 const stripAnsi = (text) => text.replace(new RegExp(`${ESC}\\[[0-9;]*[A-Za-z]`, "g"), "");
 
+/** The token this page was opened with: every request carries it in a header (never a cookie, which other local servers would get too). */
+const TOKEN = new URLSearchParams(location.search).get("token") ?? "";
+
 async function api(route, body) {
   const response = await fetch(`/api/${route}`, {
     method: body === undefined ? "GET" : "POST",
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: { "x-rollcall-token": TOKEN, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const answer = await response.json().catch(() => ({ error: `the presenter answered ${response.status}` }));
