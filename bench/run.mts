@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 /**
- * npm run bench [-- execute|grade|shards|class-file|present]: the issues' figures, each a ratio against the named
+ * npm run bench [-- execute|grade|shards|class-file|present|class|pulse]: the issues' figures, each a ratio against the named
  * peer measured in the same run. Results also go to bench/results/<name>.json.
  */
 import path from "node:path";
 import { fs } from "zx";
 import { projectRoot } from "../src/engine/paths.js";
 import { runMain } from "../scripts/run-main.mjs";
+import { benchClass } from "./class.mjs";
 import { benchClassFile } from "./class-file.mjs";
 import { benchExecute } from "./execute.mjs";
 import { benchGrade } from "./grade.mjs";
 import { benchPresent } from "./present.mjs";
+import { benchPulse } from "./pulse.mjs";
 import { benchShards } from "./shards.mjs";
 
 const benches: Record<string, () => Promise<Record<string, number>>> = {
@@ -19,6 +21,8 @@ const benches: Record<string, () => Promise<Record<string, number>>> = {
   shards: () => benchShards(),
   "class-file": () => benchClassFile(),
   present: () => benchPresent(),
+  class: () => benchClass(),
+  pulse: () => benchPulse(),
 };
 
 async function main(): Promise<number> {

@@ -4,12 +4,14 @@
  * npm start -- --no-browser          print the URL, do not open a browser
  * npm start -- --port 8890 --ip 0.0.0.0
  * npm start -- --user-kernel         install the TypeScript kernel for VS Code / your own Jupyter, then exit
+ * npm start -- --pulse URL --token TOKEN   turn the class pulse on (writes ~/.rollcall-pulse.json), then open the course
  *
  * Jupyter's own output goes to .jupyter/notebook.log and, dimmed, to stderr; the
  * lines starting "rollcall:" on stdout are the ones that matter.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -26,6 +28,7 @@ import {
 import { lessonIds } from "../src/engine/lesson-files.js";
 import { jupyterDataDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
+import { PULSE_SETTINGS_FILE, pulseSettings, pulseSettingsText } from "../src/pulse.js";
 import { runMain } from "./run-main.mjs";
 
 /** How long Jupyter gets to shut its kernels down after SIGTERM before it is killed. */
@@ -45,7 +48,7 @@ function fail(message: string): number {
   return 1;
 }
 
-type Options = { browser: boolean; port: number; ip: string; userKernel: boolean };
+type Options = { browser: boolean; port: number; ip: string; userKernel: boolean; pulse?: string; token?: string };
 
 function readOptions(): Options | string {
   let parsed;
@@ -56,15 +59,25 @@ function readOptions(): Options | string {
         port: { type: "string", default: "8888" },
         ip: { type: "string", default: "127.0.0.1" },
         "user-kernel": { type: "boolean", default: false },
+        pulse: { type: "string" },
+        token: { type: "string" },
       },
     });
   } catch (error) {
-    return `${(error as Error).message}\nusage: npm start -- [--no-browser] [--port N] [--ip ADDRESS] [--user-kernel]`;
+    return `${(error as Error).message}\nusage: npm start -- [--no-browser] [--port N] [--ip ADDRESS] [--user-kernel] [--pulse URL --token TOKEN]`;
   }
   const { values } = parsed;
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return `--port must be a whole number from 1 to 65535, not "${values.port}"`;
-  return { browser: !values["no-browser"], port, ip: values.ip, userKernel: values["user-kernel"] };
+  if ((values.pulse === undefined) !== (values.token === undefined))
+    return "--pulse URL and --token TOKEN go together: your instructor gives you both";
+  return {
+    browser: !values["no-browser"],
+    port,
+    ip: values.ip,
+    userKernel: values["user-kernel"],
+    ...(values.pulse !== undefined && values.token !== undefined ? { pulse: values.pulse, token: values.token } : {}),
+  };
 }
 
 /** Runs a command with its output streamed to the terminal; true when it succeeded. */
@@ -227,6 +240,13 @@ async function openCourse(python: string, options: Options): Promise<number> {
 async function main(): Promise<number> {
   const options = readOptions();
   if (typeof options === "string") return fail(options);
+  if (options.pulse !== undefined && options.token !== undefined) {
+    const settings = pulseSettings({ ROLLCALL_PULSE_URL: options.pulse, ROLLCALL_PULSE_TOKEN: options.token }, []);
+    if (!settings) return fail("--pulse must be an http:// URL and --token the token your instructor gave you");
+    const file = path.join(os.homedir(), PULSE_SETTINGS_FILE);
+    writeFileSync(file, pulseSettingsText(settings), { mode: 0o600 });
+    say(`the class pulse is on (${file}): each check shares your name, the exercise, how many checks passed and when`);
+  }
   const found = await findOrInstallJupyter();
   if (!found.ok) return fail(found.problems.map(formatProblem).join("\n"));
   const { python, version } = found.value;

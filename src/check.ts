@@ -9,6 +9,7 @@ import { inspect, isDeepStrictEqual } from "node:util";
 import { publish } from "./display";
 import { isNotDoneYet } from "./not-done-yet";
 import { previousCellError } from "./previous-cell";
+import { PULSE_NOTICE, sharePulse } from "./pulse";
 
 /**
  * The tools you use inside `check(...)` to write tests. Each call is one test.
@@ -145,10 +146,20 @@ export function check(exercise: string, define: (t: Tester) => void, options: Ch
     // Only a real failing run earns the next hint: not "todo", not a pass, not a broken cell above.
     if (result.status === "fail" && result.previousCellError === undefined) failedRuns.set(exercise, failedBefore + 1);
     showCheck(result);
+    shareWithPulse(result);
   } catch (error) {
     process.stderr.write(`rollcall could not run this check: ${String(error)}\n`);
   }
   // Returns nothing on purpose: a notebook shows a cell's last value, and the report is enough.
+}
+
+/** When the class pulse is on (pulse.ts), queues how the run went for the instructor's dashboard; the first time, says what is shared. */
+function shareWithPulse(result: CheckResult): void {
+  const status = result.previousCellError !== undefined ? "fail" : result.status;
+  const passed = result.tests.filter((t) => t.status === "pass").length;
+  if (sharePulse({ exercise: result.exercise, status, passed, total: result.tests.length }) === "first") {
+    publish({ "text/plain": PULSE_NOTICE, "text/html": `<div class="rollcall-pulse">${escapeHtml(PULSE_NOTICE)}</div>` });
+  }
 }
 
 /**

@@ -8,4 +8,5 @@ export { SqlError, isSqlError } from "./sql-error";
 export { show, table, barChart } from "./display";
 export { check, type Tester, type CheckOptions } from "./check";
 export { isNotDoneYet, todo, type NotDoneYet } from "./not-done-yet";
+export { submit } from "./submit";
 // `check` also asks ./previous-cell whether the cell run just before it failed (nothing to import from it).

@@ -38,7 +38,14 @@ test("the reporter's JSON: version, status, max_score, and per test its name, st
     max_score: 6,
     tests: [
       { name: "add-student: adds one", status: "pass", score: 1.5, message: "", ...common },
-      { name: "add-student: keeps order", status: "fail", score: 0, message: "expected [Ada, Bo]", ...common },
+      // A hidden test keeps its name and its expected value out of the log the learner can read.
+      {
+        name: "add-student: hidden test 1",
+        status: "fail",
+        score: 0,
+        message: "a hidden test did not pass: try more cases of your own",
+        ...common,
+      },
       { name: "count-rows", status: "error", score: 0, message: "your answer cell did not run", ...common },
     ],
   });

@@ -37,7 +37,9 @@ test("results.json: score, time, output, and a test per lesson test; hidden test
   assert.deepEqual(gradescopeResults(graded, 12.345), {
     score: 1.5,
     execution_time: 12.3,
-    output: "keeping-a-roster: 1.5 of 6 points\nnote: a locked cell was changed and restored",
+    // Only the visible tests' points: with the hidden ones in, a learner could work out how those went before the due date.
+    output:
+      "keeping-a-roster: 1.5 of 2.5 points in the visible tests; 1 more test counts after the due date\nnote: a locked cell was changed and restored",
     stdout_visibility: "hidden",
     tests: [
       { name: "add-student: adds one", score: 1.5, max_score: 1.5, status: "passed", output: "passed", visibility: "visible" },

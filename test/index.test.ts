@@ -23,6 +23,7 @@ test('"rollcall" exports exactly the helper API, nothing else', () => {
     "show",
     "shuffle",
     "students",
+    "submit",
     "table",
     "todo",
   ]);

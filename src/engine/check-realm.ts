@@ -91,10 +91,13 @@ function fixedInspect(): Record<string, unknown> {
   return { ...snapshot(util), inspect: Object.freeze(Object.assign(inspect, { custom: util.inspect.custom })), format };
 }
 
-/** Node's built-in modules a helper may use inside the check realm (trusted code only runs there), as they were at start. */
+/**
+ * Node's built-in modules a helper may use inside the check realm (trusted code only runs there), as they were at start:
+ * the helper module loads whole, so every module one of its files imports (os: where submit and the pulse look) is here.
+ */
 const REALM_BUILTINS = new Map<string, object>([
   ["util", Object.freeze(fixedInspect())],
-  ...["crypto", "fs", "path"].map((name) => [name, snapshot(hostRequire(name) as object)] as [string, object]),
+  ...["crypto", "fs", "os", "path"].map((name) => [name, snapshot(hostRequire(name) as object)] as [string, object]),
 ]);
 /** The brand checks both sides of the membrane use, from that same copy. */
 const BRANDS = (REALM_BUILTINS.get("util") as { types: typeof types }).types;

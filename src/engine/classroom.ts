@@ -37,11 +37,14 @@ export function classroomResults(results: LearnerResults): ClassroomResults {
     version: 1,
     status: results.status,
     max_score: results.max_score,
-    tests: results.tests.map((t) => ({
-      name: testLabel(t),
+    // The reporter prints every name and message in the Actions log, which the learner can open: a hidden test says only that it is one.
+    tests: results.tests.map((t, i) => ({
+      name: t.hidden
+        ? `${t.exercise}: hidden test ${results.tests.slice(0, i + 1).filter((u) => u.hidden && u.exercise === t.exercise).length}`
+        : testLabel(t),
       status: t.status,
       score: t.points,
-      message: t.status === "pass" ? "" : (t.message ?? t.status),
+      message: t.status === "pass" ? "" : t.hidden ? "a hidden test did not pass: try more cases of your own" : (t.message ?? t.status),
       test_code: "",
       filename: "",
       line_no: 0,

@@ -3,7 +3,7 @@
  * /autograder/results/): a test per lesson test, the lesson's hidden tests shown
  * only after the due date. Pure: results in, object out.
  */
-import { formatPoints, testLabel, type LearnerResults } from "./results.js";
+import { formatPoints, testLabel, totalPoints, type LearnerResults } from "./results.js";
 
 /** Gradescope's visibility values that rollcall uses: the hidden tests wait for the due date. */
 export type GradescopeVisibility = "visible" | "after_due_date" | "hidden";
@@ -27,9 +27,18 @@ export interface GradescopeResults {
   readonly tests: readonly GradescopeTest[];
 }
 
-/** What the whole submission shows: the total, the grader's error if any, and what it noticed about the notebook. */
+/**
+ * What the whole submission shows, always, to the learner: the visible tests' points
+ * only (with the hidden tests' in it, a learner could subtract their way to how the
+ * hidden tests went, before the due date), the grader's error if any, and its notes.
+ */
 function summary(results: LearnerResults): string {
-  const lines = [`${results.lesson}: ${formatPoints(results.score)} of ${formatPoints(results.max_score)} points`];
+  const visible = results.tests.filter((t) => !t.hidden);
+  const hidden = results.tests.length - visible.length;
+  const points = `${formatPoints(totalPoints(visible))} of ${formatPoints(visible.reduce((sum, t) => sum + t.max_points, 0))} points`;
+  const lines = [
+    `${results.lesson}: ${points}${hidden ? ` in the visible tests; ${hidden === 1 ? "1 more test counts" : `${hidden} more tests count`} after the due date` : ""}`,
+  ];
   if (results.message !== undefined) lines.push(results.message);
   lines.push(...results.notes.map((n) => `note: ${n}`));
   return lines.join("\n");

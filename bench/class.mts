@@ -1,0 +1,147 @@
+/**
+ * A class on one server under load (root, Debian): N simulated learners
+ * (ROLLCALL_BENCH_LEARNERS, default 30) through the hub's REST API with the
+ * instructor's service token: make the users, start every server at once, then
+ * each opens a tslab kernel over its server's WebSocket channels and runs lesson
+ * 01's cells (the instructor copy, so every check passes) at the same moment.
+ * Beside it, the same Run All on N plain tslab kernels (the kit's JupyterKernel,
+ * no hub). The accounts are removed afterwards, even when the run fails.
+ */
+import { buildLesson } from "../src/engine/build.js";
+import { hubApi, openKernel, startServer, type CellRun, type RemoteKernel } from "../src/engine/hub-client.js";
+import { JupyterKernel } from "../src/engine/kernel-client.js";
+import { tslabCommand } from "../src/engine/kernel-seam.js";
+import { loadLesson } from "../src/engine/lesson-files.js";
+import { projectRoot } from "../src/engine/paths.js";
+import { formatProblem } from "../src/engine/problem.js";
+import { processesOf } from "../src/engine/unix-accounts.js";
+import { hubClass } from "../test/support/hub-class.js";
+
+const quantile = (values: readonly number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+};
+const source = (s: string | readonly string[]): string => (typeof s === "string" ? s : s.join(""));
+
+async function lessonCells(): Promise<string[]> {
+  const lesson = await loadLesson("01-arrays");
+  if (!lesson.ok) throw new Error(lesson.problems.map(formatProblem).join("\n"));
+  return buildLesson(lesson.value)
+    .instructor.cells.filter((c) => c.cell_type === "code")
+    .map((c) => source(c.source as string | string[]));
+}
+
+/** Resident memory (kB) of every process of these uids, from /proc. */
+async function residentKb(uids: readonly number[]): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  let total = 0;
+  for (const uid of uids) {
+    for (const pid of processesOf(uid)) {
+      const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+      total += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    }
+  }
+  return total;
+}
+
+interface Learned {
+  readonly runAll: number;
+  readonly warm: number[];
+  readonly failures: number;
+}
+
+/** Run All, then a few warm cells, on one kernel; counts a cell that did not end ok as a failure. */
+async function runAll(execute: (code: string) => Promise<CellRun>, cells: readonly string[], started: number): Promise<Learned> {
+  let failures = 0;
+  for (const cell of cells) if ((await execute(cell)).status !== "ok") failures += 1;
+  const runAllAt = performance.now() - started;
+  const warm: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const run = await execute(`${i} + 1`);
+    if (run.status !== "ok") failures += 1;
+    warm.push(run.ms);
+  }
+  return { runAll: runAllAt, warm, failures };
+}
+
+export async function benchClass(): Promise<Record<string, number>> {
+  if (process.getuid?.() !== 0) throw new Error("npm run bench -- class makes Unix accounts: run it as root");
+  const count = Number(process.env["ROLLCALL_BENCH_LEARNERS"] ?? 30);
+  const cells = await lessonCells();
+  const hub = await hubClass("load");
+  const figures: Record<string, number> = { learners: count };
+  try {
+    await hub.addLearners(Array.from({ length: count }, (_, i) => ({ name: `Learner ${i + 1}`, email: `load${i + 1}@bench.example` })));
+    const { url, token } = await hub.start();
+    const admin = hubApi(url, token);
+    const users = hub.accounts().map((e) => e.user);
+    const uids = hub.accounts().map((e) => e.uid);
+    const before = await residentKb(uids);
+
+    const began = performance.now();
+    let failures = 0;
+    const up = await Promise.allSettled(users.map((u) => startServer(admin, u, 180_000)));
+    failures += up.filter((r) => r.status === "rejected").length;
+    figures["hub: all servers up (s)"] = (performance.now() - began) / 1000;
+
+    const ready = users.filter((_, i) => up[i]?.status === "fulfilled");
+    const opened = await Promise.allSettled(ready.map((u) => openKernel(new URL(`user/${u}/`, url).href, token)));
+    failures += opened.filter((r) => r.status === "rejected").length;
+    const kernels = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const runStart = performance.now();
+    const results = await Promise.allSettled(kernels.map((k) => runAll((c) => k.execute(c), cells, runStart)));
+    failures += results.filter((r) => r.status === "rejected").length;
+    const done = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    failures += done.reduce((n, d) => n + d.failures, 0);
+    figures["hub: every Run All done, from the first request (s)"] = (performance.now() - began) / 1000;
+    figures["hub: Run All under load, slowest (s)"] = Math.max(...done.map((d) => d.runAll)) / 1000;
+    const warm = done.flatMap((d) => d.warm);
+    figures["hub: warm cell p50 under load (ms)"] = quantile(warm, 0.5);
+    figures["hub: warm cell p95 under load (ms)"] = quantile(warm, 0.95);
+    figures["hub: memory per learner, server + kernel (MB)"] = ((await residentKb(uids)) - before) / 1024 / Math.max(1, kernels.length);
+    figures["hub: failures"] = failures;
+    await Promise.all(kernels.map((k: RemoteKernel) => k.close()));
+  } finally {
+    await hub.dispose();
+  }
+
+  // beside it: the same Run All on plain kernels, no hub
+  const tslab = tslabCommand(projectRoot);
+  const began = performance.now();
+  let failures = 0;
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () => JupyterKernel.start(tslab, { cwd: projectRoot, startTimeoutMs: 180_000 })),
+  );
+  failures += started.filter((r) => r.status === "rejected").length;
+  const kernels = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  figures["plain: all kernels up (s)"] = (performance.now() - began) / 1000;
+  const pids = kernels.map((k) => (k as unknown as { child: { pid: number } }).child.pid);
+  const runStart = performance.now();
+  const results = await Promise.allSettled(
+    kernels.map((k) =>
+      runAll(
+        async (code) => {
+          const e = await k.execute(code, { timeoutMs: 120_000 });
+          return { status: e.status === "ok" ? "ok" : "error", text: "", ms: e.durationMs };
+        },
+        cells,
+        runStart,
+      ),
+    ),
+  );
+  const done = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  failures += results.filter((r) => r.status === "rejected").length + done.reduce((n, d) => n + d.failures, 0);
+  figures["plain: every Run All done, from the first start (s)"] = (performance.now() - began) / 1000;
+  const warm = done.flatMap((d) => d.warm);
+  figures["plain: warm cell p50 under load (ms)"] = quantile(warm, 0.5);
+  figures["plain: warm cell p95 under load (ms)"] = quantile(warm, 0.95);
+  let rss = 0;
+  for (const pid of pids) {
+    const status = await import("node:fs/promises").then((fs) => fs.readFile(`/proc/${pid}/status`, "utf8")).catch(() => "");
+    rss += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  }
+  figures["plain: memory per kernel (MB)"] = rss / 1024 / Math.max(1, kernels.length);
+  figures["plain: failures"] = failures;
+  await Promise.all(kernels.map((k) => k.stop()));
+  return figures;
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * npm run hub -- --class NAME [--port 8000] [--ip 127.0.0.1] [--admin USER] [--classes DIR]
+ * npm run hub -- --class NAME --remove [--classes DIR]
+ *
+ * As root on Debian: a Unix account per learner of the class (`rc-…`, marked
+ * `rollcall:NAME`), their passwords once in classes/NAME-logins.csv (0600), and
+ * JupyterHub on them until Ctrl-C, which stops the hub, the proxy and every
+ * learner's server. `--remove` removes the accounts it made, and only those.
+ */
+import { chalk } from "zx";
+import { classesDir, fromUserFolder } from "../src/engine/class-file.js";
+import { HUB_PACKAGES, installMissing } from "../src/engine/debian-packages.js";
+import { startHub } from "../src/engine/hub-run.js";
+import { describeMapping, freePort, instructorName, planHub, removeHub, setUpHub, systemChecks } from "../src/engine/hub-setup.js";
+import { projectRoot } from "../src/engine/paths.js";
+import { formatProblem, type Problem } from "../src/engine/problem.js";
+import { markedAccounts } from "../src/engine/unix-accounts.js";
+import { readArgs, runMain } from "./run-main.mjs";
+
+const USAGE = [
+  "usage: npm run hub -- --class NAME [--port 8000] [--ip 127.0.0.1] [--admin USER] [--classes DIR]",
+  "       npm run hub -- --class NAME --remove [--classes DIR]",
+].join("\n");
+
+function fail(problems: readonly Problem[]): number {
+  for (const p of problems) console.error(chalk.red(`rollcall hub: ${formatProblem(p)}`));
+  console.error("nothing was set up.");
+  return 1;
+}
+
+async function main(): Promise<number> {
+  const parsed = readArgs(USAGE, {
+    options: {
+      class: { type: "string" },
+      port: { type: "string", default: "8000" },
+      ip: { type: "string", default: "127.0.0.1" },
+      admin: { type: "string" },
+      classes: { type: "string" },
+      remove: { type: "boolean", default: false },
+    },
+  });
+  if (!parsed) return 2;
+  const { values } = parsed;
+  const className = values.class;
+  const port = Number(values.port);
+  if (className === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(USAGE);
+    return 2;
+  }
+  const dir = values.classes !== undefined ? fromUserFolder(values.classes) : classesDir();
+
+  if (values.remove) {
+    if (!systemChecks.isRoot()) return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }]);
+    const removed = await removeHub(dir, className);
+    console.log(removed.length ? `removed ${removed.join(", ")} and their homes` : `no accounts of class ${className} to remove`);
+    return 0;
+  }
+
+  if (systemChecks.isRoot()) {
+    const installed = installMissing(HUB_PACKAGES, (line) => console.log(line));
+    if (!installed.ok) return fail(installed.problems);
+  }
+  const plan = await planHub({ className, classesDir: dir, ip: values.ip, port, admin: values.admin ?? instructorName(), projectRoot });
+  if (!plan.ok) return fail(plan.problems);
+  for (const line of plan.value.accounts.map(describeMapping)) if (line !== undefined) console.log(line);
+  const setUp = await setUpHub(plan.value, { hubPort: await freePort(), proxyApiPort: await freePort() });
+  if (setUp.created.length)
+    console.log(`made ${setUp.created.length} accounts; their passwords are in ${plan.value.loginsFile} (only root can read it)`);
+  if (setUp.existing.length) console.log(`${setUp.existing.length} accounts were there already: their passwords are unchanged`);
+  for (const note of setUp.notes) console.log(chalk.yellow(note));
+
+  const uids = markedAccounts(className).map((e) => e.uid);
+  const hub = await startHub({ configFile: setUp.configFile, stateDir: plan.value.stateDir, ip: values.ip, port, uids });
+  console.log(
+    chalk.green(
+      `class ${className} is on ${hub.url}  (log in as a learner with the logins file; ${plan.value.admin} is admin). Ctrl-C stops it.`,
+    ),
+  );
+  let stopRequested = false;
+  const stopping = new Promise<void>((resolve) => {
+    const onSignal = (): void => {
+      stopRequested = true;
+      console.log("stopping the hub, the proxy and every learner's server…");
+      void hub.stop().then(resolve);
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  });
+  await Promise.race([stopping, hub.exited]);
+  if (!stopRequested) {
+    await hub.stop();
+    console.error(chalk.red(`jupyterhub ended by itself; its log is in ${plan.value.stateDir}`));
+    return 1;
+  }
+  await stopping;
+  console.log("stopped.");
+  return 0;
+}
+
+runMain("hub", main);

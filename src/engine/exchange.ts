@@ -1,0 +1,286 @@
+/**
+ * The class's exchange on one server: a drop folder learners submit into (root's, mode 1733 like
+ * nbgrader's: anyone can add a file, nobody can list the folder or touch another's file), collect
+ * (each learner's latest submission of a lesson, into the folder `npm run grade` takes) and return
+ * (each learner's feedback page into their own home). Who a file is from is its owner's uid, never
+ * its name; when it was handed in is its ctime, which a learner cannot set back.
+ */
+import { spawn } from "node:child_process";
+import { chmod, chown, copyFile, lstat, mkdir, readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { writeAtomically } from "./atomic-write.js";
+import { failed, ok, type Problem, type Result } from "./problem.js";
+import { markedAccounts } from "./unix-accounts.js";
+
+/** Every class's exchange lives under here: `/srv/rollcall/CLASS/inbound`. */
+export const EXCHANGE_ROOT = "/srv/rollcall";
+/** The variable the hub's spawner sets in each learner's server, which `submit()` reads. */
+export const SUBMIT_DIR_VARIABLE = "ROLLCALL_SUBMIT_DIR";
+const MAX_BYTES = 5 * 1024 * 1024;
+
+/** A lesson's id as a file name may hold it: no folders, no leading dot. */
+export const LESSON_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const badLesson = (lesson: string): Problem => ({
+  message: `"${lesson}" is no lesson id (letters, digits, ".", "-", "_"), e.g. 01-arrays`,
+});
+
+export const dropFolderOf = (className: string, root = EXCHANGE_ROOT): string => path.join(root, className, "inbound");
+
+/** A learner's account, as `getent passwd` tells it. */
+export interface Account {
+  /** The Unix name (`rc-ada`): the learner's name in collected folders and feedback pages. */
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+}
+
+/** The class's accounts, as the hub made and marked them (`unix-accounts.ts`): nothing else is ever read or written. */
+export const classAccounts = (className: string): Account[] =>
+  markedAccounts(className).map((e) => ({ name: e.user, uid: e.uid, gid: e.gid, home: e.home }));
+
+/** The drop folder, made (or made right): root's, mode 1733. For the hub, which then sets `ROLLCALL_SUBMIT_DIR` to it. */
+export async function makeDropFolder(className: string, root = EXCHANGE_ROOT): Promise<string> {
+  const drop = dropFolderOf(className, root);
+  await mkdir(drop, { recursive: true, mode: 0o755 });
+  await chown(drop, 0, 0);
+  await chmod(drop, 0o1733);
+  return drop;
+}
+
+/** `rc-ada+01-arrays+20261202T104213123Z.ipynb`, as `submit()` names it. */
+export function parseSubmissionName(file: string): { readonly user: string; readonly lesson: string } | undefined {
+  const match = /^([^+/]+)\+([A-Za-z0-9][A-Za-z0-9._-]*)\+(\d{8}T\d{9}Z)\.ipynb$/.exec(file);
+  return match ? { user: match[1] as string, lesson: match[2] as string } : undefined;
+}
+
+/** One file in the drop folder, as `lstat` saw it. */
+export interface DroppedFile {
+  /** The file's name (what `submit()` named it) and where it is. */
+  readonly file: string;
+  readonly path: string;
+  readonly ownerUid: number;
+  /** Last change of the inode (ms): a learner can set mtime, not ctime. */
+  readonly changedMs: number;
+  readonly regular: boolean;
+  readonly links: number;
+  readonly size: number;
+}
+
+export interface CollectPlan {
+  /** Account name → the file to take. */
+  readonly latest: ReadonlyMap<string, DroppedFile>;
+  /** Files passed over, and why (a forged name, a link, past the due time). */
+  readonly notes: readonly string[];
+}
+
+/**
+ * Each learner's latest submission of `lesson` at or before `dueMs`: the learner is the file's
+ * owner; a file whose name says another user is passed over with a note, never credited to anyone.
+ */
+export function planCollect(files: readonly DroppedFile[], accounts: readonly Account[], lesson: string, dueMs?: number): CollectPlan {
+  const byUid = new Map(accounts.map((a) => [a.uid, a]));
+  const latest = new Map<string, DroppedFile>();
+  const notes: string[] = [];
+  let late = 0;
+  for (const f of [...files].sort((a, b) => a.file.localeCompare(b.file))) {
+    const named = parseSubmissionName(f.file);
+    if (!named || named.lesson !== lesson) continue;
+    const owner = byUid.get(f.ownerUid);
+    if (!owner) notes.push(`${f.file}: owned by uid ${f.ownerUid}, no account of this class: skipped`);
+    else if (named.user !== owner.name)
+      notes.push(`${f.file}: named for ${named.user} but owned by ${owner.name}: rejected (a submission is its owner's)`);
+    else if (!f.regular || f.links !== 1) notes.push(`${f.file}: not a plain file (a link?): skipped`);
+    else if (f.size > MAX_BYTES) notes.push(`${f.file}: ${f.size} bytes, over 5 MB: skipped`);
+    else if (dueMs !== undefined && f.changedMs > dueMs) late += 1;
+    else {
+      const kept = latest.get(owner.name);
+      if (!kept || f.changedMs > kept.changedMs || (f.changedMs === kept.changedMs && f.file > kept.file)) latest.set(owner.name, f);
+    }
+  }
+  if (late > 0) notes.push(`${late} submission(s) after the due time were left out`);
+  return { latest, notes };
+}
+
+export interface Collected {
+  readonly learners: readonly string[];
+  readonly notes: readonly string[];
+}
+
+async function dropped(dir: string, ownerUid?: number): Promise<DroppedFile[]> {
+  const files: DroppedFile[] = [];
+  for (const file of await readdir(dir)) {
+    const info = await lstat(path.join(dir, file)).catch(() => undefined);
+    if (!info) continue;
+    const uid = ownerUid ?? info.uid;
+    files.push({
+      file,
+      path: path.join(dir, file),
+      ownerUid: uid,
+      changedMs: info.ctimeMs,
+      regular: info.isFile(),
+      links: info.nlink,
+      size: info.size,
+    });
+  }
+  return files;
+}
+
+async function copyLatest(plan: CollectPlan, lesson: string, out: string): Promise<Collected> {
+  for (const [learner, f] of plan.latest) {
+    await mkdir(path.join(out, learner), { recursive: true });
+    await copyFile(f.path, path.join(out, learner, `${lesson}.ipynb`));
+  }
+  return { learners: [...plan.latest.keys()].sort(), notes: plan.notes };
+}
+
+/** Copies each learner's latest submission to `out/<account>/<lesson>.ipynb`. */
+export async function collect(
+  drop: string,
+  accounts: readonly Account[],
+  lesson: string,
+  out: string,
+  dueMs?: number,
+): Promise<Result<Collected>> {
+  if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
+  const files = await dropped(drop).catch(() => undefined);
+  if (!files) return failed([{ file: drop, message: "cannot read the class's drop folder; is this the hub's machine, and are you root?" }]);
+  return ok(await copyLatest(planCollect(files, accounts, lesson, dueMs), lesson, out));
+}
+
+/** A learner's folder name on a Kubernetes exchange: KubeSpawner's escaped `{username}`. */
+const FOLDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** The learners of an exchange kept as one folder per learner (Kubernetes), with the folders' paths. */
+async function learnerFolders(root: string): Promise<Account[] | undefined> {
+  const names = await readdir(root).catch(() => undefined);
+  if (!names) return undefined;
+  const folders: Account[] = [];
+  for (const name of names.sort()) {
+    const info = await lstat(path.join(root, name));
+    if (info.isDirectory() && FOLDER_NAME.test(name)) folders.push({ name, uid: folders.length, gid: -1, home: path.join(root, name) });
+  }
+  return folders;
+}
+
+/**
+ * Collect on Kubernetes: each learner's server mounts only its own subfolder (`{username}`) of the
+ * exchange volume, so the folder says who; all pods share one uid there, so ownership says nothing.
+ */
+export async function collectFolders(root: string, lesson: string, out: string, dueMs?: number): Promise<Result<Collected>> {
+  if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
+  const folders = await learnerFolders(root);
+  if (!folders) return failed([{ file: root, message: "cannot read the exchange's inbound folder; mount the exchange volume here" }]);
+  const files = (await Promise.all(folders.map((f) => dropped(f.home, f.uid)))).flat();
+  return ok(await copyLatest(planCollect(files, folders, lesson, dueMs), lesson, out));
+}
+
+/** Which feedback page goes to which home; a name that is no account of the class is reported, never written. */
+export function planReturn(
+  pages: readonly string[],
+  accounts: readonly Account[],
+): { readonly deliver: ReadonlyMap<string, Account>; readonly unknown: readonly string[] } {
+  const byName = new Map(accounts.map((a) => [a.name, a]));
+  const deliver = new Map<string, Account>();
+  const unknown: string[] = [];
+  for (const page of [...pages].sort()) {
+    if (!page.endsWith(".html")) continue;
+    const account = byName.get(page.slice(0, -".html".length));
+    if (account) deliver.set(page, account);
+    else unknown.push(page);
+  }
+  return { deliver, unknown };
+}
+
+/** Writes stdin to HOME/feedback/NAME whole, as the learner (their rights, their file): a link they planted cannot send it elsewhere. */
+const WRITE_AS_LEARNER = `
+const fs = require("node:fs"), path = require("node:path");
+const [dir, name] = process.argv.slice(1);
+const chunks = [];
+process.stdin.on("data", (c) => chunks.push(c)).on("end", () => {
+  fs.mkdirSync(dir, { recursive: true });
+  const temporary = path.join(dir, "." + name + "." + process.pid + ".tmp");
+  fs.writeFileSync(temporary, Buffer.concat(chunks), { flag: "wx", mode: 0o644 });
+  fs.renameSync(temporary, path.join(dir, name));
+});`;
+
+function writeAsLearner(account: Account, dir: string, name: string, bytes: Buffer): Promise<string | undefined> {
+  if (process.getuid?.() === account.uid) return writeAtomically(path.join(dir, name), bytes).then(() => undefined);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["-e", WRITE_AS_LEARNER, dir, name], { uid: account.uid, gid: account.gid, cwd: "/", env: {} });
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.on("error", (e) => resolve(e.message));
+    child.on("close", (code) =>
+      resolve(
+        code === 0
+          ? undefined
+          : (err
+              .trim()
+              .split("\n")
+              .find((l) => l.includes("Error")) ?? `exit code ${code}`),
+      ),
+    );
+    child.stdin.end(bytes);
+  });
+}
+
+export interface Returned {
+  readonly delivered: readonly string[];
+  readonly problems: readonly Problem[];
+}
+
+/** Puts `marks/feedback/<account>.html` into that account's home as `feedback/<lesson>.html`, and nowhere else. */
+export async function returnFeedback(marks: string, accounts: readonly Account[], lesson: string): Promise<Result<Returned>> {
+  if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
+  const folder = path.join(marks, "feedback");
+  const pages = await readdir(folder).catch(() => undefined);
+  if (!pages) return failed([{ file: folder, message: "holds no feedback pages; pass the folder `npm run grade` wrote (its --out)" }]);
+  const plan = planReturn(pages, accounts);
+  const problems: Problem[] = plan.unknown.map((page) => ({
+    file: path.join(folder, page),
+    message: "names no learner of this class: not returned",
+  }));
+  const delivered: string[] = [];
+  for (const [page, account] of plan.deliver) {
+    const source = path.join(folder, page);
+    const info = await lstat(source);
+    if (!info.isFile()) {
+      problems.push({ file: source, message: "is not a regular file: not returned" });
+      continue;
+    }
+    const error = await writeAsLearner(account, path.join(account.home, "feedback"), `${lesson}.html`, await readFile(source));
+    if (error) problems.push({ file: source, message: `could not be put into ${account.home}/feedback: ${error}` });
+    else delivered.push(account.name);
+  }
+  return ok({ delivered, problems });
+}
+
+/**
+ * Return on Kubernetes: `marks/feedback/<learner>.html` into `root/<learner>/<lesson>.html`, the
+ * folder that learner's server mounts (read-only) as `~/feedback`; only into folders that exist
+ * (made when the learner's server first started), never a new one from a page's name.
+ */
+export async function returnToFolders(marks: string, root: string, lesson: string): Promise<Result<Returned>> {
+  if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
+  const folder = path.join(marks, "feedback");
+  const pages = await readdir(folder).catch(() => undefined);
+  if (!pages) return failed([{ file: folder, message: "holds no feedback pages; pass the folder `npm run grade` wrote (its --out)" }]);
+  const learners = await learnerFolders(root);
+  if (!learners) return failed([{ file: root, message: "cannot read the exchange's outbound folder; mount the exchange volume here" }]);
+  const plan = planReturn(pages, learners);
+  const problems: Problem[] = plan.unknown.map((page) => ({
+    file: path.join(folder, page),
+    message: "names no learner's folder here: not returned",
+  }));
+  const delivered: string[] = [];
+  for (const [page, learner] of plan.deliver) {
+    const source = path.join(folder, page);
+    if (!(await lstat(source)).isFile()) problems.push({ file: source, message: "is not a regular file: not returned" });
+    else {
+      await writeAtomically(path.join(learner.home, `${lesson}.html`), await readFile(source));
+      delivered.push(learner.name);
+    }
+  }
+  return ok({ delivered, problems });
+}

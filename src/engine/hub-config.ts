@@ -1,0 +1,103 @@
+/**
+ * The `jupyterhub_config.py` of a class server, as text: options in, config out,
+ * nothing read or written here (the hub's setup writes it, the tests read it).
+ *
+ * One Unix user per learner, PAM login (JupyterHub's default authenticator), each
+ * learner's server a local process (`jupyterhub-singleuser`, Debian's Notebook)
+ * rooted in their home, the hub's state in one private folder, and a service token
+ * the instructor's commands (and the tests and the bench) use for the REST API.
+ */
+import { SUBMIT_DIR_VARIABLE } from "./exchange.js";
+
+export interface HubConfigOptions {
+  /** Where the proxy listens for browsers. */
+  readonly ip: string;
+  readonly port: number;
+  /** Where the hub itself listens for the proxy and the learners' servers (loopback). */
+  readonly hubPort: number;
+  /** The proxy's REST API port (loopback). */
+  readonly proxyApiPort: number;
+  /** The hub's private folder: database, cookie secret, proxy token, service token. */
+  readonly stateDir: string;
+  /** The Unix names allowed to log in (the learners). */
+  readonly users: readonly string[];
+  /** Unix names that are admins (the instructor). */
+  readonly admins: readonly string[];
+  /** The Jupyter data folder holding the kit's kernelspec (`kernels/tslab`). */
+  readonly jupyterPath: string;
+  /** The class's drop folder, which `submit()` in a learner's kernel finds in ROLLCALL_SUBMIT_DIR. */
+  readonly submitDir: string;
+  /** The single-user server each learner runs; default Debian's. */
+  readonly singleuser?: string;
+}
+
+/** The service whose token (in `<stateDir>/api-token`) the instructor's commands use. */
+export const HUB_SERVICE = "rollcall";
+
+/** File names inside the state folder. */
+export const HUB_STATE_FILES = {
+  config: "jupyterhub_config.py",
+  database: "jupyterhub.sqlite",
+  cookieSecret: "jupyterhub_cookie_secret",
+  proxyToken: "proxy-token",
+  apiToken: "api-token",
+  log: "jupyterhub.log",
+} as const;
+
+/** A Python string literal for any text (JSON's escapes are Python's too, for what JSON emits). */
+const py = (text: string): string => JSON.stringify(text);
+const pySet = (items: readonly string[]): string => (items.length ? `{${items.map(py).join(", ")}}` : "set()");
+
+/**
+ * The config text. Every value is quoted as a Python literal, so a name cannot
+ * break out of its string.
+ *
+ * @example
+ * hubConfig({ ip: "127.0.0.1", port: 8000, hubPort: 8081, proxyApiPort: 8001, stateDir: "/c/x-hub",
+ *   users: ["rc-ada"], admins: ["root"], jupyterPath: "/usr/local/share/jupyter" });
+ */
+export function hubConfig(o: HubConfigOptions): string {
+  const state = (file: string): string => py(`${o.stateDir.replace(/\/$/, "")}/${file}`);
+  const lines = [
+    "# Written by rollcall's `npm run hub`; it is rewritten on every start.",
+    "c = get_config()  # noqa",
+    "",
+    "def _secret(path):",
+    "    with open(path) as f:",
+    "        return f.read().strip()",
+    "",
+    `c.JupyterHub.ip = ${py(o.ip)}`,
+    `c.JupyterHub.port = ${o.port}`,
+    `c.JupyterHub.hub_ip = "127.0.0.1"`,
+    `c.JupyterHub.hub_port = ${o.hubPort}`,
+    `c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:${o.proxyApiPort}"`,
+    `c.ConfigurableHTTPProxy.auth_token = _secret(${state(HUB_STATE_FILES.proxyToken)})`,
+    `c.ConfigurableHTTPProxy.pid_file = ${state("proxy.pid")}`,
+    `c.JupyterHub.pid_file = ${state("jupyterhub.pid")}`,
+    `c.JupyterHub.db_url = "sqlite:///" + ${state(HUB_STATE_FILES.database)}`,
+    `c.JupyterHub.cookie_secret_file = ${state(HUB_STATE_FILES.cookieSecret)}`,
+    "# Ctrl-C stops the proxy and every learner's server with the hub.",
+    "c.JupyterHub.cleanup_servers = True",
+    "c.JupyterHub.cleanup_proxy = True",
+    "",
+    "# PAM: learners log in with their Unix name and the password in the logins file.",
+    `c.JupyterHub.authenticator_class = "jupyterhub.auth.PAMAuthenticator"`,
+    `c.Authenticator.allowed_users = ${pySet(o.users)}`,
+    `c.Authenticator.admin_users = ${pySet(o.admins)}`,
+    "",
+    `c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"`,
+    `c.Spawner.cmd = [${py(o.singleuser ?? "/usr/bin/jupyterhub-singleuser")}]`,
+    `c.Spawner.notebook_dir = "~"`,
+    `c.Spawner.default_url = "/tree"`,
+    `c.Spawner.environment = {"JUPYTER_PATH": ${py(o.jupyterPath)}, ${py(SUBMIT_DIR_VARIABLE)}: ${py(o.submitDir)}}`,
+    "# A class starts at once on a small machine: give each server time.",
+    "c.Spawner.start_timeout = 120",
+    "c.Spawner.http_timeout = 120",
+    "",
+    "# The instructor's commands reach the REST API with this service's token.",
+    `c.JupyterHub.services = [{"name": ${py(HUB_SERVICE)}, "api_token": _secret(${state(HUB_STATE_FILES.apiToken)})}]`,
+    `c.JupyterHub.load_roles = [{"name": "rollcall-instructor", "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"], "services": [${py(HUB_SERVICE)}]}]`,
+    "",
+  ];
+  return lines.join("\n");
+}

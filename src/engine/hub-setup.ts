@@ -1,0 +1,289 @@
+/**
+ * Setting up a class server, in two steps so that nothing is half set up: `planHub`
+ * checks everything a user can get wrong (root, Debian's packages, learners, Unix
+ * names, the port) and changes nothing; `setUpHub` then makes the accounts, the
+ * logins file, the hub's private state, its config, the kernelspec, and hands out
+ * the notebooks. `removeHub` undoes the accounts, and only the marked ones.
+ *
+ * What a learner can read of the project: node_modules/ and dist/ (the kernel and
+ * the helper module need them) and the learner notebooks. Not: classes/ (class
+ * files, logins, the hub's state: 0700), lessons/, build/, test/ and .git/ (the
+ * solutions and hidden tests), which lose every permission for others.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, lchown, lstat, mkdir, readFile, rename, stat, symlink, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { parse } from "csv-parse/sync";
+import { stringify } from "csv-stringify/sync";
+import { openClass } from "./class-file.js";
+import { makeDropFolder } from "./exchange.js";
+import { HUB_PACKAGES, installCommand, missingPackages } from "./debian-packages.js";
+import { handOutClass } from "./hand-out.js";
+import { hubConfig, HUB_STATE_FILES } from "./hub-config.js";
+import { installKernelSpec } from "./jupyter-setup.js";
+import { failed, ok, type Problem, type Result } from "./problem.js";
+import {
+  createAccount,
+  markedAccounts,
+  newPassword,
+  passwdEntries,
+  planAccounts,
+  removeAccounts,
+  setPasswords,
+  type PlannedAccount,
+} from "./unix-accounts.js";
+
+/** What the machine is asked; tests inject "not root" and "package missing" (they run as root, with the packages). */
+export interface HubChecks {
+  readonly isRoot: () => boolean;
+  readonly missingPackages: (names: readonly string[]) => readonly string[];
+}
+
+export const systemChecks: HubChecks = { isRoot: () => process.getuid?.() === 0, missingPackages };
+
+export interface HubOptions {
+  readonly className: string;
+  /** The folder of class files (`classes/`). */
+  readonly classesDir: string;
+  readonly ip: string;
+  readonly port: number;
+  /** The instructor's Unix name, made admin. */
+  readonly admin: string;
+  /** The project (node_modules, dist, notebooks). */
+  readonly projectRoot: string;
+  /** The Jupyter data folder the kernelspec goes to; default the system-wide one every learner's server reads. */
+  readonly jupyterPath?: string;
+}
+
+/** Everything checked, nothing changed yet. */
+export interface HubPlan extends HubOptions {
+  readonly accounts: readonly PlannedAccount[];
+  readonly stateDir: string;
+  readonly loginsFile: string;
+  readonly jupyterPath: string;
+}
+
+export const SYSTEM_JUPYTER_PATH = "/usr/local/share/jupyter";
+
+export const hubStateDir = (classesDir: string, className: string): string => path.join(classesDir, `${className}-hub`);
+export const loginsFile = (classesDir: string, className: string): string => path.join(classesDir, `${className}-logins.csv`);
+
+/** True when nothing listens on ip:port (we can bind it). */
+export function portFree(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen({ host: ip, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port the OS says is free on loopback now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/**
+ * Checks, in order, what would stop the hub, and changes nothing: root, Debian's
+ * packages (saying the apt command), a class with learners, Unix names that are
+ * free or already this class's, and the port.
+ */
+export async function planHub(options: HubOptions, checks: HubChecks = systemChecks): Promise<Result<HubPlan>> {
+  if (!checks.isRoot()) {
+    return failed([{ message: "npm run hub makes a Unix account per learner, so it must run as root: sudo npm run hub -- --class NAME" }]);
+  }
+  const missing = checks.missingPackages(HUB_PACKAGES);
+  if (missing.length) {
+    return failed([
+      {
+        message: `these Debian packages are missing: ${missing.join(", ")}. Install them with:\n  ${installCommand(missing)}\nthen run the command again.`,
+      },
+    ]);
+  }
+  const opened = await openClass(options.className, { dir: options.classesDir });
+  if (!opened.ok) return opened;
+  const learners = opened.value.learners().filter((l) => !l.left);
+  const file = opened.value.file;
+  opened.value.close();
+  if (learners.length === 0) {
+    return failed([
+      {
+        file,
+        message: `class ${options.className} has no learners: import a roster first (npm run class -- import ${options.className} ROSTER.csv)`,
+      },
+    ]);
+  }
+  const accounts = planAccounts(learners);
+  const entries = passwdEntries();
+  const mine = new Set(markedAccounts(options.className, entries).map((e) => e.user));
+  const clashes: Problem[] = accounts
+    .filter((a) => !mine.has(a.user) && entries.some((e) => e.user === a.user))
+    .map((a) => ({
+      message: `the Unix account ${a.user} (for ${a.learner}) exists and was not made for class ${options.className}: rollcall never touches it. Rename or remove it, then run again.`,
+    }));
+  if (clashes.length) return failed(clashes);
+  if (!(await portFree(options.ip, options.port))) {
+    return failed([{ message: `port ${options.port} on ${options.ip} is in use: stop what listens there, or choose another with --port` }]);
+  }
+  return ok({
+    ...options,
+    accounts,
+    stateDir: hubStateDir(options.classesDir, options.className),
+    loginsFile: loginsFile(options.classesDir, options.className),
+    jupyterPath: options.jupyterPath ?? SYSTEM_JUPYTER_PATH,
+  });
+}
+
+/** The line the instructor sees for a learner whose name had to be mapped, or undefined when it was valid as it was. */
+export const describeMapping = (a: PlannedAccount): string | undefined =>
+  a.mappedFrom === undefined
+    ? undefined
+    : `${a.learner} <${a.email}>: "${a.mappedFrom}" is no valid Unix name, so the account is ${a.user}`;
+
+/** One row of the logins file the instructor hands out. */
+export interface Login {
+  readonly name: string;
+  readonly email: string;
+  readonly user: string;
+  readonly password: string;
+}
+
+async function readLogins(file: string): Promise<Login[]> {
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  return text === undefined ? [] : (parse(text, { columns: true, skip_empty_lines: true }) as Login[]);
+}
+
+/** Written beside, then renamed: never a half file, and mode 0600 from the first byte. */
+async function writePrivate(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { mode: 0o600 });
+  await chmod(temporary, 0o600);
+  await rename(temporary, file);
+}
+
+async function writeSecretOnce(file: string, bytes: number): Promise<void> {
+  if (!existsSync(file)) await writePrivate(file, randomBytes(bytes).toString("hex") + "\n");
+}
+
+/** What the setup did, for the instructor. */
+export interface HubSetUp {
+  readonly configFile: string;
+  readonly created: readonly string[];
+  readonly existing: readonly string[];
+  readonly notes: readonly string[];
+}
+
+/** Makes what `plan` says, for a hub on `hubPort`/`proxyApiPort` (loopback). Safe to repeat: existing accounts and passwords are kept. */
+export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApiPort: number }): Promise<HubSetUp> {
+  await lockProjectTree(plan.projectRoot, plan.classesDir);
+  await mkdir(plan.stateDir, { recursive: true, mode: 0o700 });
+  await chmod(plan.stateDir, 0o700);
+
+  const mine = new Set(markedAccounts(plan.className).map((e) => e.user));
+  const fresh = plan.accounts.filter((a) => !mine.has(a.user));
+  const logins = await readLogins(plan.loginsFile);
+  const passwords = new Map(fresh.map((a) => [a.user, newPassword()]));
+  for (const account of fresh) createAccount(plan.className, account.user);
+  setPasswords(plan.className, passwords);
+  const rows = [
+    ...logins.filter((l) => !passwords.has(l.user)),
+    ...fresh.map((a) => ({ name: a.learner, email: a.email, user: a.user, password: passwords.get(a.user) ?? "" })),
+  ];
+  if (fresh.length || !existsSync(plan.loginsFile))
+    await writePrivate(plan.loginsFile, stringify(rows, { header: true, columns: ["name", "email", "user", "password"] }));
+  const notes: string[] = [];
+  const listed = new Set(rows.map((r) => r.user));
+  const unlisted = plan.accounts.filter((a) => !listed.has(a.user)).map((a) => a.user);
+  if (unlisted.length)
+    notes.push(`no password on file for ${unlisted.join(", ")} (kept as it was; remove the accounts with --remove to start afresh)`);
+
+  await writeSecretOnce(path.join(plan.stateDir, HUB_STATE_FILES.cookieSecret), 32);
+  await writeSecretOnce(path.join(plan.stateDir, HUB_STATE_FILES.proxyToken), 32);
+  await writeSecretOnce(path.join(plan.stateDir, HUB_STATE_FILES.apiToken), 32);
+  await installKernelSpec(plan.jupyterPath, plan.projectRoot);
+  const submitDir = await makeDropFolder(plan.className);
+  const configFile = path.join(plan.stateDir, HUB_STATE_FILES.config);
+  const config = hubConfig({
+    ip: plan.ip,
+    port: plan.port,
+    ...ports,
+    stateDir: plan.stateDir,
+    users: plan.accounts.map((a) => a.user),
+    admins: [plan.admin],
+    jupyterPath: plan.jupyterPath,
+    submitDir,
+  });
+  await writePrivate(configFile, config);
+
+  const byUser = new Map(markedAccounts(plan.className).map((e) => [e.user, e]));
+  for (const e of byUser.values()) await linkKit(e.home, e.uid, e.gid, plan.projectRoot);
+  const handed = await handOutClass(
+    plan.accounts.flatMap((a) => {
+      const e = byUser.get(a.user);
+      return e ? [{ learner: a.user, home: e.home, uid: e.uid, gid: e.gid }] : [];
+    }),
+    path.join(plan.projectRoot, "notebooks"),
+  );
+  if (!handed.ok)
+    notes.push(`no notebooks handed out: ${handed.problems.map((p) => p.message).join("; ")} (build them with npm run build)`);
+  else for (const p of handed.value.problems) notes.push(p.message);
+
+  return {
+    configFile,
+    created: fresh.map((a) => a.user),
+    existing: plan.accounts.filter((a) => mine.has(a.user)).map((a) => a.user),
+    notes,
+  };
+}
+
+/**
+ * `~/node_modules` → the project's: tslab resolves `import … from "rollcall"` (types
+ * and code) from the notebook's folder upwards, and a learner's notebooks are in their home.
+ * Made only where there is nothing yet, as a link (never followed), owned by the learner.
+ */
+async function linkKit(home: string, uid: number, gid: number, projectRoot: string): Promise<void> {
+  const link = path.join(home, "node_modules");
+  if (
+    await lstat(link).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
+  await symlink(path.join(projectRoot, "node_modules"), link);
+  await lchown(link, uid, gid);
+}
+
+/** The parts of the project no learner may read (see the header). */
+export const PRIVATE_PARTS = ["lessons", "build", "test", ".git"] as const;
+
+async function lockProjectTree(projectRoot: string, classesDir: string): Promise<void> {
+  await mkdir(classesDir, { recursive: true, mode: 0o700 });
+  await chmod(classesDir, 0o700);
+  for (const part of PRIVATE_PARTS) {
+    const folder = path.join(projectRoot, part);
+    const info = await stat(folder).catch(() => undefined);
+    if (info) await chmod(folder, info.mode & 0o770);
+  }
+}
+
+/** Removes the class's accounts and homes (marked ones only); the logins file and the hub's state go too. */
+export async function removeHub(classesDir: string, className: string): Promise<string[]> {
+  const removed = removeAccounts(className);
+  const { rm } = await import("node:fs/promises");
+  await rm(hubStateDir(classesDir, className), { recursive: true, force: true });
+  await rm(loginsFile(classesDir, className), { force: true });
+  return removed;
+}
+
+/** Who runs the command: the sudo caller when there is one. */
+export const instructorName = (): string => process.env["SUDO_USER"] || os.userInfo().username;

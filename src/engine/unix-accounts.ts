@@ -1,0 +1,151 @@
+/**
+ * The Unix accounts of a class: a learner's Unix name (pure), and creating,
+ * finding and removing the accounts the kit made. Every account made here carries
+ * the marker `rollcall/CLASS` in its GECOS field, and only marked accounts are
+ * ever changed or removed, so the kit never touches an account it did not create.
+ */
+import { spawnSync } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { chmodSync, readdirSync, readFileSync } from "node:fs";
+
+/** Every learner's Unix name starts with this. */
+export const ACCOUNT_PREFIX = "rc-";
+/** Debian's useradd takes names up to 32 characters. */
+const MAX_NAME = 32;
+
+/** The GECOS field of a class's accounts. */
+export const accountMarker = (className: string): string => `rollcall/${className}`;
+
+/** A learner's account as planned: who, the Unix name, and what their name was mapped from when it was not valid as it was. */
+export interface PlannedAccount {
+  readonly email: string;
+  readonly learner: string;
+  readonly user: string;
+  /** The text the name came from, when characters had to be mapped; the mapping is shown to the instructor. */
+  readonly mappedFrom?: string;
+}
+
+/** A valid Unix name as Debian's useradd takes it by default. */
+export const validUnixName = (name: string): boolean => /^[a-z_][a-z0-9_-]*$/.test(name) && name.length <= MAX_NAME;
+
+/**
+ * The Unix names of a class: `rc-` and the email's local part (or the name when
+ * there is no email), lower-cased, accents dropped, anything else mapped to `-`,
+ * cut to 32 characters, and made unique with a number. Pure; same roster, same names.
+ *
+ * @example
+ * planAccounts([{ name: "Zoë O'Neil", email: "Zoe.ONeil@school.org" }]); // → user "rc-zoe-oneil", mappedFrom "Zoe.ONeil"
+ */
+export function planAccounts(learners: readonly { readonly name: string; readonly email: string }[]): PlannedAccount[] {
+  const taken = new Set<string>();
+  return learners.map((l) => {
+    const source = l.email.includes("@") ? l.email.slice(0, l.email.lastIndexOf("@")) : l.email || l.name;
+    const cleaned = source
+      .normalize("NFKD")
+      .replace(/\p{M}/gu, "")
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, "-")
+      .replace(/-+/g, "-")
+      .replace(/^-|-$/g, "");
+    const base = (ACCOUNT_PREFIX + (cleaned || "learner")).slice(0, MAX_NAME).replace(/-$/, "");
+    let user = base;
+    for (let n = 2; taken.has(user); n++) user = `${base.slice(0, MAX_NAME - String(n).length - 1)}-${n}`;
+    taken.add(user);
+    const mapped = cleaned !== source || user !== ACCOUNT_PREFIX + source;
+    return { email: l.email, learner: l.name, user, ...(mapped ? { mappedFrom: source } : {}) };
+  });
+}
+
+/** One line of /etc/passwd. */
+export interface PasswdEntry {
+  readonly user: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly gecos: string;
+  readonly home: string;
+}
+
+/** The accounts on this machine (from /etc/passwd, the file useradd writes). */
+export function passwdEntries(file = "/etc/passwd"): PasswdEntry[] {
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.includes(":"))
+    .map((line) => {
+      const [user = "", , uid = "", gid = "", gecos = "", home = ""] = line.split(":");
+      return { user, uid: Number(uid), gid: Number(gid), gecos, home };
+    });
+}
+
+/** The accounts carrying the class's marker, and only those. */
+export const markedAccounts = (className: string, entries: readonly PasswdEntry[] = passwdEntries()): PasswdEntry[] =>
+  entries.filter((e) => e.gecos === accountMarker(className) && e.user.startsWith(ACCOUNT_PREFIX));
+
+/** A password to hand out: 4 groups of 4 from an alphabet without look-alikes, from the OS's CSPRNG (about 78 bits). */
+export function newPassword(): string {
+  const alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+  const groups = Array.from({ length: 4 }, () => Array.from({ length: 4 }, () => alphabet[randomInt(alphabet.length)]).join(""));
+  return groups.join("-");
+}
+
+function run(program: string, args: readonly string[], input?: string): void {
+  const done = spawnSync(program, args, { encoding: "utf8", ...(input !== undefined ? { input } : {}) });
+  if (done.status !== 0) throw new Error(`${program} ${args.join(" ")} failed: ${(done.stderr || done.error?.message || "").trim()}`);
+}
+
+/** Creates a marked account with a private home (mode 0700: Debian's default home is readable by all). */
+export function createAccount(className: string, user: string): PasswdEntry {
+  run("useradd", ["--create-home", "--shell", "/bin/bash", "--comment", accountMarker(className), "--user-group", user]);
+  const entry = passwdEntries().find((e) => e.user === user);
+  if (!entry) throw new Error(`useradd made no account ${user}`);
+  chmodSync(entry.home, 0o700);
+  return entry;
+}
+
+/** Sets the passwords of marked accounts (chpasswd reads them on stdin, so they never appear in a process list). */
+export function setPasswords(className: string, passwords: ReadonlyMap<string, string>): void {
+  const marked = new Set(markedAccounts(className).map((e) => e.user));
+  const lines = [...passwords].map(([user, password]) => {
+    if (!marked.has(user)) throw new Error(`refusing to set the password of ${user}: it is not an account of class ${className}`);
+    return `${user}:${password}`;
+  });
+  if (lines.length) run("chpasswd", [], lines.join("\n") + "\n");
+}
+
+/** The ids of the processes running as `uid`, from /proc. */
+export function processesOf(uid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, "utf8");
+      const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+      if (Number(real) === uid) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/**
+ * Removes the class's marked accounts and their homes (ending their processes
+ * first, by id); unmarked accounts are never looked at twice. Returns the names removed.
+ */
+export function removeAccounts(className: string): string[] {
+  const removed: string[] = [];
+  for (const entry of markedAccounts(className)) {
+    for (const pid of processesOf(entry.uid)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    // userdel refuses while a process of the user is still being reaped
+    for (let tries = 0; processesOf(entry.uid).length && tries < 50; tries++)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40);
+    run("userdel", ["--remove", entry.user]);
+    removed.push(entry.user);
+  }
+  return removed;
+}

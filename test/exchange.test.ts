@@ -1,0 +1,121 @@
+/** The exchange's pure rules: whose accounts, which submission is whose and the latest, which page goes home where. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import {
+  collectFolders,
+  parseSubmissionName,
+  planCollect,
+  planReturn,
+  returnToFolders,
+  type Account,
+  type DroppedFile,
+} from "../src/engine/exchange";
+
+const ada: Account = { name: "rc-ada", uid: 2001, gid: 2001, home: "/home/rc-ada" };
+const bob: Account = { name: "rc-bob", uid: 2002, gid: 2002, home: "/home/rc-bob" };
+
+test("a submission's name says user, lesson and time; anything else is no submission", () => {
+  assert.deepEqual(parseSubmissionName("rc-ada+01-arrays+20261202T104213123Z.ipynb"), { user: "rc-ada", lesson: "01-arrays" });
+  for (const bad of ["rc-ada+01-arrays.ipynb", "rc-ada+../x+20261202T104213123Z.ipynb", "notes.txt", "rc-ada+01+2026.ipynb"]) {
+    assert.equal(parseSubmissionName(bad), undefined, bad);
+  }
+});
+
+const dropped = (file: string, ownerUid: number, changedMs: number, extra: Partial<DroppedFile> = {}): DroppedFile => ({
+  file,
+  path: `/drop/${file}`,
+  ownerUid,
+  changedMs,
+  regular: true,
+  links: 1,
+  size: 100,
+  ...extra,
+});
+
+test("collect takes each learner's latest, trusts the owner not the name, and leaves out what came after the due time", () => {
+  const files = [
+    dropped("rc-ada+01-arrays+20261202T100000000Z.ipynb", 2001, 1000),
+    dropped("rc-ada+01-arrays+20261202T110000000Z.ipynb", 2001, 2000),
+    dropped("rc-ada+01-arrays+20261202T120000000Z.ipynb", 2001, 3000),
+    dropped("rc-ada+02-random-picks+20261202T120000000Z.ipynb", 2001, 3500),
+    dropped("rc-bob+01-arrays+20261202T090000000Z.ipynb", 2001, 500), // ada, pretending to be bob
+    dropped("rc-bob+01-arrays+20261202T080000000Z.ipynb", 2002, 400, { links: 2 }),
+    dropped("rc-bob+01-arrays+20261202T070000000Z.ipynb", 0, 300), // owned by no learner
+  ];
+  const all = planCollect(files, [ada, bob], "01-arrays");
+  assert.deepEqual(
+    [...all.latest].map(([learner, f]) => [learner, f.file]),
+    [["rc-ada", "rc-ada+01-arrays+20261202T120000000Z.ipynb"]],
+  );
+  assert.ok(all.notes.some((n) => /named for rc-bob but owned by rc-ada: rejected/.test(n)));
+  assert.ok(all.notes.some((n) => /not a plain file/.test(n)));
+  assert.ok(all.notes.some((n) => /uid 0, no account/.test(n)));
+  const due = planCollect(files, [ada, bob], "01-arrays", 2500);
+  assert.equal(due.latest.get("rc-ada")?.file, "rc-ada+01-arrays+20261202T110000000Z.ipynb", "the latest before the due time");
+  assert.ok(due.notes.some((n) => /1 submission\(s\) after the due time/.test(n)));
+});
+
+test("return maps each page to its account; a name of nobody (or a path) is reported, never delivered", () => {
+  const plan = planReturn(["rc-ada.html", "rc-zed.html", "..%2Frc-bob.html", "rc-bob.html", "index.txt"], [ada, bob]);
+  assert.deepEqual(
+    [...plan.deliver].map(([page, a]) => [page, a.home]),
+    [
+      ["rc-ada.html", "/home/rc-ada"],
+      ["rc-bob.html", "/home/rc-bob"],
+    ],
+  );
+  assert.deepEqual(plan.unknown, ["..%2Frc-bob.html", "rc-zed.html"]);
+});
+
+test("on Kubernetes the folder says who: collect takes each folder's latest, return writes only into folders that exist", async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), "rollcall-exchange-folders-"));
+  try {
+    const inbound = path.join(root, "inbound");
+    for (const [who, stamp, text] of [
+      ["ada", "20261202T100000000Z", "ada 1"],
+      ["ada", "20261202T110000000Z", "ada 2"],
+      ["bob", "20261202T100000000Z", "bob 1"],
+    ] as const) {
+      await mkdir(path.join(inbound, who), { recursive: true });
+      await writeFile(path.join(inbound, who, `${who}+01-arrays+${stamp}.ipynb`), text);
+      await new Promise((resolve) => setTimeout(resolve, 15)); // distinct ctimes
+    }
+    await writeFile(path.join(inbound, "bob", "ada+01-arrays+20261202T120000000Z.ipynb"), "bob as ada");
+    const out = path.join(root, "out");
+    const collected = await collectFolders(inbound, "01-arrays", out);
+    assert.ok(collected.ok);
+    assert.deepEqual(collected.value.learners, ["ada", "bob"]);
+    assert.equal(await readFile(path.join(out, "ada", "01-arrays.ipynb"), "utf8"), "ada 2");
+    assert.equal(await readFile(path.join(out, "bob", "01-arrays.ipynb"), "utf8"), "bob 1");
+    assert.ok(collected.value.notes.some((n) => /named for ada but owned by bob: rejected/.test(n)));
+
+    const marks = path.join(root, "marks");
+    await mkdir(path.join(marks, "feedback"), { recursive: true });
+    for (const who of ["ada", "zed"]) await writeFile(path.join(marks, "feedback", `${who}.html`), `for ${who}`);
+    const outbound = path.join(root, "outbound");
+    await mkdir(path.join(outbound, "ada"), { recursive: true });
+    const returned = await returnToFolders(marks, outbound, "01-arrays");
+    assert.ok(returned.ok);
+    assert.deepEqual(returned.value.delivered, ["ada"]);
+    assert.equal(await readFile(path.join(outbound, "ada", "01-arrays.html"), "utf8"), "for ada");
+    assert.ok(returned.value.problems.some((p) => p.file?.endsWith("zed.html")));
+    assert.ok(
+      !(await readFile(path.join(outbound, "zed", "01-arrays.html")).catch(() => undefined)),
+      "a folder was made from a page's name",
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("a lesson id that is a path is refused before anything is read or written", async () => {
+  for (const lesson of ["../01-arrays", "01/arrays", ".hidden"]) {
+    const collected = await collectFolders("/nonexistent", lesson, "/nonexistent-out");
+    assert.ok(!collected.ok && /no lesson id/.test(collected.problems[0]?.message ?? ""), lesson);
+    const returned = await returnToFolders("/nonexistent", "/nonexistent", lesson);
+    assert.ok(!returned.ok && /no lesson id/.test(returned.problems[0]?.message ?? ""), lesson);
+  }
+});

@@ -1,0 +1,134 @@
+/**
+ * What stops `npm run hub` before it changes anything: not root, Debian's package
+ * missing (both injected: the tests run as root, with the packages), a class with
+ * no learners, a port in use, an account of the same name the kit did not make.
+ * Each says what to do, and leaves no account, no logins file and no hub state.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { after, test } from "node:test";
+import { describeMapping, freePort, planHub, systemChecks, type HubChecks, type HubOptions } from "../src/engine/hub-setup.js";
+import { formatProblem } from "../src/engine/problem.js";
+import { projectRoot } from "../src/engine/paths.js";
+import { markedAccounts, passwdEntries } from "../src/engine/unix-accounts.js";
+import { hubClass, type HubClass } from "./support/hub-class.js";
+
+const asRoot = process.getuid?.() === 0;
+const classes: HubClass[] = [];
+after(async () => {
+  for (const c of classes) await c.dispose();
+});
+
+async function classWith(learners: { name: string; email: string }[]): Promise<HubClass> {
+  const c = await hubClass("bad");
+  classes.push(c);
+  if (learners.length) await c.addLearners(learners);
+  else await c.addLearners([]);
+  return c;
+}
+
+const optionsFor = async (c: HubClass, port?: number): Promise<HubOptions> => ({
+  className: c.className,
+  classesDir: c.classesDir,
+  ip: "127.0.0.1",
+  port: port ?? (await freePort()),
+  admin: "root",
+  projectRoot,
+});
+
+/** The plan failed with this message, and nothing of the class exists. */
+async function refused(c: HubClass, options: HubOptions, checks: HubChecks, message: RegExp): Promise<void> {
+  const plan = await planHub(options, checks);
+  assert.equal(plan.ok, false);
+  if (plan.ok) return;
+  assert.match(plan.problems.map(formatProblem).join("\n"), message);
+  assert.deepEqual(markedAccounts(c.className), []);
+  assert.equal(existsSync(c.stateDir), false, "no hub state");
+  assert.equal(existsSync(c.loginsFile), false, "no logins file");
+}
+
+const learners = [{ name: "Ada", email: `ada${process.pid}@school.org` }];
+
+test("not root: says to run it with sudo", async () => {
+  const c = await classWith(learners);
+  await refused(c, await optionsFor(c), { ...systemChecks, isRoot: () => false }, /must run as root: sudo npm run hub -- --class NAME/);
+});
+
+test("Debian's package missing: says the apt command", async () => {
+  const c = await classWith(learners);
+  const checks = { isRoot: () => true, missingPackages: () => ["jupyterhub"] };
+  await refused(c, await optionsFor(c), checks, /missing: jupyterhub\. Install them with:\n {2}sudo apt-get install -y jupyterhub\n/);
+});
+
+test("a class with no learners: says to import a roster", { skip: !asRoot }, async () => {
+  const c = await classWith([]);
+  await refused(c, await optionsFor(c), systemChecks, /has no learners: import a roster first \(npm run class -- import/);
+});
+
+test("no such class: says so", { skip: !asRoot }, async () => {
+  const c = await classWith(learners);
+  await refused(c, { ...(await optionsFor(c)), className: `${c.className}x` }, systemChecks, /./);
+});
+
+test("a port in use: says to choose another with --port", { skip: !asRoot }, async () => {
+  const c = await classWith(learners);
+  const server = createServer();
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
+  );
+  try {
+    await refused(c, await optionsFor(c, port), systemChecks, new RegExp(`port ${port} on 127.0.0.1 is in use: .*--port`));
+  } finally {
+    server.close();
+  }
+});
+
+test("an account of the same name the kit did not make: refused, and left alone", { skip: !asRoot }, async () => {
+  const user = `rc-own${process.pid}`;
+  assert.equal(spawnSync("useradd", ["--no-create-home", user]).status, 0);
+  try {
+    const c = await classWith([{ name: "Own", email: `own${process.pid}@school.org` }]);
+    await refused(
+      c,
+      await optionsFor(c),
+      systemChecks,
+      new RegExp(`the Unix account ${user} .* was not made for class .*never touches it`),
+    );
+    assert.ok(
+      passwdEntries().some((e) => e.user === user),
+      "the account is still there",
+    );
+  } finally {
+    spawnSync("userdel", [user]);
+  }
+});
+
+test("a name that is no valid Unix name is mapped, and the mapping is said", { skip: !asRoot }, async () => {
+  const c = await classWith([{ name: "Zoë O'Neil", email: `Zoë.O'Neil${process.pid}@school.org` }]);
+  const plan = await planHub(await optionsFor(c), systemChecks);
+  assert.ok(plan.ok);
+  const [account] = plan.value.accounts;
+  assert.ok(account);
+  assert.equal(account.user, `rc-zoe-o-neil${process.pid}`);
+  assert.equal(
+    describeMapping(account),
+    `Zoë O'Neil <${account.email}>: "Zoë.O'Neil${process.pid}" is no valid Unix name, so the account is ${account.user}`,
+  );
+  assert.deepEqual(markedAccounts(c.className), [], "planning made nothing");
+});
+
+test("the command says the problem, that nothing was set up, and exits 1", { skip: !asRoot }, async () => {
+  const c = await classWith([]);
+  const run = spawnSync(
+    process.execPath,
+    [path.join(projectRoot, "dist", "scripts", "hub.mjs"), "--class", c.className, "--classes", c.classesDir],
+    {
+      encoding: "utf8",
+    },
+  );
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /has no learners[^]*nothing was set up\./);
+});

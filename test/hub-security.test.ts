@@ -1,0 +1,203 @@
+/**
+ * A class server with two real learners, attacked from one learner's own tslab
+ * kernel (started through the hub and their server's API, as a browser does): each
+ * attack on the other learner, the class files and the hub's state is refused.
+ * Then Ctrl-C leaves no process of the hub, the proxy or a learner.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { classAccounts, collect, dropFolderOf } from "../src/engine/exchange.js";
+import { hubApi, openKernel, startServer, type HubApi, type RemoteKernel } from "../src/engine/hub-client.js";
+import { HUB_STATE_FILES } from "../src/engine/hub-config.js";
+import { projectRoot } from "../src/engine/paths.js";
+import { processesOf, type PasswdEntry } from "../src/engine/unix-accounts.js";
+import { hubClass, type HubClass } from "./support/hub-class.js";
+
+const asRoot = process.getuid?.() === 0;
+let hub: HubClass;
+let url = "";
+let admin: HubApi;
+let mallory: PasswdEntry;
+let victim: PasswdEntry;
+let malloryToken = "";
+let kernel: RemoteKernel | undefined;
+
+before(async () => {
+  if (!asRoot) return;
+  hub = await hubClass("sec");
+  await hub.addLearners([
+    { name: "Mallory", email: `mallory${process.pid}@school.org` },
+    { name: "Victor", email: `victor${process.pid}@school.org` },
+  ]);
+  const started = await hub.start();
+  url = started.url;
+  admin = hubApi(url, started.token);
+  const [m, v] = hub.accounts().sort((a, b) => a.user.localeCompare(b.user));
+  assert.ok(m && v, "two accounts were made");
+  mallory = m;
+  victim = v;
+  await Promise.all([startServer(admin, mallory.user), startServer(admin, victim.user)]);
+  const issued = await admin.call("POST", `users/${mallory.user}/tokens`, { note: "test" });
+  malloryToken = (issued.body as { token: string }).token;
+  kernel = await openKernel(new URL(`user/${mallory.user}/`, url).href, malloryToken);
+});
+
+after(async () => {
+  await kernel?.close().catch(() => undefined);
+  await hub?.dispose();
+});
+
+/** Runs a cell in Mallory's kernel that prints JSON, and parses it. */
+async function inMallorysKernel(code: string): Promise<Record<string, string | number>> {
+  assert.ok(kernel);
+  const run = await kernel.execute(code);
+  assert.equal(run.status, "ok", run.text);
+  return JSON.parse(run.text.trim().split("\n").pop() ?? "{}") as Record<string, string | number>;
+}
+
+/** Where the proxy sends a learner's URL: their server's own port, which the attack calls directly. */
+function serverTarget(user: string): Promise<string> {
+  const config = readFileSync(path.join(hub.stateDir, HUB_STATE_FILES.config), "utf8");
+  const api = /api_url = "([^"]+)"/.exec(config)?.[1] ?? "";
+  const token = readFileSync(path.join(hub.stateDir, HUB_STATE_FILES.proxyToken), "utf8").trim();
+  return fetch(`${api}/api/routes`, { headers: { Authorization: `token ${token}` } })
+    .then((r) => r.json() as Promise<Record<string, { target: string }>>)
+    .then((routes) => routes[`/user/${user}`]?.target ?? routes[`/user/${user}/`]?.target ?? "");
+}
+
+const TRY = `
+import * as fs from "fs";
+const attempt = (f: () => unknown): string => { try { f(); return "allowed"; } catch (e) { return (e as NodeJS.ErrnoException).code ?? String(e); } };
+`;
+
+test("the learner's kernel runs as the learner, in their own home", { skip: !asRoot }, async () => {
+  const seen = await inMallorysKernel(`${TRY}
+console.log(JSON.stringify({ uid: process.getuid!(), cwd: process.cwd(), own: attempt(() => fs.writeFileSync("mine.txt", "mine")) }));`);
+  assert.deepEqual(seen, { uid: mallory.uid, cwd: mallory.home, own: "allowed" });
+});
+
+test("a learner cannot read or change another learner's home, work or submissions", { skip: !asRoot }, async () => {
+  const home = JSON.stringify(victim.home);
+  const seen = await inMallorysKernel(`${TRY}
+console.log(JSON.stringify({
+  list: attempt(() => fs.readdirSync(${home})),
+  read: attempt(() => fs.readFileSync(${home} + "/course/01-arrays.ipynb")),
+  write: attempt(() => fs.writeFileSync(${home} + "/planted.ipynb", "{}")),
+  submissions: attempt(() => fs.readdirSync(${home} + "/submissions")),
+  remove: attempt(() => fs.rmSync(${home} + "/course", { recursive: true })),
+}));`);
+  assert.deepEqual(seen, { list: "EACCES", read: "EACCES", write: "EACCES", submissions: "EACCES", remove: "EACCES" });
+});
+
+test("a learner cannot read the class files, the logins, the hub's state or the lessons' solutions", { skip: !asRoot }, async () => {
+  const q = (p: string): string => JSON.stringify(p);
+  const seen = await inMallorysKernel(`${TRY}
+console.log(JSON.stringify({
+  classes: attempt(() => fs.readdirSync(${q(hub.classesDir)})),
+  classFile: attempt(() => fs.readFileSync(${q(path.join(hub.classesDir, `${hub.className}.sqlite`))})),
+  logins: attempt(() => fs.readFileSync(${q(hub.loginsFile)})),
+  apiToken: attempt(() => fs.readFileSync(${q(path.join(hub.stateDir, HUB_STATE_FILES.apiToken))})),
+  database: attempt(() => fs.writeFileSync(${q(path.join(hub.stateDir, HUB_STATE_FILES.database))}, "")),
+  lessons: attempt(() => fs.readFileSync(${q(path.join(projectRoot, "lessons", "01-arrays.md"))})),
+  instructorCopies: attempt(() => fs.readdirSync(${q(path.join(projectRoot, "build"))})),
+  kit: attempt(() => fs.readFileSync(${q(path.join(projectRoot, "dist", "src", "index.js"))})),
+}));`);
+  assert.deepEqual(seen, {
+    classes: "EACCES",
+    classFile: "EACCES",
+    logins: "EACCES",
+    apiToken: "EACCES",
+    database: "EACCES",
+    lessons: "EACCES",
+    instructorCopies: "EACCES",
+    kit: "allowed", // the helper module learners import: readable on purpose
+  });
+});
+
+test("a learner cannot stop or reach another learner's server", { skip: !asRoot }, async () => {
+  const target = await serverTarget(victim.user);
+  assert.match(target, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const [victimsServer] = processesOf(victim.uid);
+  assert.ok(victimsServer, "the other learner's server runs");
+  const hubUrl = JSON.stringify(url);
+  const seen = await inMallorysKernel(`${TRY}
+const token = process.env.JUPYTERHUB_API_TOKEN ?? "";
+const status = (u: string, init: RequestInit = {}) => fetch(u, init).then((r) => r.status, (e) => String(e));
+console.log(JSON.stringify({
+  signal: attempt(() => process.kill(${victimsServer}, "SIGTERM")),
+  direct: await status(${JSON.stringify(`${target}/user/${victim.user}/api/kernels`)}),
+  directWithOwnToken: await status(${JSON.stringify(`${target}/user/${victim.user}/api/kernels`)}, { headers: { Authorization: "token " + token } }),
+  viaProxy: await status(${hubUrl} + "user/${victim.user}/api/kernels", { headers: { Authorization: "token " + token } }),
+  stopViaHub: await status(${hubUrl} + "hub/api/users/${victim.user}/server", { method: "DELETE", headers: { Authorization: "token " + token } }),
+}));`);
+  assert.deepEqual(seen, { signal: "EPERM", direct: 403, directWithOwnToken: 403, viaProxy: 403, stopViaHub: 403 });
+  const victimModel = (await admin.call("GET", `users/${victim.user}`)).body as { servers: Record<string, { ready: boolean }> };
+  assert.equal(victimModel.servers[""]?.ready, true, "the other learner's server still runs");
+});
+
+test("a learner's own token cannot act for another learner on the hub", { skip: !asRoot }, async () => {
+  const asMallory = hubApi(url, malloryToken);
+  assert.equal((await asMallory.call("POST", `users/${victim.user}/tokens`, {})).status, 403);
+  assert.equal((await asMallory.call("GET", `users/${victim.user}`)).status, 404);
+  assert.equal((await asMallory.call("GET", `users/${mallory.user}`)).status, 200);
+});
+
+test("a learner cannot submit as another learner, nor see or touch their submission", { skip: !asRoot }, async () => {
+  const drop = dropFolderOf(hub.className);
+  const real = path.join(drop, `${victim.user}+01-arrays+20261202T101500000Z.ipynb`);
+  const wrote = spawnSync("runuser", [
+    "-u",
+    victim.user,
+    "--",
+    process.execPath,
+    "-e",
+    `require("fs").writeFileSync(${JSON.stringify(real)}, "{}", { mode: 0o600 })`,
+  ]);
+  assert.equal(wrote.status, 0, String(wrote.stderr));
+  const forged = path.join(drop, `${victim.user}+01-arrays+20261202T235900000Z.ipynb`);
+  const seen = await inMallorysKernel(`${TRY}
+console.log(JSON.stringify({
+  submitDir: process.env.ROLLCALL_SUBMIT_DIR ?? "",
+  list: attempt(() => fs.readdirSync(${JSON.stringify(drop)})),
+  read: attempt(() => fs.readFileSync(${JSON.stringify(real)})),
+  overwrite: attempt(() => fs.writeFileSync(${JSON.stringify(real)}, "forged")),
+  remove: attempt(() => fs.unlinkSync(${JSON.stringify(real)})),
+  forge: attempt(() => fs.writeFileSync(${JSON.stringify(forged)}, "{}")),
+}));`);
+  // the forged file may be written (anyone may drop a file), but it is Mallory's, and collect says so
+  assert.deepEqual(seen, { submitDir: drop, list: "EACCES", read: "EACCES", overwrite: "EACCES", remove: "EPERM", forge: "allowed" });
+  const out = await mkdtemp(path.join(os.tmpdir(), "rollcall-collected-"));
+  try {
+    const collected = await collect(drop, classAccounts(hub.className), "01-arrays", out);
+    assert.ok(collected.ok);
+    assert.deepEqual(collected.value.learners, [victim.user]);
+    assert.equal(
+      await readFile(path.join(out, victim.user, "01-arrays.ipynb"), "utf8"),
+      "{}",
+      "the victim's own submission, not the forged one",
+    );
+    assert.ok(collected.value.notes.some((n) => n.includes(`owned by ${mallory.user}: rejected`)));
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+test("Ctrl-C stops the hub, the proxy and every learner's server", { skip: !asRoot }, async () => {
+  await kernel?.close();
+  kernel = undefined;
+  const code = await hub.interrupt();
+  assert.equal(code, 0);
+  assert.deepEqual(processesOf(mallory.uid), [], "none of the first learner's processes is left");
+  assert.deepEqual(processesOf(victim.uid), [], "none of the second learner's processes is left");
+  const port = new URL(url).port;
+  const { execFileSync } = await import("node:child_process");
+  const left = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.includes(hub.stateDir) || (line.includes("configurable-http-proxy") && line.includes(`--port ${port}`)));
+  assert.deepEqual(left, []);
+});
