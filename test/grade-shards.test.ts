@@ -237,6 +237,10 @@ test("a merge refuses other lessons, other splits, missing or unfinished shards 
     assert.equal(await exists(out), false);
   };
   await refusal([...shards, subs], /subs: it has no gradebook\.csv: it is not a grader's out folder/);
+  // A plain run's folder beside the shards: its learners were graded by no shard, or twice.
+  const plain = path.join(base, "plain");
+  assert.equal((await grade("--lesson", LESSON, "--out", plain, subs)).code, 0);
+  await refusal([...shards, plain], /plain is not a shard: merge the out folders of one split's shards only/);
   await refusal(shards.slice(0, 3), /shard 4\/4 is missing/);
   await refusal([...shards, shards[0] ?? ""], /shard-1 and .*shard-1 are all shard 1\/4/);
   await refusal(shards, /not all of lesson 02-random-picks/, ["--lesson", "02-random-picks"]);

@@ -82,6 +82,14 @@ function shardProblems(sources: readonly FolderContents[]): Problem[] {
     c.marker && c.marker !== "unreadable" ? [{ folder: c.folder, shard: c.marker.shard, finished: c.marker.finished }] : [],
   );
   if (!shards.length) return [];
+  // A plain run's folder beside shards would bring learners no shard graded (or grade twice those one did).
+  const unmarked = sources.filter((c) => !c.marker).map((c) => c.folder);
+  if (unmarked.length)
+    return [
+      {
+        message: `${unmarked.join(", ")} ${unmarked.length === 1 ? "is not a shard" : "are not shards"}: merge the out folders of one split's shards only`,
+      },
+    ];
   const totals = [...new Set(shards.map((s) => s.shard.total))];
   if (totals.length > 1)
     return [
