@@ -42,3 +42,8 @@ test("writeClassReports writes gradebook-canvas.csv from the results folder, bes
     await rm(out, { recursive: true, force: true });
   }
 });
+
+test("a login the grader had to make safe for a file name still matches Canvas: the row carries the name as submitted", () => {
+  const email = { ...results("ada_school.edu-1a2b3c4d", [outcome("add-student", "adds one", 3, 3)]), submitted_as: "ada@school.edu" };
+  assert.equal(renderCanvasGradebook([email], "01-arrays", 3).split("\n")[2], "ada@school.edu,,,ada@school.edu,,3");
+});

@@ -7,7 +7,8 @@
  * Canvas matches a row to a student by `ID` (its own user id), `SIS User ID` or
  * `SIS Login ID`; rollcall knows a learner only by the name of the submitted file,
  * so that name is the learner's login: it goes in `SIS Login ID` (and in
- * `Student`, for the eye), and the columns rollcall cannot know stay empty.
+ * `Student`, for the eye) as it was submitted, before it was made safe for a file
+ * name, and the columns rollcall cannot know stay empty.
  * Name submissions by each learner's Canvas login for the rows to match.
  */
 import { stringify } from "csv-stringify/sync";
@@ -27,7 +28,8 @@ export function renderCanvasGradebook(all: readonly LearnerResults[], assignment
   const rows = [...all]
     .sort((a, b) => a.learner.localeCompare(b.learner, "en"))
     .map((r) => {
-      const login = neutralizeFormula(r.learner);
+      // The name as submitted: "ada@school.edu.ipynb" is login ada@school.edu, though its results file is ada_school.edu-1a2b3c4d.
+      const login = neutralizeFormula(r.submitted_as ?? r.learner);
       return [login, "", "", login, "", formatPoints(r.score)];
     });
   return stringify([header, possible, ...rows], { record_delimiter: "\n", eof: true });

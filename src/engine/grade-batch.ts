@@ -241,7 +241,7 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
           for (let s = queue.shift(); s; s = queue.shift()) {
             const { results, feedback, sha256 } = await gradeOne(s, grading, pool, options);
             const recorded = capResults(
-              { ...results, source: s.source, ...(sha256 ? { submission_sha256: sha256 } : {}) },
+              { ...results, source: s.source, submitted_as: s.learner, ...(sha256 ? { submission_sha256: sha256 } : {}) },
               RESULT_MAX_BYTES,
             );
             try {

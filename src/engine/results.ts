@@ -36,6 +36,8 @@ export interface LearnerResults {
   readonly notes: readonly string[];
   /** The submission this result is of (its path, resolved) and a digest of its bytes: a rerun trusts a result only for the same file and bytes. */
   readonly source?: string;
+  /** The learner's name as the submission gave it (file or folder name), before it was made safe for a file name: an LMS login such as "ada@school.edu". */
+  readonly submitted_as?: string;
   readonly submission_sha256?: string;
 }
 
