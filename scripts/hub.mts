@@ -2,6 +2,7 @@
 /**
  * npm run hub -- --class NAME [--port 8000] [--ip 127.0.0.1] [--admin USER] [--classes DIR]
  * npm run hub -- --class NAME --remove [--classes DIR]
+ * npm run hub -- --class NAME --hand-out   the course's notebooks, as they are now, to every learner (no edit is lost)
  *
  * As root on Debian: a Unix account per learner of the class (`rc-…`, marked
  * `rollcall:NAME`), their passwords once in classes/NAME-logins.csv (0600), and
@@ -12,7 +13,17 @@ import { chalk } from "zx";
 import { classesDir, fromUserFolder } from "../src/engine/class-file.js";
 import { HUB_PACKAGES, installMissing } from "../src/engine/debian-packages.js";
 import { startHub } from "../src/engine/hub-run.js";
-import { describeMapping, freePort, instructorName, planHub, removeHub, setUpHub, systemChecks } from "../src/engine/hub-setup.js";
+import { describeHandOut } from "../src/engine/hand-out.js";
+import {
+  describeMapping,
+  freePort,
+  handOutToClass,
+  instructorName,
+  planHub,
+  removeHub,
+  setUpHub,
+  systemChecks,
+} from "../src/engine/hub-setup.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { formatProblem, type Problem } from "../src/engine/problem.js";
 import { markedAccounts } from "../src/engine/unix-accounts.js";
@@ -21,6 +32,7 @@ import { readArgs, runMain } from "./run-main.mjs";
 const USAGE = [
   "usage: npm run hub -- --class NAME [--port 8000] [--ip 127.0.0.1] [--admin USER] [--classes DIR]",
   "       npm run hub -- --class NAME --remove [--classes DIR]",
+  "       npm run hub -- --class NAME --hand-out",
 ].join("\n");
 
 function fail(problems: readonly Problem[]): number {
@@ -38,6 +50,7 @@ async function main(): Promise<number> {
       admin: { type: "string" },
       classes: { type: "string" },
       remove: { type: "boolean", default: false },
+      "hand-out": { type: "boolean", default: false },
     },
   });
   if (!parsed) return 2;
@@ -54,6 +67,19 @@ async function main(): Promise<number> {
     if (!systemChecks.isRoot()) return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }]);
     const removed = await removeHub(dir, className);
     console.log(removed.length ? `removed ${removed.join(", ")} and their homes` : `no accounts of class ${className} to remove`);
+    return 0;
+  }
+
+  if (values["hand-out"]) {
+    if (!systemChecks.isRoot())
+      return fail([{ message: "handing out into learners' homes needs root: sudo npm run hub -- --class NAME --hand-out" }]);
+    const handed = await handOutToClass(className, projectRoot);
+    if (!handed.ok) return fail(handed.problems);
+    for (const report of handed.value.reports) for (const line of describeHandOut(report)) console.log(`${report.home}: ${line}`);
+    for (const problem of handed.value.problems) console.error(chalk.yellow(formatProblem(problem)));
+    console.log(
+      `handed out to ${handed.value.reports.length} learners of ${className}; what a learner changed is kept, the new version beside it`,
+    );
     return 0;
   }
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -185,6 +185,23 @@ console.log(JSON.stringify({
   } finally {
     await rm(out, { recursive: true, force: true });
   }
+});
+
+test("--hand-out while the hub runs gives every learner the course again and keeps what a learner changed", { skip: !asRoot }, async () => {
+  const mine = path.join(victim.home, "course", "01-arrays.ipynb");
+  const edited = `${readFileSync(mine, "utf8").trimEnd()}\n`.replace(
+    '"cells": [',
+    '"cells": [{"cell_type":"markdown","id":"mine","metadata":{},"source":["my notes"]},',
+  );
+  writeFileSync(mine, edited);
+  const run = spawnSync(
+    process.execPath,
+    [path.join(projectRoot, "dist", "scripts", "hub.mjs"), "--class", hub.className, "--classes", hub.classesDir, "--hand-out"],
+    { encoding: "utf8" },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /handed out to 2 learners/);
+  assert.equal(readFileSync(mine, "utf8"), edited, "the learner's edit is kept");
 });
 
 test("Ctrl-C stops the hub, the proxy and every learner's server", { skip: !asRoot }, async () => {

@@ -21,7 +21,7 @@ import { stringify } from "csv-stringify/sync";
 import { openClass } from "./class-file.js";
 import { makeDropFolder } from "./exchange.js";
 import { HUB_PACKAGES, installCommand, missingPackages } from "./debian-packages.js";
-import { handOutClass } from "./hand-out.js";
+import { handOutClass, type ClassHandOut } from "./hand-out.js";
 import { hubConfig, HUB_STATE_FILES } from "./hub-config.js";
 import { installKernelSpec } from "./jupyter-setup.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
@@ -224,15 +224,8 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   });
   await writePrivate(configFile, config);
 
-  const byUser = new Map(markedAccounts(plan.className).map((e) => [e.user, e]));
-  for (const e of byUser.values()) await linkKit(e.home, e.uid, e.gid, plan.projectRoot);
-  const handed = await handOutClass(
-    plan.accounts.flatMap((a) => {
-      const e = byUser.get(a.user);
-      return e ? [{ learner: a.user, home: e.home, uid: e.uid, gid: e.gid }] : [];
-    }),
-    path.join(plan.projectRoot, "notebooks"),
-  );
+  for (const e of markedAccounts(plan.className)) await linkKit(e.home, e.uid, e.gid, plan.projectRoot);
+  const handed = await handOutToClass(plan.className, plan.projectRoot);
   if (!handed.ok)
     notes.push(`no notebooks handed out: ${handed.problems.map((p) => p.message).join("; ")} (build them with npm run build)`);
   else for (const p of handed.value.problems) notes.push(p.message);
@@ -287,3 +280,14 @@ export async function removeHub(classesDir: string, className: string): Promise<
 
 /** Who runs the command: the sudo caller when there is one. */
 export const instructorName = (): string => process.env["SUDO_USER"] || os.userInfo().username;
+
+/**
+ * The course's notebooks into the home of every account of the class (`npm run hub -- --hand-out`,
+ * and every start): by nbgitpuller's rule, a notebook a learner changed is never overwritten.
+ */
+export function handOutToClass(className: string, projectRoot: string): Promise<Result<ClassHandOut>> {
+  return handOutClass(
+    markedAccounts(className).map((e) => ({ learner: e.user, home: e.home, uid: e.uid, gid: e.gid })),
+    path.join(projectRoot, "notebooks"),
+  );
+}
