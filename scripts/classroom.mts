@@ -9,8 +9,7 @@
  */
 import { writeAtomically } from "../src/engine/atomic-write.js";
 import { classroomResults } from "../src/engine/classroom.js";
-import { gradeFolder } from "../src/engine/grade-folder.js";
-import { loadGradableLesson } from "../src/engine/lesson-files.js";
+import { gradeLessonFolder } from "../src/engine/grade-folder.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { readArgs, runMain } from "./run-main.mjs";
 
@@ -25,14 +24,13 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const grading = await loadGradableLesson(lessonId);
-  if (!grading.ok) {
-    grading.problems.forEach((p) => console.error(formatProblem(p)));
+  const results = await gradeLessonFolder(lessonId, folder, process.env.GITHUB_ACTOR ?? "learner");
+  if (!results.ok) {
+    results.problems.forEach((p) => console.error(formatProblem(p)));
     return 2;
   }
-  const results = await gradeFolder(folder, grading.value, process.env.GITHUB_ACTOR ?? "learner");
-  await writeAtomically(out, `${JSON.stringify(classroomResults(results), null, 2)}\n`);
-  console.log(`${lessonId}: ${results.score}/${results.max_score} (${results.status}); wrote ${out}`);
+  await writeAtomically(out, `${JSON.stringify(classroomResults(results.value), null, 2)}\n`);
+  console.log(`${lessonId}: ${results.value.score}/${results.value.max_score} (${results.value.status}); wrote ${out}`);
   return 0;
 }
 

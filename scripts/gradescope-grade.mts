@@ -7,9 +7,8 @@
  * results.json. Exit 0 whatever the score, as Gradescope expects.
  */
 import { writeAtomically } from "../src/engine/atomic-write.js";
-import { gradeFolder } from "../src/engine/grade-folder.js";
+import { gradeLessonFolder } from "../src/engine/grade-folder.js";
 import { gradescopeResults } from "../src/engine/gradescope.js";
-import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { readArgs, runMain } from "./run-main.mjs";
 
@@ -24,15 +23,14 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const grading = await loadGradableLesson(lessonId);
-  if (!grading.ok) {
-    grading.problems.forEach((p) => console.error(formatProblem(p)));
+  const results = await gradeLessonFolder(lessonId, submission, "submission");
+  if (!results.ok) {
+    results.problems.forEach((p) => console.error(formatProblem(p)));
     return 2;
   }
-  const results = await gradeFolder(submission, grading.value, "submission");
   const seconds = (performance.now() - started) / 1000;
-  await writeAtomically(resultsFile, `${JSON.stringify(gradescopeResults(results, seconds), null, 2)}\n`);
-  console.log(`${lessonId}: ${results.score}/${results.max_score} (${results.status}); wrote ${resultsFile}`);
+  await writeAtomically(resultsFile, `${JSON.stringify(gradescopeResults(results.value, seconds), null, 2)}\n`);
+  console.log(`${lessonId}: ${results.value.score}/${results.value.max_score} (${results.value.status}); wrote ${resultsFile}`);
   return 0;
 }
 

@@ -155,7 +155,13 @@ test("run_autograder grades the instructor copy with full marks and the learner 
   const max = lesson.value.exercises.reduce((sum, e) => sum + e.points, 0);
   assert.equal(full.score, max);
   assert.equal(typeof full.execution_time, "number");
-  assert.match(full.output, new RegExp(`^${LESSON}: ${max} of ${max} points`));
+  // What learners always see: the visible tests' points, never the total with the hidden tests in it.
+  const hidden = full.tests.filter((t) => t.visibility === "after_due_date").length;
+  const shown = Math.round(full.tests.filter((t) => t.visibility === "visible").reduce((sum, t) => sum + t.max_score, 0) * 100) / 100;
+  assert.match(
+    full.output,
+    new RegExp(`^${LESSON}: ${shown} of ${shown} points in the visible tests; ${hidden} more tests count after the due date`),
+  );
   assert.ok(full.tests.length > lesson.value.exercises.length);
   for (const t of full.tests) {
     assert.deepEqual(Object.keys(t).sort(), ["max_score", "name", "output", "score", "status", "visibility"]);

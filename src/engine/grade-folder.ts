@@ -12,6 +12,8 @@ import { readResults } from "./class-reports.js";
 import { unreadable, type GradableLesson } from "./grade.js";
 import { DEFAULT_MAX_BYTES, gradeBatch } from "./grade-batch.js";
 import { DEFAULT_LIMITS, type Limits } from "./grade-pool.js";
+import { loadGradableLesson } from "./lesson-files.js";
+import { ok, type Result } from "./problem.js";
 import type { LearnerResults } from "./results.js";
 
 /** Folders a submission's notebook is never in (a repository's machinery, installed packages). */
@@ -65,4 +67,10 @@ export async function gradeFolder(
   } finally {
     await rm(out, { recursive: true, force: true });
   }
+}
+
+/** The lesson `lessonId`, loaded for grading, then the notebook in `folder` graded as `learner`: what a grading service's step runs. */
+export async function gradeLessonFolder(lessonId: string, folder: string, learner: string): Promise<Result<LearnerResults>> {
+  const grading = await loadGradableLesson(lessonId);
+  return grading.ok ? ok(await gradeFolder(folder, grading.value, learner)) : grading;
 }
