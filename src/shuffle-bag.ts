@@ -53,8 +53,7 @@ function takeLastDrawable<T>(bag: T[], canDraw: (item: T) => boolean): { found: 
   for (let i = bag.length - 1; i >= 0; i--) {
     const value = bag[i] as T;
     if (canDraw(value)) {
-      if (i === bag.length - 1) bag.pop();
-      else bag.splice(i, 1);
+      bag.splice(i, 1);
       return { found: true, value };
     }
   }

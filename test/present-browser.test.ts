@@ -88,6 +88,13 @@ async function stopAnyway(running: Running): Promise<void> {
   for (const kernel of kernels) if (alive(kernel.pid)) process.kill(kernel.pid, "SIGKILL");
 }
 
+/** What the page and the presenter showed when a test failed, kept in test/artifacts/ to look at. */
+async function keepFailure(page: Page, running: Running): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, "present-failure.png") }).catch(() => undefined);
+  await writeFile(path.join(ARTIFACTS, "present-failure.log"), running.output()).catch(() => undefined);
+}
+
 /** Shows the slide that holds cell `id`. */
 async function goTo(page: Page, id: string): Promise<void> {
   await page.evaluate((cellId) => {
@@ -210,9 +217,7 @@ test("presenting a lesson: navigate, run and edit cells, errors, stop, restart, 
 
     await stopWithCtrlC(running);
   } catch (error) {
-    await mkdir(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, "present-failure.png") }).catch(() => undefined);
-    await writeFile(path.join(ARTIFACTS, "present-failure.log"), running.output()).catch(() => undefined);
+    await keepFailure(page, running);
     throw error;
   } finally {
     await browser.close();
@@ -271,9 +276,7 @@ test("the Pick button picks from the class file, and the class remembers across 
     await page.locator("[data-picked]", { hasText: fourth }).waitFor({ timeout: 10_000 });
     await stopWithCtrlC(running);
   } catch (error) {
-    await mkdir(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, "present-failure.png") }).catch(() => undefined);
-    await writeFile(path.join(ARTIFACTS, "present-failure.log"), running.output()).catch(() => undefined);
+    await keepFailure(page, running);
     throw error;
   } finally {
     await browser.close();

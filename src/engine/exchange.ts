@@ -230,11 +230,16 @@ export interface Returned {
   readonly problems: readonly Problem[];
 }
 
+/** The pages `npm run grade` wrote into `marks/feedback/`; undefined when there is no such folder. */
+async function feedbackPages(marks: string): Promise<{ folder: string; pages: string[] | undefined }> {
+  const folder = path.join(marks, "feedback");
+  return { folder, pages: await readdir(folder).catch(() => undefined) };
+}
+
 /** Puts `marks/feedback/<account>.html` into that account's home as `feedback/<lesson>.html`, and nowhere else. */
 export async function returnFeedback(marks: string, accounts: readonly Account[], lesson: string): Promise<Result<Returned>> {
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
-  const folder = path.join(marks, "feedback");
-  const pages = await readdir(folder).catch(() => undefined);
+  const { folder, pages } = await feedbackPages(marks);
   if (!pages) return failed([{ file: folder, message: "holds no feedback pages; pass the folder `npm run grade` wrote (its --out)" }]);
   const plan = planReturn(pages, accounts);
   const problems: Problem[] = plan.unknown.map((page) => ({
@@ -263,8 +268,7 @@ export async function returnFeedback(marks: string, accounts: readonly Account[]
  */
 export async function returnToFolders(marks: string, root: string, lesson: string): Promise<Result<Returned>> {
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
-  const folder = path.join(marks, "feedback");
-  const pages = await readdir(folder).catch(() => undefined);
+  const { folder, pages } = await feedbackPages(marks);
   if (!pages) return failed([{ file: folder, message: "holds no feedback pages; pass the folder `npm run grade` wrote (its --out)" }]);
   const learners = await learnerFolders(root);
   if (!learners) return failed([{ file: root, message: "cannot read the exchange's outbound folder; mount the exchange volume here" }]);
