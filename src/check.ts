@@ -9,7 +9,7 @@ import { inspect, isDeepStrictEqual } from "node:util";
 import { publish } from "./display";
 import { isNotDoneYet } from "./not-done-yet";
 import { previousCellError } from "./previous-cell";
-import { PULSE_NOTICE, sharePulse } from "./pulse";
+import { sharePulse } from "./pulse";
 
 /**
  * The tools you use inside `check(...)` to write tests. Each call is one test.
@@ -153,13 +153,11 @@ export function check(exercise: string, define: (t: Tester) => void, options: Ch
   // Returns nothing on purpose: a notebook shows a cell's last value, and the report is enough.
 }
 
-/** When the class pulse is on (pulse.ts), queues how the run went for the instructor's dashboard; the first time, says what is shared. */
+/** When the class pulse is on (pulse.ts), queues how the run went for the instructor's dashboard. */
 function shareWithPulse(result: CheckResult): void {
   const status = result.previousCellError !== undefined ? "fail" : result.status;
   const passed = result.tests.filter((t) => t.status === "pass").length;
-  if (sharePulse({ exercise: result.exercise, status, passed, total: result.tests.length }) === "first") {
-    publish({ "text/plain": PULSE_NOTICE, "text/html": `<div class="rollcall-pulse">${escapeHtml(PULSE_NOTICE)}</div>` });
-  }
+  sharePulse({ exercise: result.exercise, status, passed, total: result.tests.length });
 }
 
 /**

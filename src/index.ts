@@ -9,4 +9,5 @@ export { show, table, barChart } from "./display";
 export { check, type Tester, type CheckOptions } from "./check";
 export { isNotDoneYet, todo, type NotDoneYet } from "./not-done-yet";
 export { submit } from "./submit";
+import "./pulse-notice"; // says what the class pulse shares, when it is on
 // `check` also asks ./previous-cell whether the cell run just before it failed (nothing to import from it).

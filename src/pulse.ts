@@ -111,11 +111,22 @@ const SEND_TIMEOUT_MS = 3000;
 const RETRY_MAX_MS = 30_000;
 
 /**
- * Queues a check's run for the pulse and sends it in the background. Never throws,
- * never waits. "first" the first time this kernel shares (the notebook then says
- * what is shared), "queued" after that, "off" when the pulse is off.
+ * The notice a notebook's first cell shows (it imports "rollcall") when the pulse is
+ * on, so a learner knows what is shared before any check shares it; undefined when off.
  */
-export function sharePulse(run: SharedRun, env: NodeJS.ProcessEnv = process.env): "off" | "first" | "queued" {
+export function pulseNotice(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    return pulseSettings(env) === undefined ? undefined : PULSE_NOTICE;
+  } catch {
+    return undefined; // a folder we may not read (the grader's realm) means off
+  }
+}
+
+/**
+ * Queues a check's run for the pulse and sends it in the background. Never throws,
+ * never waits: "queued", or "off" when the pulse is off.
+ */
+export function sharePulse(run: SharedRun, env: NodeJS.ProcessEnv = process.env): "off" | "queued" {
   try {
     const settings = pulseSettings(env);
     const lesson = settings === undefined ? undefined : (env["ROLLCALL_PULSE_LESSON"] ?? lessonOf(run.exercise));
@@ -137,14 +148,11 @@ export function sharePulse(run: SharedRun, env: NodeJS.ProcessEnv = process.env)
     writeFileSync(path.join(dir, `.${name}.tmp`), JSON.stringify(post), { mode: 0o600 });
     renameSync(path.join(dir, `.${name}.tmp`), path.join(dir, name));
     scheduleFlush(settings, dir, 0);
-    const first = !sharedBefore;
-    sharedBefore = true;
-    return first ? "first" : "queued";
+    return "queued";
   } catch {
     return "off";
   }
 }
-let sharedBefore = false;
 let queued = 0;
 
 const counts = (run: SharedRun): { passed: number; total: number } => ({

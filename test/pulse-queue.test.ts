@@ -56,7 +56,7 @@ test("a check's lesson is the one whose notebook holds its check cell", () => {
   assert.equal(lessonOf("no-such-exercise", notebooksDir), undefined);
 });
 
-test("check() with the pulse on shares in the background, says once what is shared, and does not wait", () => {
+test("check() with the pulse on shares in the background, says nothing about it (the first cell did), and does not wait", () => {
   const queue = path.join(dir, "queue-check");
   const saved = { ...process.env };
   // The service is down: the check must not notice.
@@ -73,7 +73,7 @@ test("check() with the pulse on shares in the background, says once what is shar
       check("enroll", (t) => t.equal("adds", () => 1 + 1, 2));
     });
     assert.ok(performance.now() - started < 200, "a check does not wait for the pulse");
-    assert.equal(output.split("Class pulse is on").length - 1, 1, output);
+    assert.ok(!output.includes("Class pulse is on"), output);
     assert.equal(readdirSync(queue).filter((f) => f.endsWith(".json")).length, 2);
   } finally {
     process.env = saved;
@@ -88,11 +88,7 @@ test("while the service is down, runs wait in the queue (only the counts, never 
     ROLLCALL_PULSE_QUEUE: queue,
     ROLLCALL_PULSE_LESSON: "01-arrays",
   };
-  assert.equal(
-    sharePulse({ exercise: "enroll", status: "fail", passed: 1, total: 3 }, env),
-    "queued",
-    "the notice was shown by the check above",
-  );
+  assert.equal(sharePulse({ exercise: "enroll", status: "fail", passed: 1, total: 3 }, env), "queued");
   assert.equal(sharePulse({ exercise: "enroll", status: "pass", passed: 3, total: 3 }, env), "queued");
   const files = readdirSync(queue);
   assert.equal(files.length, 2);
