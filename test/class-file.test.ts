@@ -239,3 +239,99 @@ test("no learners, everyone absent, an unknown absentee: clear problems, and not
   assert.deepEqual([...names].sort(), ["Ada Lovelace", "Mei Chen"]);
   c.close();
 });
+
+test("a pick among a group (the stuck, the done) picks only from it, marks nobody absent, and keeps the rounds fair", async () => {
+  const c = await newClass("among");
+  const group = ["ada@example.edu", "Mei Chen"];
+  const first = value(c.pick({ among: group }));
+  const second = value(c.pick({ among: group }));
+  assert.deepEqual([first.email, second.email].sort(), ["ada@example.edu", "mei@example.edu"]);
+  assert.deepEqual([first.extra, second.extra, first.round, second.round], [false, false, 1, 1], "their turns in round 1");
+  // Both have answered this round, five others have not: a third pick among them is an extra one.
+  const third = value(c.pick({ among: group }));
+  assert.ok(["ada@example.edu", "mei@example.edu"].includes(third.email));
+  assert.deepEqual([third.extra, third.round], [true, 1]);
+  const fourth = value(c.pick({ among: group }));
+  assert.notEqual(fourth.email, third.email, "an extra pick goes to whoever in the group answered least");
+  // Nobody else was marked absent or lost their turn: the round goes on with the five who wait.
+  const rest = Array.from({ length: 5 }, () => value(c.pick()));
+  assert.deepEqual(
+    rest.map((p) => [p.round, p.extra]),
+    Array.from({ length: 5 }, () => [1, false]),
+  );
+  assert.equal(new Set([...rest, first, second].map((p) => p.email)).size, 7, "everyone once in round 1");
+  const counts = Object.fromEntries(c.answerCounts().map((a) => [a.email, a.count]));
+  assert.deepEqual([counts["ada@example.edu"], counts["mei@example.edu"]], [2, 2], "extra picks count as answers");
+  assert.equal(c.answerCounts().reduce((n, a) => n + a.count, 0), 9);
+  assert.equal(value(c.pick()).round, 2, "and the round ends when everyone has had their turn");
+  c.close();
+});
+
+test("a pick among a group refuses, with what to do, when nobody in it is here or a name is unknown", async () => {
+  const c = await newClass("among-refused");
+  value(c.pick({ absent: ["ada@example.edu"] }));
+  const away = c.pick({ among: ["ada@example.edu"] });
+  assert.ok(!away.ok && /nobody in that group is here today.*whole class/.test(away.problems[0]?.message ?? ""));
+  const unknown = c.pick({ among: ["Nobody Here"] });
+  assert.ok(!unknown.ok && /nobody called "Nobody Here"/.test(unknown.problems[0]?.message ?? ""));
+  assert.equal(c.picks().length, 1, "a refused pick writes nothing");
+  c.close();
+});
+
+test("a class file of the first schema opens with its picks kept, and takes extra picks", async () => {
+  const file = path.join(dir, "old-schema.sqlite");
+  const db = new Database(file);
+  db.exec(V1_SCHEMA);
+  db.prepare("INSERT INTO learners (email_key, email, name, joined_at) VALUES (?, ?, ?, ?)").run("a@x.edu", "a@x.edu", "A", "2024-09-01");
+  db.prepare("INSERT INTO learners (email_key, email, name, joined_at) VALUES (?, ?, ?, ?)").run("b@x.edu", "b@x.edu", "B", "2024-09-01");
+  db.prepare("INSERT INTO picks (learner_id, round, day, at) VALUES (1, 1, '2024-09-02', '2024-09-02T09:00:00.000Z')").run();
+  db.pragma("application_id = 1380142156");
+  db.pragma("user_version = 1");
+  db.close();
+  const c = value(await openClass("old-schema", { dir }));
+  assert.deepEqual(
+    c.picks().map((p) => [p.email, p.round, p.extra]),
+    [["a@x.edu", 1, false]],
+  );
+  assert.deepEqual([value(c.pick({ among: ["a@x.edu"] })).extra, value(c.pick()).email], [true, "b@x.edu"]);
+  c.close();
+  const reopened = new Database(file, { readonly: true });
+  assert.equal(reopened.pragma("user_version", { simple: true }), 2);
+  reopened.close();
+});
+
+/** The class file's first schema, as rollcall wrote it before extra picks. */
+const V1_SCHEMA = `
+CREATE TABLE learners (
+  id INTEGER PRIMARY KEY,
+  email_key TEXT NOT NULL UNIQUE,
+  email TEXT NOT NULL,
+  name TEXT NOT NULL,
+  cohort TEXT,
+  joined_at TEXT NOT NULL,
+  left_at TEXT
+) STRICT;
+CREATE TABLE picks (
+  id INTEGER PRIMARY KEY,
+  learner_id INTEGER NOT NULL REFERENCES learners(id),
+  round INTEGER NOT NULL CHECK (round >= 1),
+  day TEXT NOT NULL,
+  at TEXT NOT NULL,
+  undone_at TEXT
+) STRICT;
+CREATE UNIQUE INDEX picks_once_a_round ON picks (round, learner_id) WHERE undone_at IS NULL;
+CREATE TABLE absences (
+  learner_id INTEGER NOT NULL REFERENCES learners(id),
+  day TEXT NOT NULL,
+  PRIMARY KEY (learner_id, day)
+) STRICT;
+CREATE TABLE imports (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  file TEXT NOT NULL,
+  added INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  left INTEGER NOT NULL,
+  returned INTEGER NOT NULL
+) STRICT;
+`;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
 import { test } from "node:test";
 import { renderBarChart } from "../src/display";
-import { chartCounts, countAnswers, currentRound, drawNext, type RollCallPick } from "../src/engine/roll-call";
+import { chartCounts, countAnswers, currentRound, drawAmong, drawNext, type RollCallPick } from "../src/engine/roll-call";
 
 const int = (min: number, max: number) => randomInt(min, max + 1);
 const roster = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1, onRoster: true }));
@@ -100,4 +100,20 @@ test("counts cover everyone, and the chart labels tell same-named learners apart
     ],
   );
   assert.match(renderBarChart(chart).text, /Zoë O'Brien +│█+ 2/u);
+});
+
+test("a pick among a group: its waiting members first, then an extra pick, and a new round only when nobody present waits", () => {
+  const learners = roster(4);
+  const group = new Set([1, 2]);
+  const none = new Set<number>();
+  const round1 = [{ learnerId: 1, round: 1 }, { learnerId: 3, round: 1 }];
+  assert.deepEqual(drawAmong(learners, round1, round1, none, group, int), { kind: "picked", learnerId: 2, round: 1, extra: false });
+  const groupDone = [...round1, { learnerId: 2, round: 1 }];
+  // 4 still waits: an extra pick, to the one of the group who answered least (2 answered once, 1 twice).
+  const answered = [...groupDone, { learnerId: 1, round: 0 }];
+  assert.deepEqual(drawAmong(learners, groupDone, answered, none, group, int), { kind: "picked", learnerId: 2, round: 1, extra: true });
+  // 4 is away today: nobody present waits, so the group's pick opens round 2.
+  const draw = drawAmong(learners, groupDone, groupDone, new Set([4]), group, int);
+  assert.ok(draw.kind === "picked" && draw.round === 2 && !draw.extra && group.has(draw.learnerId));
+  assert.deepEqual(drawAmong(learners, [], [], new Set([1, 2]), group, int), { kind: "nobody in the group" });
 });

@@ -15,7 +15,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from "node:fs
 import path from "node:path";
 import { projectRoot } from "./paths";
 import { failed, ok, type Problem, type Result } from "./problem";
-import { countAnswers, drawNext, type AnswerCount, type RandomInt } from "./roll-call";
+import { countAnswers, drawAmong, drawNext, type AnswerCount, type RandomInt } from "./roll-call";
 import { emailKey, type RosterEntry } from "./roster-csv";
 
 export { chartCounts, type AnswerCount } from "./roll-call";
@@ -40,6 +40,11 @@ export interface Picked {
   readonly day: string;
   /** Which round of the term: nobody is picked twice in one round. */
   readonly round: number;
+  /**
+   * An extra pick: from a group (stuck, done) whose members had all answered this round.
+   * It counts as an answer but is not the learner's turn in the round (see drawAmong).
+   */
+  readonly extra: boolean;
   /** The pick's row in the file, increasing. */
   readonly id: number;
 }
@@ -67,11 +72,20 @@ export interface ClassOptions {
   readonly int?: RandomInt;
 }
 
+export interface PickOptions {
+  readonly absent?: readonly string[];
+  readonly among?: readonly string[];
+}
+
 export interface ClassFile {
   readonly name: string;
   readonly file: string;
-  /** The next learner; `absent` (names or emails) are recorded as away today, and stay away for the rest of the day. */
-  pick(options?: { readonly absent?: readonly string[] }): Result<Picked>;
+  /**
+   * The next learner; `absent` (names or emails) are recorded as away today, and stay away
+   * for the rest of the day. `among` (names or emails) picks from that group only, say
+   * those stuck on an exercise, without marking anyone else absent (see drawAmong).
+   */
+  pick(options?: PickOptions): Result<Picked>;
   /** Takes back the latest pick (it stays in the file, marked undone, and no longer counts). */
   undo(): Result<Picked>;
   /** Everyone on the roster (left ones included) with how often they answered, in roster order. */
@@ -109,7 +123,7 @@ const suffix = ".sqlite";
 const validName = /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u;
 /** 'RCLL' in the header's application_id, so a class file says what it is. */
 const applicationId = 0x52434c4c;
-const schemaVersion = 1;
+const schemaVersion = 2;
 
 const schema = `
 CREATE TABLE learners (
@@ -127,9 +141,10 @@ CREATE TABLE picks (
   round INTEGER NOT NULL CHECK (round >= 1),
   day TEXT NOT NULL,
   at TEXT NOT NULL,
-  undone_at TEXT
+  undone_at TEXT,
+  extra INTEGER NOT NULL DEFAULT 0 CHECK (extra IN (0, 1))
 ) STRICT;
-CREATE UNIQUE INDEX picks_once_a_round ON picks (round, learner_id) WHERE undone_at IS NULL;
+CREATE UNIQUE INDEX picks_once_a_round ON picks (round, learner_id) WHERE undone_at IS NULL AND extra = 0;
 CREATE TABLE absences (
   learner_id INTEGER NOT NULL REFERENCES learners(id),
   day TEXT NOT NULL,
@@ -210,6 +225,7 @@ function prepare(db: Database.Database, file: string): Problem | undefined {
   if (id === applicationId) {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > schemaVersion) return { file, message: `was written by a newer rollcall (schema ${version}); update rollcall to use it` };
+    if (version < schemaVersion) migrate(db);
     return undefined;
   }
   db.transaction(() => {
@@ -220,6 +236,20 @@ function prepare(db: Database.Database, file: string): Problem | undefined {
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
   return undefined;
+}
+
+/** Brings a class file of an earlier schema up to this one, in one transaction; its picks are kept as they were. */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma("user_version", { simple: true }) as number; // another opener may have migrated it first
+    if (version < 2) {
+      // Version 2: extra picks (a group's pick outside the rounds), which the once-a-round rule leaves out.
+      db.exec(`ALTER TABLE picks ADD COLUMN extra INTEGER NOT NULL DEFAULT 0 CHECK (extra IN (0, 1));
+        DROP INDEX picks_once_a_round;
+        CREATE UNIQUE INDEX picks_once_a_round ON picks (round, learner_id) WHERE undone_at IS NULL AND extra = 0;`);
+    }
+    db.pragma(`user_version = ${schemaVersion}`);
+  }).immediate();
 }
 
 interface LearnerRow {
@@ -236,6 +266,7 @@ interface PickRow {
   round: number;
   day: string;
   at: string;
+  extra: number;
   name: string;
   email: string;
   cohort: string | null;
@@ -250,7 +281,7 @@ class Refused extends Error {
 
 function classFile(db: Database.Database, name: string, file: string, now: () => Date, int: RandomInt): ClassFile {
   const selectLearners = db.prepare<[], LearnerRow>("SELECT id, email, name, cohort, left_at FROM learners ORDER BY id");
-  const pickColumns = "p.id, p.learner_id, p.round, p.day, p.at, l.name, l.email, l.cohort";
+  const pickColumns = "p.id, p.learner_id, p.round, p.day, p.at, p.extra, l.name, l.email, l.cohort";
   const selectPicks = db.prepare<[], PickRow>(
     `SELECT ${pickColumns} FROM picks p JOIN learners l ON l.id = p.learner_id WHERE p.undone_at IS NULL ORDER BY p.id`,
   );
@@ -260,28 +291,32 @@ function classFile(db: Database.Database, name: string, file: string, now: () =>
   const lastPick = db.prepare<[], { id: number }>("SELECT id FROM picks WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1");
   const roundPicks = db.prepare<[], { learnerId: number; round: number }>(
     `SELECT learner_id AS learnerId, round FROM picks
-     WHERE undone_at IS NULL AND round = (SELECT max(round) FROM picks WHERE undone_at IS NULL)`,
+     WHERE undone_at IS NULL AND extra = 0 AND round = (SELECT max(round) FROM picks WHERE undone_at IS NULL AND extra = 0)`,
   );
   const absentOn = db.prepare<[string], { learner_id: number }>("SELECT learner_id FROM absences WHERE day = ?");
   const insertAbsence = db.prepare("INSERT OR IGNORE INTO absences (learner_id, day) VALUES (?, ?)");
-  const insertPick = db.prepare("INSERT INTO picks (learner_id, round, day, at) VALUES (?, ?, ?, ?)");
+  const insertPick = db.prepare("INSERT INTO picks (learner_id, round, day, at, extra) VALUES (?, ?, ?, ?, ?)");
   const markUndone = db.prepare("UPDATE picks SET undone_at = ? WHERE id = ?");
   const where = `class ${name}`;
 
-  const pickTransaction = db.transaction((absent: readonly string[]): Picked => {
+  const pickTransaction = db.transaction((options: PickOptions): Picked => {
     const at = now();
     const day = localDay(at);
     const learners = selectLearners.all();
     const onRoster = learners.filter((l) => l.left_at === null);
-    const absentIds = resolveNames(absent, onRoster, where);
+    const absentIds = resolveNames(options.absent ?? [], onRoster, where);
     for (const id of absentIds) insertAbsence.run(id, day);
     const away = new Set(absentOn.all(day).map((r) => r.learner_id));
-    const draw = drawNext(
-      learners.map((l) => ({ id: l.id, onRoster: l.left_at === null })),
-      roundPicks.all(),
-      away,
-      int,
-    );
+    const rollCall = learners.map((l) => ({ id: l.id, onRoster: l.left_at === null }));
+    if (options.among !== undefined) {
+      const group = new Set(resolveNames(options.among, onRoster, where));
+      const draw = drawAmong(rollCall, roundPicks.all(), selectPicks.all().map((p) => ({ learnerId: p.learner_id })), away, group, int);
+      if (draw.kind === "nobody in the group")
+        throw new Refused([{ file, message: `nobody in that group is here today (${day}): pick from the whole class instead` }]);
+      const info = insertPick.run(draw.learnerId, draw.round, day, at.toISOString(), draw.extra ? 1 : 0);
+      return picked(selectPick.get(Number(info.lastInsertRowid)) as PickRow);
+    }
+    const draw = drawNext(rollCall, roundPicks.all(), away, int);
     if (draw.kind === "no learners") {
       throw new Refused([
         { file, message: `${where} has no learners on its roster: import one with npm run class -- import ${name} roster.csv` },
@@ -290,7 +325,7 @@ function classFile(db: Database.Database, name: string, file: string, now: () =>
     if (draw.kind === "everyone absent") {
       throw new Refused([{ file, message: `everyone in ${where} is marked absent today (${day}): nobody to pick` }]);
     }
-    const info = insertPick.run(draw.learnerId, draw.round, day, at.toISOString());
+    const info = insertPick.run(draw.learnerId, draw.round, day, at.toISOString(), 0);
     return picked(selectPick.get(Number(info.lastInsertRowid)) as PickRow);
   });
 
@@ -354,7 +389,7 @@ function classFile(db: Database.Database, name: string, file: string, now: () =>
   return {
     name,
     file,
-    pick: (options = {}) => guarded(() => pickTransaction.immediate(options.absent ?? [])),
+    pick: (options = {}) => guarded(() => pickTransaction.immediate(options)),
     undo: () => guarded(() => undoTransaction.immediate()),
     answerCounts: () => {
       const learners = selectLearners.all();
@@ -381,6 +416,7 @@ function picked(row: PickRow): Picked {
     at: row.at,
     day: row.day,
     round: row.round,
+    extra: row.extra === 1,
     id: row.id,
   };
 }

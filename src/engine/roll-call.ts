@@ -60,6 +60,42 @@ export function drawNext(
   return { kind: "picked", learnerId: draw.item, round: draw.newRound ? round + 1 : round };
 }
 
+/**
+ * A pick among a group only (say, those stuck on an exercise): fair within the group
+ * and fair to everyone else. The group's members still waiting in this round come
+ * first, as the bag would give them. When the whole group has answered this round
+ * but others present have not, the pick is an extra one (`extra`): it counts as an
+ * answer, but it neither ends the round early nor uses up anyone's turn, and it
+ * goes to the group's member who answered least. When nobody present waits at all,
+ * a new round starts, as for any pick. `answered` holds every pick that counts, extra ones too.
+ */
+export function drawAmong(
+  learners: readonly RollCallLearner[],
+  roundPicks: readonly RollCallPick[],
+  answered: readonly Pick<RollCallPick, "learnerId">[],
+  absent: ReadonlySet<number>,
+  group: ReadonlySet<number>,
+  int: RandomInt,
+): AmongDraw {
+  const present = learners.filter((l) => l.onRoster && !absent.has(l.id)).map((l) => l.id);
+  const pool = present.filter((id) => group.has(id));
+  if (pool.length === 0) return { kind: "nobody in the group" };
+  const round = currentRound(roundPicks);
+  const pickedThisRound = new Set(roundPicks.filter((p) => p.round === round).map((p) => p.learnerId));
+  const random = (ids: readonly number[]): number => ids[int(0, ids.length - 1)] as number;
+  const waiting = pool.filter((id) => !pickedThisRound.has(id));
+  if (waiting.length > 0) return { kind: "picked", learnerId: random(waiting), round, extra: false };
+  if (present.every((id) => pickedThisRound.has(id))) return { kind: "picked", learnerId: random(pool), round: round + 1, extra: false };
+  const counts = new Map<number, number>();
+  for (const a of answered) counts.set(a.learnerId, (counts.get(a.learnerId) ?? 0) + 1);
+  const fewest = Math.min(...pool.map((id) => counts.get(id) ?? 0));
+  return { kind: "picked", learnerId: random(pool.filter((id) => (counts.get(id) ?? 0) === fewest)), round, extra: true };
+}
+
+export type AmongDraw =
+  | { readonly kind: "picked"; readonly learnerId: number; readonly round: number; readonly extra: boolean }
+  | { readonly kind: "nobody in the group" };
+
 export interface CountedLearner {
   readonly id: number;
   readonly name: string;
