@@ -4,6 +4,9 @@
  * npm run present -- 02-random-picks            present a lesson: slides whose cells run live
  * npm run present -- 02-random-picks --no-browser --port 8000 --ip 127.0.0.1
  * npm run present -- 05-roll-call --class monday   with a Pick button for the class's roll call
+ * npm run present -- 01-arrays --class monday --pulse   and the class pulse on exercise slides,
+ *                                                     with Pick among those stuck or done
+ *                                                     (npm run pulse -- --class monday must run)
  *
  * Ctrl-C stops the presenter and its kernel.
  */
@@ -14,14 +17,15 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { chalk } from "zx";
-import { openClass, type ClassFile } from "../src/engine/class-file.js";
+import { classesDir, openClass, type ClassFile } from "../src/engine/class-file.js";
 import { lessonIds, loadLesson } from "../src/engine/lesson-files.js";
 import { coursePresenter } from "../src/engine/present-course.js";
 import { startPresenter } from "../src/engine/present-server.js";
 import { formatProblem } from "../src/engine/problem.js";
+import { readPulseSource, type PulseSource } from "../src/engine/pulse-presenter.js";
 import { readArgs, runMain } from "./run-main.mjs";
 
-const USAGE = "usage: npm run present -- LESSON [--port N] [--ip ADDRESS] [--no-browser] [--class NAME]";
+const USAGE = "usage: npm run present -- LESSON [--port N] [--ip ADDRESS] [--no-browser] [--class NAME [--pulse]]";
 
 const say = (message: string): void => console.log(`rollcall: ${message}`);
 const isLoopback = (ip: string): boolean => ip === "localhost" || ip === "::1" || ip.startsWith("127.");
@@ -57,6 +61,7 @@ async function main(): Promise<number> {
       port: { type: "string", default: "8765" },
       ip: { type: "string", default: "127.0.0.1" },
       class: { type: "string" },
+      pulse: { type: "boolean", default: false },
     },
   });
   if (!parsed) return 2;
@@ -77,6 +82,14 @@ async function main(): Promise<number> {
   const first = await loadLesson(lessonId);
   if (!first.ok) return fail(first.problems.map(formatProblem).join("\n"));
 
+  let pulse: PulseSource | undefined;
+  if (values.pulse) {
+    if (values.class === undefined) return fail(`--pulse shows a class's pulse: say which class with --class NAME\n${USAGE}`);
+    const source = await readPulseSource(classesDir(), values.class);
+    if (!source.ok) return fail(source.problems.map(formatProblem).join("\n"));
+    pulse = source.value;
+  }
+
   let classFile: ClassFile | undefined;
   if (values.class !== undefined) {
     const opened = await openClass(values.class);
@@ -90,6 +103,7 @@ async function main(): Promise<number> {
     port,
     ...coursePresenter(lessonId),
     ...(classFile ? { classFile } : {}),
+    ...(pulse ? { pulse } : {}),
   });
   if (!presenter.ok) {
     classFile?.close();

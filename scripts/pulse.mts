@@ -12,10 +12,12 @@
  */
 import { stringify } from "csv-stringify/sync";
 import { writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { chalk } from "zx";
 import { renderTable } from "../src/display.js";
 import { classesDir, fromUserFolder, openClass } from "../src/engine/class-file.js";
 import { formatProblem } from "../src/engine/problem.js";
+import { pulseSourceFile, writePulseSource } from "../src/engine/pulse-presenter.js";
 import { startPulseServer } from "../src/engine/pulse-server.js";
 import { openPulseStore, pulseFileFor, pulseTokensFileFor } from "../src/engine/pulse-store.js";
 import { progressReport } from "../src/engine/pulse-summary.js";
@@ -150,7 +152,11 @@ async function serve(dir: string, name: string, options: { port: number; ip: str
     throw error;
   }
   console.log(`rollcall: the class pulse of ${name} is at ${server.url}  (Ctrl-C stops it)`);
-  console.log(`rollcall: dashboard: ${server.dashboardUrl(store.issueInstructorToken())}`);
+  const instructorToken = store.issueInstructorToken();
+  console.log(`rollcall: dashboard: ${server.dashboardUrl(instructorToken)}`);
+  // For npm run present -- … --class NAME --pulse, which reads it here rather than from a command line.
+  const sourceFile = pulseSourceFile(dir, name);
+  await writePulseSource(sourceFile, { url: loopbackUrl(server.url), instructorToken });
   const running = server;
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -162,8 +168,12 @@ async function serve(dir: string, name: string, options: { port: number; ip: str
     process.on("SIGTERM", stop);
   });
   store.close();
+  await rm(sourceFile, { force: true });
   console.log("rollcall: the class pulse stopped");
   return 0;
 }
+
+/** The service's address as this machine reaches it: a service on every address (0.0.0.0, ::) is also on loopback. */
+const loopbackUrl = (url: string): string => url.replace(/^http:\/\/(0\.0\.0\.0|\[::\])(?=:)/, "http://127.0.0.1");
 
 runMain("pulse", main);

@@ -262,7 +262,10 @@ test("a pick among a group (the stuck, the done) picks only from it, marks nobod
   assert.equal(new Set([...rest, first, second].map((p) => p.email)).size, 7, "everyone once in round 1");
   const counts = Object.fromEntries(c.answerCounts().map((a) => [a.email, a.count]));
   assert.deepEqual([counts["ada@example.edu"], counts["mei@example.edu"]], [2, 2], "extra picks count as answers");
-  assert.equal(c.answerCounts().reduce((n, a) => n + a.count, 0), 9);
+  assert.equal(
+    c.answerCounts().reduce((n, a) => n + a.count, 0),
+    9,
+  );
   assert.equal(value(c.pick()).round, 2, "and the round ends when everyone has had their turn");
   c.close();
 });

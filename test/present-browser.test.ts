@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +18,8 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { openClass } from "../src/engine/class-file.js";
 import { projectRoot } from "../src/engine/paths.js";
+import { pulseSourceFile } from "../src/engine/pulse-presenter.js";
+import { pulseFileFor, openPulseStore } from "../src/engine/pulse-store.js";
 import { parseRoster } from "../src/engine/roster-csv.js";
 import { ARTIFACTS, exitWithin, freePort, launchChromium, requireChromium } from "./support/browser.js";
 
@@ -281,6 +283,129 @@ test("the Pick button picks from the class file, and the class remembers across 
   } finally {
     await browser.close();
     await stopAnyway(running);
+    await rm(classes, { recursive: true, force: true });
+  }
+});
+
+test("with --pulse, an exercise slide shows the class pulse live, numbers only, and Pick picks among the stuck or the done", async () => {
+  requireChromium();
+  const classes = await mkdtemp(path.join(os.tmpdir(), "rollcall-present-pulse-"));
+  const opened = await openClass("period-2", { dir: classes, create: true });
+  assert.ok(opened.ok, opened.ok ? "" : JSON.stringify(opened.problems));
+  const roster = parseRoster(ROSTER, "roster.csv");
+  assert.ok(roster.ok);
+  assert.ok(opened.value.importRoster(roster.value, "roster.csv").ok);
+  const learners = opened.value.learners().map(({ name, email }) => ({ name, email }));
+  opened.value.close();
+  const store = openPulseStore(pulseFileFor(classes, "period-2"));
+  const tokens = new Map(store.issueLearnerTokens(learners).map(({ learner, token }) => [learner.email, token]));
+  const env = { ROLLCALL_CLASSES: classes };
+
+  // Without the pulse running, --pulse says what to do and starts nothing.
+  const early = present(["01-arrays", "--no-browser", "--class", "period-2", "--pulse"], env);
+  assert.equal(await exitWithin(early.child, 20_000), 1);
+  assert.match(
+    early.output(),
+    /the class pulse of period-2 is not running: start the class pulse first \(npm run pulse -- --class period-2\)/,
+  );
+
+  const pulse = spawn(process.execPath, [path.join(projectRoot, "dist", "scripts", "pulse.mjs"), "--class", "period-2", "--port", "0"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let pulseOutput = "";
+  pulse.stdout?.on("data", (chunk: Buffer) => (pulseOutput += chunk.toString("utf8")));
+  pulse.stderr?.on("data", (chunk: Buffer) => (pulseOutput += chunk.toString("utf8")));
+  const port = await freePort();
+  let running: Running | undefined;
+  const browser = await launchChromium();
+  const { page } = browser;
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!/dashboard: (\S+)/.test(pulseOutput)) {
+      assert.ok(Date.now() < deadline && pulse.exitCode === null, `the pulse did not start:\n${pulseOutput}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const pulseUrl = /is at (\S+)/.exec(pulseOutput)?.[1] ?? "";
+    const sourceFile = pulseSourceFile(classes, "period-2");
+    assert.equal(statSync(sourceFile).mode & 0o777, 0o600, "the instructor's token is for the instructor alone");
+    // Ada has been failing enroll for ten minutes (stuck); Zoë passes it in a moment.
+    const ada = { name: "Ada Lovelace", email: "ada@example.org" };
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60_000);
+    store.record(
+      ada,
+      { id: "ada-post-1", lesson: "01-arrays", exercise: "enroll", passed: 0, total: 3, status: "fail", at: tenMinutesAgo.toISOString() },
+      tenMinutesAgo,
+    );
+
+    running = present(["01-arrays", "--no-browser", "--port", String(port), "--class", "period-2", "--pulse"], env);
+    await page.goto(await waitForUrl(running));
+    await page.locator("body[data-ready]").waitFor({ timeout: 20_000 });
+    const panel = page.locator("[data-pulse-panel]");
+    assert.ok(await panel.isHidden(), "no pulse on a slide without an exercise");
+    assert.ok(await page.locator('[data-action="pick-stuck"]').isHidden());
+
+    await goTo(page, "enroll");
+    await panel.locator('[data-count="trying"]', { hasText: "1" }).waitFor({ timeout: 10_000 });
+    assert.equal(await panel.locator('[data-count="stuck"]').innerText(), "1");
+    assert.equal(await panel.locator('[data-count="not-started"]').innerText(), "3");
+    assert.doesNotMatch(await panel.innerText(), /Ada|Lovelace/, "the projected panel names nobody");
+
+    // Nobody has passed yet: Pick done says so.
+    await page.locator('[data-action="pick-done"]').click();
+    await page.locator("[data-picked]", { hasText: "nobody has passed enroll yet" }).waitFor({ timeout: 10_000 });
+    await page.locator("[data-picked-panel]").click();
+
+    // Zoë passes, through the pulse's own API with her token: the panel follows within a second or two.
+    const sent = await fetch(`${pulseUrl}/api/checks`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${tokens.get("zoe@example.org")}` },
+      body: JSON.stringify({
+        id: "zoe-post-1",
+        lesson: "01-arrays",
+        exercise: "enroll",
+        passed: 3,
+        total: 3,
+        status: "pass",
+        at: new Date().toISOString(),
+      }),
+    });
+    assert.equal(sent.status, 201);
+    await panel.locator('[data-count="passed"]', { hasText: "1" }).waitFor({ timeout: 5_000 });
+
+    await page.locator('[data-action="pick-stuck"]').click();
+    await page.locator("[data-picked]", { hasText: "Ada Lovelace" }).waitFor({ timeout: 10_000 });
+    assert.match(await page.locator("[data-picked-caption]").innerText(), /among those stuck on enroll/);
+    await page.locator("[data-picked-panel]").click();
+    await page.locator('[data-action="pick-done"]').click();
+    await page.locator("[data-picked]", { hasText: "Zoë O'Brien" }).waitFor({ timeout: 10_000 });
+    await page.locator("[data-picked-panel]").click();
+
+    // The picks are the roll call's: on file, and nobody else was marked absent (a plain pick still reaches them).
+    const rest = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      await page.locator('[data-action="pick"]').click();
+      await page.waitForFunction(() => {
+        const shown = (
+          globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }
+        ).document.querySelector("[data-picked]")?.textContent;
+        return shown !== undefined && shown !== "…";
+      });
+      rest.add(await page.locator("[data-picked]").innerText());
+      await page.locator("[data-picked-panel]").click();
+    }
+    assert.deepEqual([...rest].sort(), ["Alan Turing", "Grace Hopper"]);
+    await stopWithCtrlC(running);
+  } catch (error) {
+    if (running) await keepFailure(page, running);
+    throw error;
+  } finally {
+    await browser.close();
+    if (running) await stopAnyway(running);
+    pulse.kill("SIGINT");
+    await exitWithin(pulse, 10_000);
+    assert.ok(!existsSync(pulseSourceFile(classes, "period-2")), "a stopped pulse leaves no token behind");
+    store.close();
     await rm(classes, { recursive: true, force: true });
   }
 });

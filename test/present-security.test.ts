@@ -130,3 +130,70 @@ test(
     }
   },
 );
+
+test("the class pulse through the presenter: only with the page's token, only a lesson's exercise names, numbers only", async () => {
+  // A stand-in pulse service that records what the presenter asks it.
+  const asked: { url: string; authorization: string }[] = [];
+  const { createServer } = await import("node:http");
+  const pulse = createServer((req, res) => {
+    asked.push({ url: req.url ?? "", authorization: req.headers.authorization ?? "" });
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(
+      JSON.stringify({
+        lesson: "01-arrays",
+        stuckMinutes: 5,
+        learners: 2,
+        exercises: [
+          {
+            exercise: "enroll",
+            passed: ["Ada <b>Lovelace</b>"],
+            trying: ["Mei Chen"],
+            notStarted: [],
+            stuck: [{ name: "Mei Chen", minutes: 7 }],
+            pickable: { done: ["ada@example.org"], stuck: ["mei@example.org"] },
+          },
+        ],
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => pulse.listen(0, "127.0.0.1", resolve));
+  const pulsePort = (pulse.address() as { port: number }).port;
+  const started = await startPresenter({
+    lesson: "01-arrays",
+    host: "127.0.0.1",
+    port: 0,
+    ...coursePresenter("01-arrays"),
+    startKernel: async () => kernel,
+    pulse: { url: `http://127.0.0.1:${pulsePort}`, instructorToken: "instructor-secret" },
+  });
+  assert.ok(started.ok);
+  const withPulse = started.value;
+  const pageToken = new URL(withPulse.url).searchParams.get("token") ?? "";
+  const at = (query: string, headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${withPulse.port}/api/pulse${query}`, { headers });
+  try {
+    assert.equal((await at("?exercise=enroll")).status, 403, "no token, no pulse");
+    assert.equal((await at("?exercise=enroll", { cookie: `x=${pageToken}` })).status, 403);
+    assert.deepEqual(asked, [], "the pulse was never asked for an attacker");
+    for (const bad of ["", "?exercise=", "?exercise=../../dashboard", "?exercise=enroll%0d%0aX:1", `?exercise=${"a".repeat(80)}`]) {
+      const answer = await at(bad, { "x-rollcall-token": pageToken });
+      assert.equal(answer.status, 400, bad);
+    }
+    assert.deepEqual(asked, [], "a bad exercise name never reaches the pulse");
+    const good = await at("?exercise=enroll", { "x-rollcall-token": pageToken });
+    assert.equal(good.status, 200);
+    const { html } = (await good.json()) as { html: string };
+    assert.doesNotMatch(html, /Ada|Mei|Lovelace/, "names stay off the projected screen");
+    assert.deepEqual(asked, [{ url: "/dashboard/pulse.json?lesson=01-arrays", authorization: "Bearer instructor-secret" }]);
+    const pick = await fetch(`http://127.0.0.1:${withPulse.port}/api/pick`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-rollcall-token": pageToken },
+      body: JSON.stringify({ among: "stuck", exercise: "enroll" }),
+    });
+    assert.equal(pick.status, 404, "no class file: nothing to pick from");
+    assert.match(((await pick.json()) as { error: string }).error, /--class NAME/);
+  } finally {
+    await withPulse.close();
+    await new Promise((resolve) => pulse.close(resolve));
+  }
+});

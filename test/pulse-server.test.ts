@@ -242,17 +242,23 @@ describe("the class pulse service", { timeout: 30_000 }, () => {
     const { url, token } = JSON.parse(settings.text) as { url: string; token: string };
     assert.equal(url, server.url);
     assert.equal((await postAs(server, token, post({ exercise: "last-student", status: "todo", passed: 0 }))).status, 201);
-    assert.equal(
-      await exercisePulse({ url: server.url, instructorToken: token }, "01-arrays", "last-student"),
-      undefined,
-      "a learner's token reads nothing",
-    );
-    const pulse = await exercisePulse({ url: server.url, instructorToken }, "01-arrays", "last-student");
-    assert.deepEqual(pulse?.trying, [grace.name]);
-    assert.match(renderExercisePulse(pulse!), /last-student: 0 passed · 1 trying · 2 not started/);
-    assert.deepEqual(pickPool(pulse!, "done"), []);
+    const asLearner = await exercisePulse({ url: server.url, instructorToken: token }, "01-arrays", "last-student");
+    assert.ok(!asLearner.ok && /started again/.test(asLearner.problems[0]?.message ?? ""), "a learner's token reads nothing");
+    const read = await exercisePulse({ url: server.url, instructorToken }, "01-arrays", "last-student");
+    assert.ok(read.ok);
+    const pulse = read.value;
+    assert.deepEqual(pulse.trying, [grace.name]);
+    const panel = renderExercisePulse(pulse);
+    assert.match(panel.replace(/<[^>]+>/g, ""), /last-student: 0 passed · 1 trying · 2 not started/);
+    assert.doesNotMatch(panel, /Grace|Hopper/, "the projected panel names nobody");
+    assert.deepEqual(pickPool(pulse, "done"), []);
     const withdraw = await exercisePulse({ url: server.url, instructorToken }, "01-arrays", "withdraw");
-    assert.deepEqual([...pickPool(withdraw!, "done")].sort(), [ADA.name, MEI.name]);
+    assert.ok(withdraw.ok);
+    assert.deepEqual([...pickPool(withdraw.value, "done")].sort(), [ADA.email, MEI.email], "by email: names can be shared");
+    const unknown = await exercisePulse({ url: server.url, instructorToken }, "01-arrays", "no-such-exercise");
+    assert.ok(!unknown.ok && /knows no exercise no-such-exercise/.test(unknown.problems[0]?.message ?? ""));
+    const down = await exercisePulse({ url: "http://127.0.0.1:9", instructorToken }, "01-arrays", "withdraw");
+    assert.ok(!down.ok && /does not answer: is npm run pulse still running/.test(down.problems[0]?.message ?? ""));
   });
 
   test("the event stream sends the lesson's panel, then again within a second of a post", async () => {
@@ -326,5 +332,6 @@ test("who passed, is trying, has not started, and is stuck", () => {
   assert.deepEqual(enroll?.passed, [ADA.name], "passed once is passed");
   assert.deepEqual(enroll?.trying, [MEI.name, grace.name]);
   assert.deepEqual(enroll?.stuck, [{ name: MEI.name, minutes: 9 }], "trying for 5 minutes or more");
+  assert.deepEqual(enroll?.pickable, { done: [ADA.email], stuck: [MEI.email] }, "whom Pick may pick among, by email");
   assert.deepEqual(withdraw?.notStarted, [ADA.name, MEI.name, grace.name]);
 });

@@ -106,7 +106,10 @@ test("a pick among a group: its waiting members first, then an extra pick, and a
   const learners = roster(4);
   const group = new Set([1, 2]);
   const none = new Set<number>();
-  const round1 = [{ learnerId: 1, round: 1 }, { learnerId: 3, round: 1 }];
+  const round1 = [
+    { learnerId: 1, round: 1 },
+    { learnerId: 3, round: 1 },
+  ];
   assert.deepEqual(drawAmong(learners, round1, round1, none, group, int), { kind: "picked", learnerId: 2, round: 1, extra: false });
   const groupDone = [...round1, { learnerId: 2, round: 1 }];
   // 4 still waits: an extra pick, to the one of the group who answered least (2 answered once, 1 twice).

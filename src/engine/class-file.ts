@@ -310,7 +310,14 @@ function classFile(db: Database.Database, name: string, file: string, now: () =>
     const rollCall = learners.map((l) => ({ id: l.id, onRoster: l.left_at === null }));
     if (options.among !== undefined) {
       const group = new Set(resolveNames(options.among, onRoster, where));
-      const draw = drawAmong(rollCall, roundPicks.all(), selectPicks.all().map((p) => ({ learnerId: p.learner_id })), away, group, int);
+      const draw = drawAmong(
+        rollCall,
+        roundPicks.all(),
+        selectPicks.all().map((p) => ({ learnerId: p.learner_id })),
+        away,
+        group,
+        int,
+      );
       if (draw.kind === "nobody in the group")
         throw new Refused([{ file, message: `nobody in that group is here today (${day}): pick from the whole class instead` }]);
       const info = insertPick.run(draw.learnerId, draw.round, day, at.toISOString(), draw.extra ? 1 : 0);

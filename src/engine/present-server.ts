@@ -20,6 +20,7 @@ import path from "node:path";
 import type { ClassFile } from "./class-file.js";
 import type { Execution, Kernel } from "./kernel-seam.js";
 import { formatProblem, failed, ok, type Result } from "./problem.js";
+import { exercisePulse, pickPool, renderExercisePulse, type PulseGroup, type PulseSource } from "./pulse-presenter.js";
 import { renderDeckPage, type Deck } from "./slides.js";
 
 /** A cell of a run request: its id and the code as the slide shows it now (maybe edited). */
@@ -127,6 +128,8 @@ export interface PresenterOptions {
   /** reveal.js's dist/ folder, the presenter's page files, and where relative images are looked up. */
   readonly folders: { readonly reveal: string; readonly page: string; readonly files: string };
   readonly classFile?: ClassFile;
+  /** The class pulse to show on exercise slides, and to pick among its stuck or done. */
+  readonly pulse?: PulseSource;
   readonly now?: () => number;
 }
 
@@ -201,6 +204,13 @@ function readChain(body: unknown): RunCell[] {
   });
 }
 
+/** An exercise's name as lessons write them; anything else never reaches the pulse. */
+function readExercise(value: unknown): string {
+  if (typeof value !== "string" || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(value))
+    throw new HttpError(400, "say which exercise: its name, like enroll");
+  return value;
+}
+
 /** The file `relative` inside `folder`, or undefined when the path would leave it. */
 function inside(folder: string, relative: string): string | undefined {
   const file = path.resolve(folder, `.${path.posix.normalize(`/${relative}`)}`);
@@ -232,9 +242,33 @@ export async function startPresenter(options: PresenterOptions): Promise<Result<
   const deckPath = `/${options.lesson}`;
   let hosts = new Set<string>(); // known once the port is
 
-  const api = async (req: IncomingMessage, res: ServerResponse, route: string): Promise<void> => {
+  /** The pulse of an exercise of this lesson, or an HttpError saying why there is none. */
+  const pulseOf = async (exercise: string) => {
+    if (!options.pulse) throw new HttpError(404, "no class pulse: start the presenter with --class NAME --pulse");
+    const pulse = await exercisePulse(options.pulse, options.lesson, exercise);
+    if (!pulse.ok) throw new HttpError(502, pulse.problems.map(formatProblem).join("\n"));
+    return pulse.value;
+  };
+
+  /** `{ among: "stuck" | "done", exercise }`: the emails of that group now, from the pulse. */
+  const amongOf = async (body: unknown): Promise<readonly string[] | undefined> => {
+    const { among, exercise } = (body ?? {}) as { among?: unknown; exercise?: unknown };
+    if (among === undefined) return undefined;
+    if (among !== "stuck" && among !== "done") throw new HttpError(400, 'pick among "stuck" or "done"');
+    const name = readExercise(exercise);
+    const group = pickPool(await pulseOf(name), among as PulseGroup);
+    if (group.length === 0)
+      throw new HttpError(409, among === "stuck" ? `nobody is stuck on ${name} right now` : `nobody has passed ${name} yet`);
+    return group;
+  };
+
+  const api = async (req: IncomingMessage, res: ServerResponse, route: string, query: URLSearchParams): Promise<void> => {
     const post = req.method === "POST";
     if (route === "state" && req.method === "GET") return sendJson(res, 200, { ran: Object.fromEntries(kernel.ran) });
+    if (route === "pulse" && req.method === "GET") {
+      const pulse = await pulseOf(readExercise(query.get("exercise")));
+      return sendJson(res, 200, { exercise: pulse.exercise, html: renderExercisePulse(pulse) });
+    }
     if (!post) throw new HttpError(405, "use POST");
     const body = await readJson(req);
     switch (route) {
@@ -252,9 +286,10 @@ export async function startPresenter(options: PresenterOptions): Promise<Result<
     const classFile = options.classFile;
     if (!classFile) throw new HttpError(404, "no class: start the presenter with --class NAME");
     const absent = (body as { absent?: unknown }).absent;
+    const among = route === "pick" ? await amongOf(body) : undefined;
     const picked =
       route === "pick"
-        ? await classFile.pick(Array.isArray(absent) ? { absent: absent.map(String) } : {})
+        ? classFile.pick({ ...(Array.isArray(absent) ? { absent: absent.map(String) } : {}), ...(among ? { among } : {}) })
         : route === "undo"
           ? await classFile.undo()
           : route === "answers"
@@ -290,6 +325,7 @@ export async function startPresenter(options: PresenterOptions): Promise<Result<
         staticBase: "/static",
         startedAt,
         ...(options.classFile ? { className: options.classFile.name } : {}),
+        pulse: options.pulse !== undefined,
       });
       return send(res, 200, page, TYPES[".html"] ?? "text/html", {
         "x-frame-options": "SAMEORIGIN",
@@ -300,7 +336,7 @@ export async function startPresenter(options: PresenterOptions): Promise<Result<
     if (route.startsWith("/api/")) {
       if (!sameToken(req.headers["x-rollcall-token"]?.toString(), token))
         throw new HttpError(403, "this presenter's token is missing: reload the address npm run present printed");
-      return api(req, res, route.slice("/api/".length));
+      return api(req, res, route.slice("/api/".length), url.searchParams);
     }
     if (IMAGE.test(route)) return sendFile(res, options.folders.files, route.slice(1));
     throw new HttpError(404, `nothing at ${route}`);

@@ -13,6 +13,8 @@ export interface ExercisePulse {
   readonly notStarted: readonly string[];
   /** Those trying whose first run of the check was at least `stuckMinutes` ago. */
   readonly stuck: readonly { readonly name: string; readonly minutes: number }[];
+  /** Whom the presenter's Pick may pick among, by email (two learners may share a name). */
+  readonly pickable: { readonly done: readonly string[]; readonly stuck: readonly string[] };
 }
 
 export interface LessonPulse {
@@ -39,20 +41,30 @@ export function lessonPulse(
       const passed: string[] = [];
       const trying: string[] = [];
       const notStarted: string[] = [];
-      const stuck: { name: string; minutes: number }[] = [];
+      const stuck: { name: string; email: string; minutes: number }[] = [];
+      const done: string[] = [];
       for (const learner of learners) {
         const theirs = mine.filter((p) => p.email === learner.email);
         if (theirs.length === 0) notStarted.push(learner.name);
-        else if (theirs.some((p) => p.status === "pass")) passed.push(learner.name);
-        else {
+        else if (theirs.some((p) => p.status === "pass")) {
+          passed.push(learner.name);
+          done.push(learner.email);
+        } else {
           trying.push(learner.name);
           const first = Math.min(...theirs.map((p) => Date.parse(p.at)));
           const minutes = Math.floor((now.getTime() - first) / 60_000);
-          if (minutes >= stuckMinutes) stuck.push({ name: learner.name, minutes });
+          if (minutes >= stuckMinutes) stuck.push({ name: learner.name, email: learner.email, minutes });
         }
       }
       stuck.sort((a, b) => b.minutes - a.minutes);
-      return { exercise, passed, trying, notStarted, stuck };
+      return {
+        exercise,
+        passed,
+        trying,
+        notStarted,
+        stuck: stuck.map(({ name, minutes }) => ({ name, minutes })),
+        pickable: { done, stuck: stuck.map((s) => s.email) },
+      };
     }),
   };
 }

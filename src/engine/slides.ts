@@ -100,6 +100,8 @@ export interface PageOptions {
   readonly startedAt: number;
   /** The class whose roll call the Pick button uses, if any. */
   readonly className?: string;
+  /** True when the presenter reads the class pulse: exercise slides show it, and Pick can pick among the stuck or the done. */
+  readonly pulse?: boolean;
 }
 
 const ROLE_LABEL: Record<DeckCode["role"], string> = { code: "", locked: "locked", answer: "exercise", check: "self-check" };
@@ -136,6 +138,7 @@ export function renderDeckPage(deck: Deck, page: PageOptions): string {
     teachMinutes: deck.minutes.teach,
     startedAt: page.startedAt,
     className: page.className ?? null,
+    pulse: page.pulse === true,
     cells: deck.cells.map((c) => ({ id: c.id, role: c.role })),
     solutions: Object.fromEntries(deck.cells.filter((c) => c.solution !== undefined).map((c) => [c.id, c.solution])),
   };
@@ -143,6 +146,11 @@ export function renderDeckPage(deck: Deck, page: PageOptions): string {
   const pick = page.className
     ? `<button type="button" data-action="pick" title="Pick the next student of ${escapeHtml(page.className)}">Pick</button>`
     : "";
+  const pickAmong =
+    page.className && page.pulse
+      ? `<button type="button" data-action="pick-stuck" data-pulse-only hidden title="Pick among those stuck on this exercise">Pick stuck</button>` +
+        `<button type="button" data-action="pick-done" data-pulse-only hidden title="Pick among those who passed this exercise">Pick done</button>`
+      : "";
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -162,9 +170,10 @@ ${sections}
 <div class="toolbar" data-toolbar>
 <button type="button" data-action="restart" title="Restart the kernel: every cell runs again">⟳ Restart</button>
 <button type="button" data-action="theme" title="Light or dark">◐ Theme</button>
-${pick}<span class="kernel-status" data-kernel-status></span>
+${pick}${pickAmong}<span class="kernel-status" data-kernel-status></span>
 </div>
-<div class="picked" data-picked-panel hidden><div class="picked-name" data-picked></div><div class="picked-chart" data-answers></div></div>
+<div class="pulse-panel" data-pulse-panel hidden aria-live="polite"></div>
+<div class="picked" data-picked-panel hidden><div class="picked-name" data-picked></div><div class="picked-caption" data-picked-caption></div><div class="picked-chart" data-answers></div></div>
 <script type="application/json" id="deck-data">${jsonForScript(data)}</script>
 <script src="${r}/reveal.js"></script>
 <script src="${r}/plugin/notes.js"></script>

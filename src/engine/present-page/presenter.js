@@ -291,15 +291,49 @@ function barChart(counts) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="${counts.length * 26 + 12}" font-size="15" fill="currentColor">${rows}</svg>`;
 }
 
-async function pick() {
+/** The exercise the slide shown now is about: its exercise or self-check cell's. */
+function currentExercise() {
+  const cell = Reveal.getCurrentSlide()?.querySelector('[data-role="answer"], [data-role="check"]');
+  return cell ? cell.dataset.cellId.replace(/-check$/, "") : undefined;
+}
+
+/** On an exercise's slide, the class pulse of that exercise, asked again every second; elsewhere nothing. */
+async function showPulse() {
+  const panel = document.querySelector("[data-pulse-panel]");
+  const exercise = currentExercise();
+  for (const button of document.querySelectorAll("[data-pulse-only]")) button.hidden = exercise === undefined;
+  if (exercise === undefined) {
+    panel.hidden = true;
+    return;
+  }
+  try {
+    const pulse = await api(`pulse?exercise=${encodeURIComponent(exercise)}`);
+    if (currentExercise() !== pulse.exercise) return; // the slide moved on while we asked
+    panel.innerHTML = pulse.html;
+    panel.dataset.exercise = pulse.exercise;
+  } catch (error) {
+    panel.textContent = `class pulse: ${error.message}`;
+    delete panel.dataset.exercise;
+  }
+  panel.hidden = false;
+}
+
+const GROUP_CAPTION = { stuck: "among those stuck on", done: "among those who passed" };
+
+/** Pick the next student; `group` ("stuck" or "done") picks among that group of the slide's exercise. */
+async function pick(group) {
   const panel = document.querySelector("[data-picked-panel]");
   const name = document.querySelector("[data-picked]");
+  const caption = document.querySelector("[data-picked-caption]");
+  const exercise = group ? currentExercise() : undefined;
   panel.hidden = false;
   name.textContent = "…";
+  caption.textContent = "";
   try {
-    const { picked } = await api("pick", {});
+    const { picked } = await api("pick", group ? { among: group, exercise } : {});
     name.textContent = picked.name;
     name.dataset.round = String(picked.round);
+    if (group) caption.textContent = `${GROUP_CAPTION[group]} ${exercise}${picked.extra ? " (an extra turn)" : ""}`;
     const { counts } = await api("answers", {});
     document.querySelector("[data-answers]").innerHTML = barChart(counts.filter((c) => !c.left));
   } catch (error) {
@@ -325,6 +359,10 @@ function onClick(event) {
       return revealSolution(cell, button);
     case "pick":
       return void pick();
+    case "pick-stuck":
+      return void pick("stuck");
+    case "pick-done":
+      return void pick("done");
     case "theme": {
       const link = document.getElementById("theme");
       const dark = link.getAttribute("href") === link.dataset.dark;
@@ -366,6 +404,11 @@ async function main() {
   }
   Reveal.on("slidechanged", runShownDemos);
   runShownDemos();
+  if (data.pulse) {
+    Reveal.on("slidechanged", () => void showPulse());
+    void showPulse();
+    window.setInterval(() => void showPulse(), 1000);
+  }
   document.body.dataset.ready = "true";
 }
 
