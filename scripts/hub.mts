@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
- * npm run hub -- --class NAME [--port 8000] [--ip 127.0.0.1] [--admin USER] [--classes DIR]
+ * npm run hub -- --class NAME [--port 8000] [--ip 127.0.0.1] [--admin USER] [--classes DIR] [--pulse URL]
  * npm run hub -- --class NAME --remove [--classes DIR]
  * npm run hub -- --class NAME --hand-out   the course's notebooks, as they are now, to every learner (no edit is lost)
  *
  * As root on Debian: a Unix account per learner of the class (`rc-…`, marked
- * `rollcall:NAME`), their passwords once in classes/NAME-logins.csv (0600), and
+ * `rollcall/NAME`), their passwords once in classes/NAME-logins.csv (0600), and
  * JupyterHub on them until Ctrl-C, which stops the hub, the proxy and every
- * learner's server. `--remove` removes the accounts it made, and only those.
+ * learner's server. `--pulse URL` (the class pulse, `npm run pulse -- --class NAME`) gives each
+ * learner `~/.rollcall-pulse.json` with a token of their own; a start without it takes the kit's
+ * files away again (the class's pulse is off). `--remove` removes the accounts it made, and only
+ * those, and moves the class's submissions into classes/ (root's only), out of reach of any
+ * account that gets a removed learner's uid later.
  */
 import { chalk } from "zx";
 import { classesDir, fromUserFolder } from "../src/engine/class-file.js";
@@ -15,6 +19,8 @@ import { HUB_PACKAGES, installMissing } from "../src/engine/debian-packages.js";
 import { startHub } from "../src/engine/hub-run.js";
 import { describeHandOut } from "../src/engine/hand-out.js";
 import {
+  checkPulseUrl,
+  describeKeptSubmissions,
   describeMapping,
   freePort,
   handOutToClass,
@@ -30,7 +36,7 @@ import { markedAccounts } from "../src/engine/unix-accounts.js";
 import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = [
-  "usage: npm run hub -- --class NAME [--port 8000] [--ip 127.0.0.1] [--admin USER] [--classes DIR]",
+  "usage: npm run hub -- --class NAME [--port 8000] [--ip 127.0.0.1] [--admin USER] [--classes DIR] [--pulse URL]",
   "       npm run hub -- --class NAME --remove [--classes DIR]",
   "       npm run hub -- --class NAME --hand-out",
 ].join("\n");
@@ -51,6 +57,7 @@ async function main(): Promise<number> {
       classes: { type: "string" },
       remove: { type: "boolean", default: false },
       "hand-out": { type: "boolean", default: false },
+      pulse: { type: "string" },
     },
   });
   if (!parsed) return 2;
@@ -63,10 +70,17 @@ async function main(): Promise<number> {
   }
   const dir = values.classes !== undefined ? fromUserFolder(values.classes) : classesDir();
 
+  // before anything is installed or made: a mistyped URL costs nothing
+  const pulseUrl = values.pulse === undefined ? undefined : checkPulseUrl(values.pulse);
+  if (pulseUrl && !pulseUrl.ok) return fail(pulseUrl.problems);
+
   if (values.remove) {
     if (!systemChecks.isRoot()) return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }]);
     const removed = await removeHub(dir, className);
-    console.log(removed.length ? `removed ${removed.join(", ")} and their homes` : `no accounts of class ${className} to remove`);
+    console.log(
+      removed.accounts.length ? `removed ${removed.accounts.join(", ")} and their homes` : `no accounts of class ${className} to remove`,
+    );
+    for (const line of describeKeptSubmissions(removed.submissions)) console.log(line);
     return 0;
   }
 
@@ -87,13 +101,29 @@ async function main(): Promise<number> {
     const installed = installMissing(HUB_PACKAGES, (line) => console.log(line));
     if (!installed.ok) return fail(installed.problems);
   }
-  const plan = await planHub({ className, classesDir: dir, ip: values.ip, port, admin: values.admin ?? instructorName(), projectRoot });
+  const plan = await planHub({
+    className,
+    classesDir: dir,
+    ip: values.ip,
+    port,
+    admin: values.admin ?? instructorName(),
+    projectRoot,
+    ...(values.pulse !== undefined ? { pulseUrl: values.pulse } : {}),
+  });
   if (!plan.ok) return fail(plan.problems);
   for (const line of plan.value.accounts.map(describeMapping)) if (line !== undefined) console.log(line);
   const setUp = await setUpHub(plan.value, { hubPort: await freePort(), proxyApiPort: await freePort() });
   if (setUp.created.length)
     console.log(`made ${setUp.created.length} accounts; their passwords are in ${plan.value.loginsFile} (only root can read it)`);
   if (setUp.existing.length) console.log(`${setUp.existing.length} accounts were there already: their passwords are unchanged`);
+  if (setUp.pulseWritten.length)
+    console.log(
+      `the class pulse is on: ${setUp.pulseWritten.length} learners have ~/.rollcall-pulse.json for ${plan.value.pulseUrl}, each with a new token`,
+    );
+  if (setUp.pulseRemoved.length)
+    console.log(
+      `the class pulse is off: removed ~/.rollcall-pulse.json of ${setUp.pulseRemoved.join(", ")} (start with --pulse URL to turn it on)`,
+    );
   for (const note of setUp.notes) console.log(chalk.yellow(note));
 
   const uids = markedAccounts(className).map((e) => e.uid);

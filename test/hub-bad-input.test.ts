@@ -132,3 +132,19 @@ test("the command says the problem, that nothing was set up, and exits 1", { ski
   assert.equal(run.status, 1);
   assert.match(run.stderr, /has no learners[^]*nothing was set up\./);
 });
+
+test("--pulse with no http(s) URL: says what it takes, and sets nothing up", { skip: !asRoot }, async () => {
+  const c = await classWith(learners);
+  const run = spawnSync(
+    process.execPath,
+    [path.join(projectRoot, "dist", "scripts", "hub.mjs"), "--class", c.className, "--classes", c.classesDir, "--pulse", "127.0.0.1:8765"],
+    { encoding: "utf8" },
+  );
+  assert.equal(run.status, 1);
+  assert.match(
+    run.stderr,
+    /--pulse takes the URL of the class pulse, http:\/\/ or https:\/\/[^]*not "127\.0\.0\.1:8765"[^]*nothing was set up\./,
+  );
+  assert.deepEqual(markedAccounts(c.className), []);
+  assert.equal(existsSync(c.stateDir), false, "no hub state");
+});

@@ -6,16 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { lstatSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { classAccounts, collect, dropFolderOf } from "../src/engine/exchange.js";
+import { classAccounts, collect, collectFolders, dropFolderOf, makeDropFolder } from "../src/engine/exchange.js";
 import { hubApi, openKernel, startServer, type HubApi, type RemoteKernel } from "../src/engine/hub-client.js";
 import { HUB_STATE_FILES } from "../src/engine/hub-config.js";
+import { freePort, planHub, setUpHub } from "../src/engine/hub-setup.js";
 import { projectRoot } from "../src/engine/paths.js";
-import { processesOf, type PasswdEntry } from "../src/engine/unix-accounts.js";
+import { accountMarker, processesOf, type PasswdEntry } from "../src/engine/unix-accounts.js";
 import { hubClass, type HubClass } from "./support/hub-class.js";
 
 const asRoot = process.getuid?.() === 0;
@@ -218,3 +219,71 @@ test("Ctrl-C stops the hub, the proxy and every learner's server", { skip: !asRo
     .filter((line) => line.includes(hub.stateDir) || (line.includes("configurable-http-proxy") && line.includes(`--port ${port}`)));
   assert.deepEqual(left, []);
 });
+
+test(
+  "--remove keeps the submissions out of reach: an account that gets the same uid later is not credited with them",
+  { skip: !asRoot },
+  async () => {
+    const c = await hubClass("rm");
+    try {
+      await c.addLearners([{ name: "Sam", email: `sam${process.pid}@one.org` }]);
+      const plan = await planHub({
+        className: c.className,
+        classesDir: c.classesDir,
+        ip: "127.0.0.1",
+        port: await freePort(),
+        admin: "root",
+        projectRoot,
+      });
+      assert.ok(plan.ok);
+      await setUpHub(plan.value, { hubPort: await freePort(), proxyApiPort: await freePort() });
+      const [sam] = c.accounts();
+      assert.ok(sam);
+      const handedIn = `${sam.user}+01-arrays+20261202T101500000Z.ipynb`;
+      const wrote = spawnSync("runuser", [
+        "-u",
+        sam.user,
+        "--",
+        process.execPath,
+        "-e",
+        `require("fs").writeFileSync(${JSON.stringify(path.join(dropFolderOf(c.className), handedIn))}, '{"old":true}', { mode: 0o600 })`,
+      ]);
+      assert.equal(wrote.status, 0, String(wrote.stderr));
+      const removed = spawnSync(
+        process.execPath,
+        [path.join(projectRoot, "dist", "scripts", "hub.mjs"), "--class", c.className, "--classes", c.classesDir, "--remove"],
+        { encoding: "utf8" },
+      );
+      assert.equal(removed.status, 0, removed.stderr);
+      // next term: the class again, and another Sam whose account gets the freed uid (and the same name)
+      const made = spawnSync("useradd", ["--uid", String(sam.uid), "--create-home", "--comment", accountMarker(c.className), sam.user]);
+      assert.equal(made.status, 0, String(made.stderr));
+      const out = await mkdtemp(path.join(os.tmpdir(), "rollcall-collected-"));
+      try {
+        const collected = await collect(await makeDropFolder(c.className), classAccounts(c.className), "01-arrays", out);
+        assert.ok(collected.ok);
+        assert.deepEqual(collected.value.learners, [], "the old Sam's submission is not the new Sam's");
+      } finally {
+        await rm(out, { recursive: true, force: true });
+      }
+      const folder = /kept the class's 1 submissions in (\S+)/.exec(removed.stdout)?.[1] ?? "";
+      assert.ok(folder.startsWith(path.join(c.classesDir, `${c.className}-removed-`)), removed.stdout);
+      const kept = path.join(folder, sam.user, handedIn);
+      assert.equal(readFileSync(kept, "utf8"), '{"old":true}', "nothing is lost");
+      assert.equal(lstatSync(kept).uid, 0, "the kept file is root's");
+      assert.equal(lstatSync(kept).mode & 0o777, 0o600);
+      assert.equal(lstatSync(folder).mode & 0o777, 0o700);
+      assert.match(readFileSync(path.join(path.dirname(folder), "submissions.csv"), "utf8"), new RegExp(`${sam.user},${sam.uid},`));
+      const again = await mkdtemp(path.join(os.tmpdir(), "rollcall-collected-"));
+      try {
+        const fromKept = await collectFolders(folder, "01-arrays", again);
+        assert.ok(fromKept.ok);
+        assert.deepEqual(fromKept.value.learners, [sam.user], "the instructor can still collect them, as the old Sam's");
+      } finally {
+        await rm(again, { recursive: true, force: true });
+      }
+    } finally {
+      await c.dispose();
+    }
+  },
+);

@@ -3,7 +3,8 @@
  * checks everything a user can get wrong (root, Debian's packages, learners, Unix
  * names, the port) and changes nothing; `setUpHub` then makes the accounts, the
  * logins file, the hub's private state, its config, the kernelspec, and hands out
- * the notebooks. `removeHub` undoes the accounts, and only the marked ones.
+ * the notebooks, and (with `--pulse URL`) each learner's pulse settings. `removeHub`
+ * undoes the accounts, and only the marked ones, and puts the class's submissions away.
  *
  * What a learner can read of the project: node_modules/ and dist/ (the kernel and
  * the helper module need them) and the learner notebooks. Not: classes/ (class
@@ -11,15 +12,18 @@
  * solutions and hidden tests), which lose every permission for others.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { chmod, lchown, lstat, mkdir, readFile, rename, stat, symlink, writeFile } from "node:fs/promises";
+import { constants, createWriteStream, existsSync } from "node:fs";
+import { chmod, lchown, lstat, mkdir, open, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { pipeline } from "node:stream/promises";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { openClass } from "./class-file.js";
-import { makeDropFolder } from "./exchange.js";
+import { openPulseStore, pulseFileFor } from "./pulse-store.js";
+import { digestOfSettings, pulseSettingsFor, removePulseSettings, writePulseSettings } from "./pulse-hub.js";
+import { dropFolderOf, makeDropFolder } from "./exchange.js";
 import { HUB_PACKAGES, installCommand, missingPackages } from "./debian-packages.js";
 import { handOutClass, type ClassHandOut } from "./hand-out.js";
 import { hubConfig, HUB_STATE_FILES } from "./hub-config.js";
@@ -33,6 +37,7 @@ import {
   planAccounts,
   removeAccounts,
   setPasswords,
+  type PasswdEntry,
   type PlannedAccount,
 } from "./unix-accounts.js";
 
@@ -56,6 +61,8 @@ export interface HubOptions {
   readonly projectRoot: string;
   /** The Jupyter data folder the kernelspec goes to; default the system-wide one every learner's server reads. */
   readonly jupyterPath?: string;
+  /** The class pulse's URL (`--pulse`): each learner gets `~/.rollcall-pulse.json` with a token of their own. Absent: the pulse is off. */
+  readonly pulseUrl?: string;
 }
 
 /** Everything checked, nothing changed yet. */
@@ -70,6 +77,29 @@ export const SYSTEM_JUPYTER_PATH = "/usr/local/share/jupyter";
 
 export const hubStateDir = (classesDir: string, className: string): string => path.join(classesDir, `${className}-hub`);
 export const loginsFile = (classesDir: string, className: string): string => path.join(classesDir, `${className}-logins.csv`);
+/**
+ * In the hub's state: account → sha256 of the pulse settings file the kit wrote into that home.
+ * This is how a later start knows a `~/.rollcall-pulse.json` is the kit's (and may go) and not
+ * one the learner made or changed (which stays).
+ */
+export const PULSE_RECORD = "pulse-settings.json";
+
+/** The `--pulse` URL as the learners' notebooks will read it (no trailing slash), or the problem with it. */
+export function checkPulseUrl(text: string): Result<string> {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || !url.hostname || /\s/.test(text) || url.username || url.password)
+    return failed([
+      {
+        message: `--pulse takes the URL of the class pulse, http:// or https://, as \`npm run pulse -- --class NAME\` prints it (e.g. http://127.0.0.1:8765), not "${text}"`,
+      },
+    ]);
+  return ok(url.href.replace(/\/+$/, ""));
+}
 
 /** True when nothing listens on ip:port (we can bind it). */
 export function portFree(ip: string, port: number): Promise<boolean> {
@@ -98,6 +128,8 @@ export function freePort(): Promise<number> {
  * free or already this class's, and the port.
  */
 export async function planHub(options: HubOptions, checks: HubChecks = systemChecks): Promise<Result<HubPlan>> {
+  const pulseUrl = options.pulseUrl === undefined ? undefined : checkPulseUrl(options.pulseUrl);
+  if (pulseUrl && !pulseUrl.ok) return pulseUrl;
   if (!checks.isRoot()) {
     return failed([{ message: "npm run hub makes a Unix account per learner, so it must run as root: sudo npm run hub -- --class NAME" }]);
   }
@@ -136,6 +168,7 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
   }
   return ok({
     ...options,
+    ...(pulseUrl ? { pulseUrl: pulseUrl.value } : {}),
     accounts,
     stateDir: hubStateDir(options.classesDir, options.className),
     loginsFile: loginsFile(options.classesDir, options.className),
@@ -180,6 +213,10 @@ export interface HubSetUp {
   readonly created: readonly string[];
   readonly existing: readonly string[];
   readonly notes: readonly string[];
+  /** The accounts that got their pulse settings (with `--pulse`). */
+  readonly pulseWritten: readonly string[];
+  /** The accounts whose pulse settings (the kit's) were taken away (the pulse is off). */
+  readonly pulseRemoved: readonly string[];
 }
 
 /** Makes what `plan` says, for a hub on `hubPort`/`proxyApiPort` (loopback). Safe to repeat: existing accounts and passwords are kept. */
@@ -229,14 +266,86 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   if (!handed.ok)
     notes.push(`no notebooks handed out: ${handed.problems.map((p) => p.message).join("; ")} (build them with npm run build)`);
   else for (const p of handed.value.problems) notes.push(p.message);
+  const pulse = await applyPulse(plan, markedAccounts(plan.className));
+  notes.push(...pulse.notes);
 
   return {
     configFile,
     created: fresh.map((a) => a.user),
     existing: plan.accounts.filter((a) => mine.has(a.user)).map((a) => a.user),
     notes,
+    pulseWritten: pulse.written,
+    pulseRemoved: pulse.removed,
   };
 }
+
+async function readPulseRecord(file: string): Promise<Map<string, string>> {
+  const text = await readFile(file, "utf8").catch(() => "{}");
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  return new Map(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === "string"));
+}
+
+/**
+ * With `--pulse`: each learner still on the roster gets a new token in `~/.rollcall-pulse.json`.
+ * Without (or for an account whose learner left): the file goes, if it is still the one the kit
+ * wrote (its digest is in PULSE_RECORD); one the learner made or changed is theirs, and stays.
+ */
+async function applyPulse(
+  plan: HubPlan,
+  accounts: readonly PasswdEntry[],
+): Promise<{ written: string[]; removed: string[]; notes: string[] }> {
+  const recordFile = path.join(plan.stateDir, PULSE_RECORD);
+  const record = await readPulseRecord(recordFile);
+  const before = JSON.stringify([...record]);
+  const written: string[] = [];
+  const removed: string[] = [];
+  const notes: string[] = [];
+  const learnerOf = new Map(plan.accounts.map((a) => [a.user, a]));
+  if (plan.pulseUrl !== undefined) {
+    const store = openPulseStore(pulseFileFor(plan.classesDir, plan.className));
+    try {
+      for (const account of accounts) {
+        const learner = learnerOf.get(account.user);
+        if (!learner) continue;
+        const settings = pulseSettingsFor(store, plan.pulseUrl, { email: learner.email, name: learner.learner });
+        const error = await writePulseSettings(account, settings);
+        if (error) notes.push(`${account.user}: no pulse settings written into ${account.home}: ${error}`);
+        else {
+          record.set(account.user, digestOfSettings(settings.text));
+          written.push(account.user);
+        }
+      }
+    } finally {
+      store.close();
+    }
+    if (!(await answers(plan.pulseUrl)))
+      notes.push(
+        `nothing answers at ${plan.pulseUrl} yet: start it with npm run pulse -- --class ${plan.className} (until then the learners' checks wait in their queue)`,
+      );
+  }
+  for (const account of accounts) {
+    const digest = record.get(account.user);
+    if (digest === undefined || written.includes(account.user)) continue;
+    const outcome = await removePulseSettings(account, digest);
+    if (outcome === "removed") removed.push(account.user);
+    else if (outcome === "changed")
+      notes.push(`${account.user}: ~/.rollcall-pulse.json is not the one the kit wrote (the learner changed it): left as it is`);
+    else if (outcome !== "absent") {
+      notes.push(`${account.user}: could not remove the pulse settings from ${account.home}: ${outcome.error}`);
+      continue;
+    }
+    record.delete(account.user);
+  }
+  if (JSON.stringify([...record]) !== before) await writePrivate(recordFile, `${JSON.stringify(Object.fromEntries(record), null, 2)}\n`);
+  return { written, removed, notes };
+}
+
+/** True when something answers HTTP at `url` within two seconds (the pulse service, we hope). */
+const answers = (url: string): Promise<boolean> =>
+  fetch(url, { signal: AbortSignal.timeout(2000), redirect: "manual" }).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * `~/node_modules` → the project's: tslab resolves `import … from "rollcall"` (types
@@ -269,13 +378,96 @@ async function lockProjectTree(projectRoot: string, classesDir: string): Promise
   }
 }
 
-/** Removes the class's accounts and homes (marked ones only); the logins file and the hub's state go too. */
-export async function removeHub(classesDir: string, className: string): Promise<string[]> {
-  const removed = removeAccounts(className);
-  const { rm } = await import("node:fs/promises");
+/** Where `--remove` put the class's submissions. */
+export interface KeptSubmissions {
+  /** `classes/NAME-removed-<time>/submissions`: one folder per account that handed files in. */
+  readonly folder: string;
+  /** `…/submissions.csv`: each file, the account it was from, its uid and when it was handed in. */
+  readonly index: string;
+  readonly files: number;
+  /** Entries of the drop folder that were no plain file of their own (a link): not kept. */
+  readonly skipped: readonly string[];
+}
+
+export interface RemovedHub {
+  readonly accounts: readonly string[];
+  /** Undefined when the class had no submissions. */
+  readonly submissions?: KeptSubmissions;
+}
+
+/**
+ * Removes the class's accounts and homes (marked ones only); the logins file and the hub's state
+ * go too. The drop folder's files are kept, but not where they were: a file there is credited to
+ * the uid that owns it (exchange.ts), and a removed learner's uid is the next account's to have,
+ * so they move into the instructor-only classes folder, owned by root, sorted by the account they
+ * were from, and the drop folder goes.
+ */
+export async function removeHub(classesDir: string, className: string, now = new Date()): Promise<RemovedHub> {
+  const owners = new Map(markedAccounts(className).map((e) => [e.uid, e.user]));
+  // first: it ends the learners' processes, so nobody adds a file while we move them
+  const accounts = removeAccounts(className);
+  const submissions = await keepSubmissions(classesDir, className, owners, now);
   await rm(hubStateDir(classesDir, className), { recursive: true, force: true });
   await rm(loginsFile(classesDir, className), { force: true });
-  return removed;
+  return { accounts, ...(submissions ? { submissions } : {}) };
+}
+
+/** `20261202T072105123Z`: a time as a file name may hold it. */
+const stampOf = (time: Date): string => time.toISOString().replace(/[-:.]/g, "");
+
+async function keepSubmissions(
+  classesDir: string,
+  className: string,
+  owners: ReadonlyMap<number, string>,
+  now: Date,
+): Promise<KeptSubmissions | undefined> {
+  const drop = dropFolderOf(className);
+  const names = await readdir(drop).catch(() => [] as string[]);
+  let kept: KeptSubmissions | undefined;
+  if (names.length) {
+    const removedDir = path.join(classesDir, `${className}-removed-${stampOf(now)}`);
+    const folder = path.join(removedDir, "submissions");
+    await mkdir(classesDir, { recursive: true, mode: 0o700 });
+    await mkdir(removedDir, { mode: 0o700 });
+    await mkdir(folder, { mode: 0o700 });
+    const rows: { file: string; account: string; uid: number; handedIn: string }[] = [];
+    const skipped: string[] = [];
+    for (const name of names.sort()) {
+      // never through a link, and never a file with another name elsewhere (a hard link)
+      const source = await open(path.join(drop, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+        () => undefined,
+      );
+      const info = await source?.stat();
+      if (!source || !info?.isFile() || info.nlink !== 1) {
+        await source?.close();
+        skipped.push(name);
+        continue;
+      }
+      const account = owners.get(info.uid) ?? `uid-${info.uid}`;
+      await mkdir(path.join(folder, account), { recursive: true, mode: 0o700 });
+      const target = path.join(folder, account, name);
+      // a new file of root's, 0600: the uid it came from owns nothing here
+      await pipeline(source.createReadStream(), createWriteStream(target, { flags: "wx", mode: 0o600 }));
+      await chmod(target, 0o600);
+      await utimes(target, info.atime, info.ctime);
+      rows.push({ file: path.join(account, name), account, uid: info.uid, handedIn: info.ctime.toISOString() });
+    }
+    const index = path.join(removedDir, "submissions.csv");
+    await writePrivate(index, stringify(rows, { header: true, columns: ["file", "account", "uid", "handedIn"] }));
+    kept = { folder, index, files: rows.length, skipped };
+  }
+  await rm(path.dirname(drop), { recursive: true, force: true });
+  return kept;
+}
+
+/** What the instructor is told about the submissions `--remove` kept. */
+export function describeKeptSubmissions(kept: KeptSubmissions | undefined): string[] {
+  if (!kept) return ["the class had no submissions"];
+  return [
+    `kept the class's ${kept.files} submissions in ${kept.folder} (only root can read it; one folder per account, when each was handed in: ${kept.index})`,
+    `  to collect from them: npm run collect -- CLASS LESSON OUT --folders ${kept.folder}`,
+    ...(kept.skipped.length ? [`left out what was no plain file of its own (a link): ${kept.skipped.join(", ")}`] : []),
+  ];
 }
 
 /** Who runs the command: the sudo caller when there is one. */

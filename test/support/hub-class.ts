@@ -22,8 +22,8 @@ export interface HubClass {
   readonly loginsFile: string;
   /** Makes the class file with these learners. */
   addLearners(learners: readonly { name: string; email: string }[]): Promise<void>;
-  /** Runs `npm run hub` on the class and resolves once it printed its URL. */
-  start(): Promise<{ url: string; token: string; output: () => string }>;
+  /** Runs `npm run hub` on the class (with `extra` options, e.g. `--pulse URL`) and resolves once it printed its URL. */
+  start(extra?: readonly string[]): Promise<{ url: string; token: string; output: () => string }>;
   /** The class's accounts, as /etc/passwd has them. */
   accounts(): PasswdEntry[];
   /** Sends Ctrl-C (SIGINT) to the hub command; resolves with its exit code. */
@@ -54,10 +54,11 @@ export async function hubClass(tag: string): Promise<HubClass> {
       opened.value.close();
       if (!done.ok) throw new Error(JSON.stringify(done.problems));
     },
-    async start() {
+    async start(extra = []) {
       const port = await freePort();
       const script = path.join(projectRoot, "dist", "scripts", "hub.mjs");
-      const started = spawn(process.execPath, [script, "--class", className, "--classes", classesDir, "--port", String(port)], {
+      output = "";
+      const started = spawn(process.execPath, [script, "--class", className, "--classes", classesDir, "--port", String(port), ...extra], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       child = started;
