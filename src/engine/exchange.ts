@@ -5,10 +5,11 @@
  * (each learner's feedback page into their own home). Who a file is from is its owner's uid, never
  * its name; when it was handed in is its ctime, which a learner cannot set back.
  */
-import { spawn } from "node:child_process";
 import { chmod, chown, copyFile, lstat, mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { asLearner } from "./as-learner.js";
 import { writeAtomically } from "./atomic-write.js";
+import { LEARNER_FILES } from "./learner-files.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 import { markedAccounts } from "./unix-accounts.js";
 
@@ -192,37 +193,16 @@ export function planReturn(
   return { deliver, unknown };
 }
 
-/** Writes stdin to HOME/feedback/NAME whole, as the learner (their rights, their file): a link they planted cannot send it elsewhere. */
-const WRITE_AS_LEARNER = `
-const fs = require("node:fs"), path = require("node:path");
-const [dir, name] = process.argv.slice(1);
-const chunks = [];
-process.stdin.on("data", (c) => chunks.push(c)).on("end", () => {
-  fs.mkdirSync(dir, { recursive: true });
-  const temporary = path.join(dir, "." + name + "." + process.pid + ".tmp");
-  fs.writeFileSync(temporary, Buffer.concat(chunks), { flag: "wx", mode: 0o644 });
-  fs.renameSync(temporary, path.join(dir, name));
-});`;
-
-function writeAsLearner(account: Account, dir: string, name: string, bytes: Buffer): Promise<string | undefined> {
-  if (process.getuid?.() === account.uid) return writeAtomically(path.join(dir, name), bytes).then(() => undefined);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["-e", WRITE_AS_LEARNER, dir, name], { uid: account.uid, gid: account.gid, cwd: "/", env: {} });
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    child.on("error", (e) => resolve(e.message));
-    child.on("close", (code) =>
-      resolve(
-        code === 0
-          ? undefined
-          : (err
-              .trim()
-              .split("\n")
-              .find((l) => l.includes("Error")) ?? `exit code ${code}`),
-      ),
-    );
-    child.stdin.end(bytes);
+/** Writes `file` whole as the learner (their rights, their file, `as-learner.ts`): a link they planted cannot send it elsewhere. */
+async function writeAsLearner(account: Account, file: string, bytes: Buffer): Promise<string | undefined> {
+  const done = await asLearner(account, LEARNER_FILES, {
+    op: "write",
+    file,
+    base64: bytes.toString("base64"),
+    mode: 0o644,
+    makeFolder: true,
   });
+  return done.ok ? undefined : done.error;
 }
 
 export interface Returned {
@@ -254,7 +234,7 @@ export async function returnFeedback(marks: string, accounts: readonly Account[]
       problems.push({ file: source, message: "is not a regular file: not returned" });
       continue;
     }
-    const error = await writeAsLearner(account, path.join(account.home, "feedback"), `${lesson}.html`, await readFile(source));
+    const error = await writeAsLearner(account, path.join(account.home, "feedback", `${lesson}.html`), await readFile(source));
     if (error) problems.push({ file: source, message: `could not be put into ${account.home}/feedback: ${error}` });
     else delivered.push(account.name);
   }

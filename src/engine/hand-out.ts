@@ -6,10 +6,10 @@
  * the learner's own uid and gid (a child process when we are root), so that a link the learner
  * planted can never make us write where they could not, and every file is theirs.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { lstat, mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { asLearner, type LearnerTask } from "./as-learner.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 
 /** The folder, inside a home, the notebooks go to. */
@@ -187,19 +187,23 @@ export async function applyHandOut(home: string, offered: ReadonlyMap<string, Ui
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 
-/** The child that writes as the learner: reads `{home, day, files}` on stdin, prints the report. */
-export const WORKER = path.join(__dirname, "hand-out-worker.js");
-
+/** What the child that writes as the learner reads on stdin (`hand-out-worker.ts`). */
 export interface WorkerInput {
   readonly home: string;
   readonly day: string;
   readonly files: Readonly<Record<string, string>>; // name → base64
 }
 
+/** `applyHandOut` for one `WorkerInput`: what the worker runs, and this process when it is the learner already. */
+export const applyWorkerInput = (input: WorkerInput): Promise<HandOutReport> =>
+  applyHandOut(input.home, new Map(Object.entries(input.files).map(([name, base64]) => [name, Buffer.from(base64, "base64")])), input.day);
+
+const HAND_OUT: LearnerTask<WorkerInput, HandOutReport> = { worker: path.join(__dirname, "hand-out-worker.js"), run: applyWorkerInput };
+
 /**
  * Hands the course out into one home. As root, the writing runs in a child with the learner's uid
- * and gid, so the files are theirs and their links cannot send it elsewhere; as that user already
- * (a Kubernetes postStart hook), in this process.
+ * and gid (`asLearner`), so the files are theirs and their links cannot send it elsewhere; as that
+ * user already (a Kubernetes postStart hook), in this process.
  *
  * @example
  * const result = await handOut("/home/rc-ada", 1001, 1001, notebooksDir);
@@ -211,45 +215,16 @@ export async function handOut(home: string, uid: number, gid: number, notebooksD
   const info = await lstat(home).catch(() => undefined);
   if (!info?.isDirectory())
     return failed([{ file: home, message: "is no home folder; create the account first (`npm run hub -- --class NAME`)" }]);
-  const day = today();
   // As that user already, our rights are theirs (a Kubernetes home volume may well be root's, group-writable).
-  if (process.getuid?.() === uid) return attempt(home, () => applyHandOut(home, offered.value, day));
-  if (info.uid !== uid)
+  if (process.getuid?.() !== uid && info.uid !== uid)
     return failed([{ file: home, message: `belongs to uid ${info.uid}, not ${uid}: refusing to hand out into another account's home` }]);
-  const input: WorkerInput = { home, day, files: Object.fromEntries([...offered.value].map(([n, b]) => [n, b.toString("base64")])) };
-  return runWorker(input, uid, gid);
-}
-
-async function attempt(home: string, work: () => Promise<HandOutReport>): Promise<Result<HandOutReport>> {
-  try {
-    return ok(await work());
-  } catch (error) {
-    return failed([{ file: home, message: `hand-out stopped: ${(error as Error).message}` }]);
-  }
-}
-
-function runWorker(input: WorkerInput, uid: number, gid: number): Promise<Result<HandOutReport>> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [WORKER], {
-      uid,
-      gid,
-      cwd: "/",
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { PATH: process.env.PATH ?? "" },
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
-    child.on("error", (error) =>
-      resolve(failed([{ file: input.home, message: `could not start the hand-out as uid ${uid}: ${error.message}` }])),
-    );
-    child.on("close", (code) => {
-      if (code === 0) resolve(ok(JSON.parse(out) as HandOutReport));
-      else resolve(failed([{ file: input.home, message: `hand-out as uid ${uid} failed: ${err.trim() || `exit code ${code}`}` }]));
-    });
-    child.stdin.end(JSON.stringify(input));
-  });
+  const input: WorkerInput = {
+    home,
+    day: today(),
+    files: Object.fromEntries([...offered.value].map(([name, bytes]) => [name, bytes.toString("base64")])),
+  };
+  const done = await asLearner({ uid, gid }, HAND_OUT, input);
+  return done.ok ? ok(done.value) : failed([{ file: home, message: `hand-out as uid ${uid} stopped: ${done.error}` }]);
 }
 
 /** Every home's report, and the problems of the homes that failed (the rest went on). */

@@ -4,14 +4,15 @@
  * how the hub takes it away again when the class's pulse is off.
  *
  * The learner owns their home and may have put anything at that name (a link to
- * /etc/shadow, to another learner's file): the file is written and removed by a child
- * with the learner's own uid and gid, so it can never reach further than they could,
- * and is created fresh (O_EXCL) and renamed over the name, so a link there is replaced,
- * never followed.
+ * /etc/shadow, to another learner's file): the file is written and removed with the
+ * learner's own uid and gid (`as-learner.ts`), so it can never reach further than they
+ * could, and is created fresh (O_EXCL) and renamed over the name, so a link there is
+ * replaced, never followed; a remove takes only the plain file the kit wrote (`learner-files.ts`).
  */
-import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import path from "node:path";
 import { PULSE_SETTINGS_FILE, pulseSettingsText } from "../pulse.js";
+import { asLearner } from "./as-learner.js";
+import { LEARNER_FILES, sha256Hex } from "./learner-files.js";
 import type { PulseLearner, PulseStore } from "./pulse-store.js";
 
 export interface PulseSettingsFile {
@@ -41,76 +42,18 @@ export interface PulseHome {
   readonly gid: number;
 }
 
-export const digestOfSettings = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");
+export const digestOfSettings = (text: string): string => sha256Hex(text);
 
 /** Writes the settings file into the home, as the learner (see the header); resolves with what went wrong, or undefined. */
 export async function writePulseSettings(account: PulseHome, settings: PulseSettingsFile): Promise<string | undefined> {
-  const done = await asLearner(account, ["write", account.home, settings.file, settings.mode.toString(8)], settings.text);
-  return "error" in done ? done.error : undefined;
-}
-
-/**
- * Run by the child, as the learner: `write HOME NAME MODE` (the text on stdin) makes a new file
- * beside the name (O_EXCL: never through a link) and renames it over the name; `remove HOME NAME
- * DIGEST` unlinks the name only when it is a plain file with that sha256. Prints the outcome.
- */
-const AS_LEARNER = `
-const fs = require("node:fs"), path = require("node:path"), crypto = require("node:crypto");
-const [op, home, name, arg] = process.argv.slice(1);
-const file = path.join(home, name);
-if (op === "write") {
-  const chunks = [];
-  process.stdin.on("data", (c) => chunks.push(c)).on("end", () => {
-    const mode = Number.parseInt(arg, 8);
-    const temporary = path.join(home, "." + name + "." + crypto.randomBytes(8).toString("hex") + ".tmp");
-    try {
-      fs.writeFileSync(temporary, Buffer.concat(chunks), { flag: "wx", mode });
-      fs.chmodSync(temporary, mode);
-      fs.renameSync(temporary, file);
-    } catch (e) {
-      try { fs.unlinkSync(temporary); } catch {}
-      throw e;
-    }
-    process.stdout.write("written");
+  const file = path.join(account.home, settings.file);
+  const done = await asLearner(account, LEARNER_FILES, {
+    op: "write",
+    file,
+    base64: Buffer.from(settings.text).toString("base64"),
+    mode: settings.mode,
   });
-} else {
-  let fd;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  } catch (e) {
-    process.stdout.write(e.code === "ENOENT" ? "absent" : "changed");
-    process.exit(0);
-  }
-  const plain = fs.fstatSync(fd).isFile();
-  const same = plain && crypto.createHash("sha256").update(fs.readFileSync(fd)).digest("hex") === arg;
-  fs.closeSync(fd);
-  if (same) fs.unlinkSync(file);
-  process.stdout.write(same ? "removed" : "changed");
-}`;
-
-function asLearner(account: PulseHome, args: readonly string[], input = ""): Promise<{ out: string } | { error: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["-e", AS_LEARNER, ...args], { uid: account.uid, gid: account.gid, cwd: "/", env: {} });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    child.on("error", (e) => resolve({ error: e.message }));
-    child.on("close", (code) =>
-      resolve(
-        code === 0
-          ? { out }
-          : {
-              error:
-                err
-                  .trim()
-                  .split("\n")
-                  .find((l) => l.includes("Error")) ?? `exit code ${code}`,
-            },
-      ),
-    );
-    child.stdin.end(input);
-  });
+  return done.ok ? undefined : done.error;
 }
 
 /**
@@ -121,7 +64,7 @@ export async function removePulseSettings(
   account: PulseHome,
   digest: string,
 ): Promise<"removed" | "absent" | "changed" | { readonly error: string }> {
-  const done = await asLearner(account, ["remove", account.home, PULSE_SETTINGS_FILE, digest]);
-  if ("error" in done) return done;
-  return done.out === "removed" || done.out === "absent" ? done.out : "changed";
+  const done = await asLearner(account, LEARNER_FILES, { op: "remove", file: path.join(account.home, PULSE_SETTINGS_FILE), digest });
+  if (!done.ok) return { error: done.error };
+  return done.value === "removed" || done.value === "absent" ? done.value : "changed";
 }
