@@ -8,7 +8,7 @@ import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { JupyterKernel } from "../src/engine/kernel-client.js";
-import { tslabCommand } from "../src/engine/kernel-seam.js";
+import { kitKernelCommand } from "../src/engine/tslab-snapshot.js";
 import { buildDir, projectRoot } from "../src/engine/paths.js";
 import { runNotebook, type NotebookRun } from "../src/engine/run.js";
 import { errorLine } from "../src/previous-cell.js";
@@ -23,7 +23,7 @@ let kernel: JupyterKernel;
 before(async () => {
   await mkdir(buildDir, { recursive: true });
   folder = await mkdtemp(path.join(buildDir, "previous-cell-"));
-  kernel = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: folder });
+  kernel = await JupyterKernel.start(kitKernelCommand(projectRoot), { cwd: folder });
 });
 after(async () => {
   await kernel.stop();
@@ -141,7 +141,7 @@ test(
 
 test("hints in the kernel: none while 'not done yet', then one more per failing run; a broken cell above uses none", LIMIT, async () => {
   const wrong = 'function firstStudent(names: string[]): string {\n  return names[1] ?? "";\n}';
-  const fresh = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: folder }); // its own memory of hints
+  const fresh = await JupyterKernel.start(kitKernelCommand(projectRoot), { cwd: folder }); // its own memory of hints
   try {
     const { reportOf } = await runCells(
       fresh,

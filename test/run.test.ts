@@ -11,7 +11,7 @@ import { formatProblem } from "../src/engine/problem.js";
 import { runNotebookFile } from "../src/engine/run-file.js";
 import { JupyterKernel } from "../src/engine/kernel-client.js";
 import { installKernelSpec } from "../src/engine/jupyter-setup.js";
-import { tslabCommand } from "../src/engine/kernel-seam.js";
+import { kitKernelCommand } from "../src/engine/tslab-snapshot.js";
 import { parseNotebook, serializeNotebook, TSLAB_LANGUAGE_INFO } from "../src/engine/notebook.js";
 import { instructorDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { runNotebook } from "../src/engine/run.js";
@@ -99,7 +99,7 @@ let kernel: JupyterKernel;
 // A folder of its own: tslab compiles every .ts file in its working folder, and the machine's /tmp holds anything.
 const emptyFolder = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), "rollcall-kernel-cwd-"));
 before(async () => {
-  kernel = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: await emptyFolder() });
+  kernel = await JupyterKernel.start(kitKernelCommand(projectRoot), { cwd: await emptyFolder() });
 });
 after(async () => {
   await kernel.stop();
@@ -154,7 +154,7 @@ test("a flood of output is cut at the cap, with a note", LIMIT, async () => {
 });
 
 test("a kernel that dies mid-run is reported on that cell and the ones after it, not as a hang", LIMIT, async () => {
-  const doomed = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: await emptyFolder() });
+  const doomed = await JupyterKernel.start(kitKernelCommand(projectRoot), { cwd: await emptyFolder() });
   try {
     const { cells } = await runNotebook(notebookOf("1", "process.exit(3)", "2"), doomed, { stopOnError: false, timeoutMs: 20_000 });
     assert.deepEqual(

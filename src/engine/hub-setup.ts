@@ -28,6 +28,7 @@ import { HUB_PACKAGES, installCommand, missingPackages } from "./debian-packages
 import { handOutClass, type ClassHandOut } from "./hand-out.js";
 import { hubConfig, HUB_STATE_FILES } from "./hub-config.js";
 import { installKernelSpec } from "./jupyter-setup.js";
+import { ensureTslabSnapshot } from "./tslab-snapshot.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 import {
   createAccount,
@@ -246,6 +247,9 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   await writeSecretOnce(path.join(plan.stateDir, HUB_STATE_FILES.cookieSecret), 32);
   await writeSecretOnce(path.join(plan.stateDir, HUB_STATE_FILES.proxyToken), 32);
   await writeSecretOnce(path.join(plan.stateDir, HUB_STATE_FILES.apiToken), 32);
+  // Thirty kernels starting at once is where a class server runs short of CPU: they start from the snapshot.
+  const snapshot = await ensureTslabSnapshot(plan.projectRoot);
+  if (!snapshot.ok) notes.push(...snapshot.problems.map((p) => p.message));
   await installKernelSpec(plan.jupyterPath, plan.projectRoot);
   const submitDir = await makeDropFolder(plan.className);
   const configFile = path.join(plan.stateDir, HUB_STATE_FILES.config);

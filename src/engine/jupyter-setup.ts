@@ -8,7 +8,8 @@ import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { installCommand, isDebianLike, START_PACKAGES } from "./debian-packages.js";
-import { tslabCommand, type KernelCommand } from "./kernel-seam.js";
+import type { KernelCommand } from "./kernel-seam.js";
+import { kitKernelCommand } from "./tslab-snapshot.js";
 import { TSLAB_KERNELSPEC } from "./notebook.js";
 import { failed, ok, type Result } from "./problem.js";
 
@@ -82,7 +83,7 @@ export const kernelSpecFile = (dataDir: string): string => path.join(path.resolv
 export async function installKernelSpec(dataDir: string, projectRoot: string): Promise<string> {
   const file = kernelSpecFile(dataDir);
   const folder = path.dirname(file);
-  const text = JSON.stringify(kernelSpec(tslabCommand(path.resolve(projectRoot))), null, 1) + "\n";
+  const text = JSON.stringify(kernelSpec(kitKernelCommand(path.resolve(projectRoot))), null, 1) + "\n";
   const current = await readFile(file, "utf8").catch(() => undefined);
   if (current !== text) {
     await mkdir(folder, { recursive: true });

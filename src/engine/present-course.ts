@@ -2,7 +2,7 @@
 import path from "node:path";
 import { buildLesson } from "./build.js";
 import { JupyterKernel } from "./kernel-client.js";
-import { tslabCommand } from "./kernel-seam.js";
+import { kitKernelCommand } from "./tslab-snapshot.js";
 import { loadLesson } from "./lesson-files.js";
 import { notebooksDir, projectRoot } from "./paths.js";
 import type { PresenterOptions } from "./present-server.js";
@@ -16,7 +16,7 @@ export function coursePresenter(lessonId: string): Pick<PresenterOptions, "loadD
       return lesson.ok ? ok(deckOf(lesson.value, buildLesson(lesson.value), "instructor")) : lesson;
     },
     // The kernel every notebook of the course gets: tslab, in notebooks/, as npm run execute starts it.
-    startKernel: () => JupyterKernel.start(tslabCommand(projectRoot), { cwd: notebooksDir }),
+    startKernel: () => JupyterKernel.start(kitKernelCommand(projectRoot), { cwd: notebooksDir }),
     folders: {
       reveal: path.join(projectRoot, "node_modules", "reveal.js", "dist"),
       page: path.join(projectRoot, "src", "engine", "present-page"),

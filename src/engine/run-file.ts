@@ -5,7 +5,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { JupyterKernel } from "./kernel-client.js";
-import { tslabCommand, type KernelCommand } from "./kernel-seam.js";
+import type { KernelCommand } from "./kernel-seam.js";
+import { kitKernelCommand } from "./tslab-snapshot.js";
 import { parseNotebook } from "./notebook.js";
 import { projectRoot } from "./paths.js";
 import { failed, ok, type Result } from "./problem.js";
@@ -30,7 +31,7 @@ export async function runNotebookFile(file: string, options: ExecuteFileOptions 
   let kernel: JupyterKernel;
   try {
     const cwd = path.dirname(path.resolve(file));
-    kernel = await JupyterKernel.start(options.kernel ?? tslabCommand(projectRoot), { cwd });
+    kernel = await JupyterKernel.start(options.kernel ?? kitKernelCommand(projectRoot), { cwd });
   } catch (error) {
     return failed([
       { file, message: `the kernel did not start: ${(error as Error).message}. Run npm install (it installs tslab), then try again.` },

@@ -1,0 +1,85 @@
+/**
+ * The kit's tslab kernel: tslab itself, started from a V8 start-up snapshot in which
+ * the compiler is loaded and the declaration files every kernel reads are parsed
+ * (tslab-snapshot/entry.cjs says how, and why it cannot change what a kernel does).
+ * A kernel then starts on about half the CPU, which is what a class of 30 on one
+ * small server runs short of.
+ *
+ * The snapshot is made by `ensureTslabSnapshot` at set-up (`npm start`, `npm test`,
+ * `npm run hub`), for this Node, this tslab and this TypeScript, into
+ * `node_modules/.cache/rollcall/`: every learner's kernel may read it, none may change it.
+ * Without one (not made yet, or it could not be made), `kitKernelCommand` is plain tslab.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { tslabCommand, type KernelCommand } from "./kernel-seam.js";
+import { failed, ok, type Result } from "./problem.js";
+
+const run = promisify(execFile);
+
+const versionOf = (projectRoot: string, pkg: string): string =>
+  (JSON.parse(readFileSync(path.join(projectRoot, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
+
+/** The snapshot's file: its name says which Node, tslab and TypeScript made it (a snapshot works only with the Node that made it). */
+export function snapshotFile(projectRoot: string): string {
+  const tslab = versionOf(projectRoot, "tslab");
+  const compiler = versionOf(projectRoot, path.join("@tslab", "typescript-for-tslab"));
+  const name = `tslab-${tslab}-ts${compiler}-node${process.version.slice(1)}-${process.arch}.blob`;
+  return path.join(projectRoot, "node_modules", ".cache", "rollcall", name);
+}
+
+/**
+ * tslab from the snapshot when there is one for this Node, else plain tslab. A kernelspec
+ * outlives node_modules (`npm ci` empties it), so the command itself checks the snapshot
+ * is still there when Jupyter starts a kernel, and starts plain tslab when it is not.
+ */
+export function kitKernelCommand(projectRoot: string): KernelCommand {
+  const plain = tslabCommand(projectRoot);
+  const blob = snapshotFile(projectRoot);
+  if (process.platform === "win32" || !existsSync(blob)) return plain;
+  const [node = process.execPath, tslab = ""] = plain.argv;
+  const choose =
+    'if [ -r "$1" ]; then exec "$0" --snapshot-blob "$1" kernel --config-path "$2"; fi; exec "$0" "$3" kernel --config-path "$2"';
+  return { ...plain, argv: ["/bin/sh", "-c", choose, node, blob, "{connection_file}", tslab] };
+}
+
+/**
+ * Makes the snapshot if this Node has none yet (a few seconds, once). A failure is a
+ * problem to show, never a stop: kernels are then plain tslab, only slower to start.
+ */
+export async function ensureTslabSnapshot(projectRoot: string): Promise<Result<string>> {
+  const blob = snapshotFile(projectRoot);
+  if (existsSync(blob)) return ok(blob);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
+  try {
+    const lister = path.join(projectRoot, "dist", "src", "engine", "tslab-snapshot-files.js");
+    const { stdout } = await run(process.execPath, [lister], { cwd: path.join(projectRoot, "notebooks"), maxBuffer: 1 << 24 });
+    const list = path.join(scratch, "files.json");
+    await writeFile(list, stdout);
+    const made = path.join(scratch, "tslab.blob");
+    const entry = path.join(projectRoot, "src", "engine", "tslab-snapshot", "entry.cjs");
+    await run(process.execPath, ["--snapshot-blob", made, "--build-snapshot", entry], {
+      cwd: scratch,
+      env: { ...process.env, ROLLCALL_SNAPSHOT_ROOT: projectRoot, ROLLCALL_SNAPSHOT_FILES: list, NODE_NO_WARNINGS: "1" },
+      maxBuffer: 1 << 24,
+    });
+    await mkdir(path.dirname(blob), { recursive: true, mode: 0o755 });
+    await rename(made, blob).catch(async () => {
+      // another set-up made it first, or /tmp is another file system: copy beside, then rename
+      if (existsSync(blob)) return;
+      const { copyFile } = await import("node:fs/promises");
+      await copyFile(made, `${blob}.${process.pid}.tmp`);
+      await rename(`${blob}.${process.pid}.tmp`, blob);
+    });
+    return ok(blob);
+  } catch (error) {
+    const said = (error as { stderr?: string }).stderr?.trim().split("\n").slice(-3).join(" ") || (error as Error).message;
+    return failed([{ message: `tslab's start-up snapshot could not be made (${said}); kernels start as plain tslab, only slower` }]);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

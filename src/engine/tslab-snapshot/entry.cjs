@@ -1,0 +1,89 @@
+// The script of the kit's tslab start-up snapshot (`node --build-snapshot`, see
+// ../tslab-snapshot.ts). Plain CommonJS because Node's snapshot builder runs it
+// bare: only built-in modules, no `exports`.
+//
+// A tslab kernel spends most of its start parsing the same declaration files
+// (TypeScript's lib, @types/node, the helper module's types) and loading the
+// 8 MB compiler. Here both happen once, at set-up: the compiler is evaluated, the
+// declaration files a kernel reads are parsed, and the heap is saved. Every kernel
+// then starts from that heap and runs tslab as it is.
+//
+// The compiler is given one hook, at the top of its `createSourceFile`: a file
+// parsed here is handed back only when its path, its text, the language version
+// and the options are exactly those it was parsed with, and at most once (a
+// program may change what it is given). Anything else, say a declaration file
+// changed since, is parsed as tslab always does. So the snapshot can make a
+// kernel faster, never different.
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+const v8 = require("node:v8");
+const vm = require("node:vm");
+
+const root = process.env.ROLLCALL_SNAPSHOT_ROOT;
+const listFile = process.env.ROLLCALL_SNAPSHOT_FILES;
+if (!root || !listFile) throw new Error("ROLLCALL_SNAPSHOT_ROOT and ROLLCALL_SNAPSHOT_FILES are needed");
+
+const compilerFile = path.join(root, "node_modules", "@tslab", "typescript-for-tslab", "lib", "typescript.js");
+const HOOK_POINT = "function createSourceFile(fileName, sourceText, languageVersionOrOptions, setParentNodes = false, scriptKind) {";
+const HOOK =
+  "{ const parsed = globalThis.__rollcallSnapshot?.parsed(fileName, sourceText, languageVersionOrOptions, setParentNodes); if (parsed) return parsed; }";
+const source = fs.readFileSync(compilerFile, "utf8");
+if (source.split(HOOK_POINT).length !== 2) throw new Error(`this TypeScript has no single createSourceFile to hook (${compilerFile})`);
+
+const compilerModule = { exports: {} };
+vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${source.replace(HOOK_POINT, HOOK_POINT + HOOK)}\n})`, {
+  filename: compilerFile,
+})(compilerModule.exports, require, compilerModule, compilerFile, path.dirname(compilerFile));
+const ts = compilerModule.exports;
+
+/** tslab compiles for the newest target this Node supports; for Node 20, ES2022. */
+const LANGUAGE_VERSION = ts.ScriptTarget.ES2022;
+const files = new Map();
+for (const file of JSON.parse(fs.readFileSync(listFile, "utf8"))) {
+  const text = fs.readFileSync(file, "utf8");
+  files.set(file, { text, parsed: ts.createSourceFile(file, text, { languageVersion: LANGUAGE_VERSION }, false) });
+}
+
+const snapshot = {
+  /** How many files were handed back, and which installed declaration files were parsed anew: a test reads these from a cell. */
+  given: 0,
+  parsedAnew: [],
+  parsed(fileName, text, options, setParentNodes) {
+    const kept = files.get(fileName);
+    const o = typeof options === "object" ? options : { languageVersion: options };
+    if (
+      kept === undefined ||
+      kept.text !== text ||
+      setParentNodes ||
+      o.languageVersion !== LANGUAGE_VERSION ||
+      o.impliedNodeFormat !== undefined
+    ) {
+      if (fileName.includes("/node_modules/") && snapshot.parsedAnew.length < 50) snapshot.parsedAnew.push(fileName);
+      return undefined;
+    }
+    files.delete(fileName); // once: the program owns it now
+    snapshot.given++;
+    o.setExternalModuleIndicator?.(kept.parsed);
+    return kept.parsed;
+  },
+};
+globalThis.__rollcallSnapshot = snapshot;
+
+v8.startupSnapshot.setDeserializeMainFunction(() => {
+  // Node leaves this out of a snapshot; without it no error has a stack trace.
+  if (typeof Error.stackTraceLimit !== "number") Error.stackTraceLimit = 10;
+  const Module = require("node:module");
+  const tslab = path.join(root, "node_modules", "tslab", "bin", "tslab");
+  const requireFromTslab = Module.createRequire(tslab);
+  // tslab's `require("@tslab/typescript-for-tslab")` gets the compiler evaluated above.
+  const resolved = requireFromTslab.resolve("@tslab/typescript-for-tslab");
+  const compiler = new Module(resolved);
+  compiler.filename = resolved;
+  compiler.paths = Module._nodeModulePaths(path.dirname(resolved));
+  compiler.exports = ts;
+  compiler.loaded = true;
+  Module._cache[resolved] = compiler;
+  process.argv.splice(1, 0, tslab); // as if started as `node tslab kernel …`
+  requireFromTslab("../dist/main.js").main();
+});

@@ -1,0 +1,135 @@
+/**
+ * The kit's kernel starts tslab from a V8 snapshot with the compiler loaded and the
+ * declaration files parsed (src/engine/tslab-snapshot.ts). It must be faster and
+ * never different: the same outputs as plain tslab, and a declaration file that
+ * changed since the snapshot was made is read as it is now.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import { promisify } from "node:util";
+import { JupyterKernel } from "../src/engine/kernel-client.js";
+import { tslabCommand, type KernelCommand } from "../src/engine/kernel-seam.js";
+import { notebooksDir, projectRoot } from "../src/engine/paths.js";
+import { formatProblem } from "../src/engine/problem.js";
+import { ensureTslabSnapshot, kitKernelCommand, snapshotFile } from "../src/engine/tslab-snapshot.js";
+
+const run = promisify(execFile);
+const scratch = mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-test-"));
+after(async () => rm(await scratch, { recursive: true, force: true }));
+
+/** What a cell showed, without the parts that differ from run to run. */
+const shown = (outputs: readonly unknown[]): string => JSON.stringify(outputs).replace(/\d+(\.\d+)? ?ms/g, "N ms");
+
+/** The snapshot's own counters, read from a cell of a kernel started from it. */
+const COUNTERS =
+  "const s = (globalThis as any).__rollcallSnapshot; console.log(JSON.stringify({ given: s.given, parsedAnew: s.parsedAnew }))";
+
+async function counters(kernel: JupyterKernel): Promise<{ given: number; parsedAnew: string[] }> {
+  const result = await kernel.execute(COUNTERS);
+  const text = result.outputs.map((o) => ("text" in o ? String(o.text) : "")).join("");
+  return JSON.parse(text) as { given: number; parsedAnew: string[] };
+}
+
+test("set-up makes the snapshot once, and the kit's kernel starts from it", { timeout: 120_000 }, async () => {
+  const made = await ensureTslabSnapshot(projectRoot);
+  assert.ok(made.ok, made.ok ? "" : made.problems.map(formatProblem).join("\n"));
+  assert.equal(made.value, snapshotFile(projectRoot));
+  assert.ok(kitKernelCommand(projectRoot).argv.includes(made.value), "the kit's kernel command names the snapshot");
+  const again = await ensureTslabSnapshot(projectRoot);
+  assert.ok(again.ok && again.value === made.value, "a second set-up keeps the one there is");
+});
+
+test(
+  "the kit's kernel shows what plain tslab shows, cell for cell, and reads its declaration files from the snapshot",
+  { timeout: 120_000 },
+  async () => {
+    assert.ok((await ensureTslabSnapshot(projectRoot)).ok);
+    const cells = [
+      'import { students, show, check } from "rollcall";',
+      "students.length",
+      'const n: number = "seven";',
+      "students.map((s) => s.nmae)",
+      'import { readFileSync } from "node:fs";\nreadFileSync("/no/such/file", "utf8")',
+      "show(students.slice(0, 2))",
+      'check("enroll", (t) => t.equal("adds", () => 1 + 1, 2));',
+      "[1, 2, 3].map((x) => x * 2)",
+    ];
+    const outputs = async (command: KernelCommand): Promise<string[]> => {
+      const kernel = await JupyterKernel.start(command, { cwd: notebooksDir });
+      try {
+        const seen: string[] = [];
+        for (const cell of cells) seen.push(shown((await kernel.execute(cell, { timeoutMs: 60_000 })).outputs));
+        return seen;
+      } finally {
+        await kernel.stop();
+      }
+    };
+    assert.deepEqual(await outputs(kitKernelCommand(projectRoot)), await outputs(tslabCommand(projectRoot)));
+
+    const kernel = await JupyterKernel.start(kitKernelCommand(projectRoot), { cwd: notebooksDir });
+    try {
+      await kernel.execute(cells[0] ?? "", { timeoutMs: 60_000 });
+      const { given, parsedAnew } = await counters(kernel);
+      assert.ok(given > 100, `only ${given} declaration files came from the snapshot`);
+      assert.deepEqual(parsedAnew, [], "every installed declaration file the kernel read was in the snapshot");
+    } finally {
+      await kernel.stop();
+    }
+  },
+);
+
+test("a kernelspec whose snapshot is gone (npm ci empties node_modules) starts plain tslab", { timeout: 120_000 }, async () => {
+  assert.ok((await ensureTslabSnapshot(projectRoot)).ok);
+  const command = kitKernelCommand(projectRoot);
+  const blob = snapshotFile(projectRoot);
+  const missing = path.join(await scratch, "no-such.blob");
+  const gone = { ...command, argv: command.argv.map((a) => (a === blob ? missing : a)) };
+  const kernel = await JupyterKernel.start(gone, { cwd: notebooksDir });
+  try {
+    const result = await kernel.execute("typeof (globalThis as any).__rollcallSnapshot", { timeoutMs: 60_000 });
+    assert.equal(shown(result.outputs), shown([{ output_type: "stream", name: "stdout", text: "undefined\n" }]));
+  } finally {
+    await kernel.stop();
+  }
+});
+
+test("a declaration file that changed after the snapshot was made is read as it is now", { timeout: 120_000 }, async () => {
+  // A folder with a type package of its own, in the snapshot as it was, then changed.
+  const folder = path.join(await scratch, "changed");
+  const types = path.join(folder, "node_modules", "@types", "snapshot-probe");
+  await mkdir(types, { recursive: true });
+  await writeFile(path.join(types, "package.json"), '{ "name": "@types/snapshot-probe", "version": "1.0.0", "types": "index.d.ts" }\n');
+  const declaration = path.join(types, "index.d.ts");
+  await writeFile(declaration, "declare const probe: number;\n");
+  const list = path.join(await scratch, "files.json");
+  await writeFile(list, JSON.stringify([declaration]));
+  const blob = path.join(await scratch, "probe.blob");
+  await run(
+    process.execPath,
+    ["--snapshot-blob", blob, "--build-snapshot", path.join(projectRoot, "src", "engine", "tslab-snapshot", "entry.cjs")],
+    {
+      cwd: await scratch,
+      env: { ...process.env, ROLLCALL_SNAPSHOT_ROOT: projectRoot, ROLLCALL_SNAPSHOT_FILES: list, NODE_NO_WARNINGS: "1" },
+    },
+  );
+  const command = {
+    ...tslabCommand(projectRoot),
+    argv: [process.execPath, "--snapshot-blob", blob, "kernel", "--config-path", "{connection_file}"],
+  };
+
+  const typed = async (): Promise<string> => {
+    const kernel = await JupyterKernel.start(command, { cwd: folder });
+    try {
+      return shown((await kernel.execute("const mine: number = probe;", { timeoutMs: 60_000 })).outputs);
+    } finally {
+      await kernel.stop();
+    }
+  };
+  assert.doesNotMatch(await typed(), /not assignable/, "as it was: probe is a number");
+  await writeFile(declaration, "declare const probe: string;\n");
+  assert.match(await typed(), /Type 'string' is not assignable to type 'number'/, "as it is now: probe is a string");
+});
