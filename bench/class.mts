@@ -4,16 +4,17 @@
  * instructor's service token: make the users, start every server at once, then
  * each opens a tslab kernel over its server's WebSocket channels and runs lesson
  * 01's cells (the instructor copy, so every check passes) at the same moment.
- * Beside it, the same Run All on N plain tslab kernels (the kit's JupyterKernel,
- * no hub). The accounts are removed afterwards, even when the run fails.
+ * Beside it, the same Run All on N kernels started directly (no hub): plain tslab,
+ * then the kit's kernel (tslab from its start-up snapshot), with their ratio. The accounts are removed afterwards, even when the run fails.
  */
 import { buildLesson } from "../src/engine/build.js";
 import { hubApi, openKernel, startServer, type CellRun, type RemoteKernel } from "../src/engine/hub-client.js";
 import { JupyterKernel } from "../src/engine/kernel-client.js";
-import { tslabCommand } from "../src/engine/kernel-seam.js";
+import { tslabCommand, type KernelCommand } from "../src/engine/kernel-seam.js";
 import { loadLesson } from "../src/engine/lesson-files.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
+import { ensureTslabSnapshot, kitKernelCommand } from "../src/engine/tslab-snapshot.js";
 import { processesOf } from "../src/engine/unix-accounts.js";
 import { hubClass } from "../test/support/hub-class.js";
 
@@ -64,6 +65,48 @@ async function runAll(execute: (code: string) => Promise<CellRun>, cells: readon
   return { runAll: runAllAt, warm, failures };
 }
 
+/** `count` kernels of `command` started at once, then each runs the lesson's cells and a few warm ones. */
+async function direct(label: string, command: KernelCommand, count: number, cells: readonly string[]): Promise<Record<string, number>> {
+  const figures: Record<string, number> = {};
+  const began = performance.now();
+  let failures = 0;
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () => JupyterKernel.start(command, { cwd: projectRoot, startTimeoutMs: 180_000 })),
+  );
+  failures += started.filter((r) => r.status === "rejected").length;
+  const kernels = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  figures[`${label}: all kernels up (s)`] = (performance.now() - began) / 1000;
+  const pids = kernels.map((k) => (k as unknown as { child: { pid: number } }).child.pid);
+  const runStart = performance.now();
+  const results = await Promise.allSettled(
+    kernels.map((k) =>
+      runAll(
+        async (code) => {
+          const e = await k.execute(code, { timeoutMs: 120_000 });
+          return { status: e.status === "ok" ? "ok" : "error", text: "", ms: e.durationMs };
+        },
+        cells,
+        runStart,
+      ),
+    ),
+  );
+  const done = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  failures += results.filter((r) => r.status === "rejected").length + done.reduce((n, d) => n + d.failures, 0);
+  figures[`${label}: every Run All done, from the first start (s)`] = (performance.now() - began) / 1000;
+  const warm = done.flatMap((d) => d.warm);
+  figures[`${label}: warm cell p50 under load (ms)`] = quantile(warm, 0.5);
+  figures[`${label}: warm cell p95 under load (ms)`] = quantile(warm, 0.95);
+  let rss = 0;
+  for (const pid of pids) {
+    const status = await import("node:fs/promises").then((fs) => fs.readFile(`/proc/${pid}/status`, "utf8")).catch(() => "");
+    rss += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  }
+  figures[`${label}: memory per kernel (MB)`] = rss / 1024 / Math.max(1, kernels.length);
+  figures[`${label}: failures`] = failures;
+  await Promise.all(kernels.map((k) => k.stop()));
+  return figures;
+}
+
 export async function benchClass(): Promise<Record<string, number>> {
   if (process.getuid?.() !== 0) throw new Error("npm run bench -- class makes Unix accounts: run it as root");
   const count = Number(process.env["ROLLCALL_BENCH_LEARNERS"] ?? 30);
@@ -105,43 +148,13 @@ export async function benchClass(): Promise<Record<string, number>> {
     await hub.dispose();
   }
 
-  // beside it: the same Run All on plain kernels, no hub
-  const tslab = tslabCommand(projectRoot);
-  const began = performance.now();
-  let failures = 0;
-  const started = await Promise.allSettled(
-    Array.from({ length: count }, () => JupyterKernel.start(tslab, { cwd: projectRoot, startTimeoutMs: 180_000 })),
-  );
-  failures += started.filter((r) => r.status === "rejected").length;
-  const kernels = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  figures["plain: all kernels up (s)"] = (performance.now() - began) / 1000;
-  const pids = kernels.map((k) => (k as unknown as { child: { pid: number } }).child.pid);
-  const runStart = performance.now();
-  const results = await Promise.allSettled(
-    kernels.map((k) =>
-      runAll(
-        async (code) => {
-          const e = await k.execute(code, { timeoutMs: 120_000 });
-          return { status: e.status === "ok" ? "ok" : "error", text: "", ms: e.durationMs };
-        },
-        cells,
-        runStart,
-      ),
-    ),
-  );
-  const done = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  failures += results.filter((r) => r.status === "rejected").length + done.reduce((n, d) => n + d.failures, 0);
-  figures["plain: every Run All done, from the first start (s)"] = (performance.now() - began) / 1000;
-  const warm = done.flatMap((d) => d.warm);
-  figures["plain: warm cell p50 under load (ms)"] = quantile(warm, 0.5);
-  figures["plain: warm cell p95 under load (ms)"] = quantile(warm, 0.95);
-  let rss = 0;
-  for (const pid of pids) {
-    const status = await import("node:fs/promises").then((fs) => fs.readFile(`/proc/${pid}/status`, "utf8")).catch(() => "");
-    rss += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-  }
-  figures["plain: memory per kernel (MB)"] = rss / 1024 / Math.max(1, kernels.length);
-  figures["plain: failures"] = failures;
-  await Promise.all(kernels.map((k) => k.stop()));
+  // beside it: the same Run All on kernels started directly, no hub: plain tslab, then the kit's (from its snapshot)
+  Object.assign(figures, await direct("plain", tslabCommand(projectRoot), count, cells));
+  const snapshot = await ensureTslabSnapshot(projectRoot);
+  if (!snapshot.ok) throw new Error(snapshot.problems.map(formatProblem).join("\n"));
+  Object.assign(figures, await direct("kit", kitKernelCommand(projectRoot), count, cells));
+  figures["kit ÷ plain: every Run All done"] =
+    (figures["kit: every Run All done, from the first start (s)"] ?? NaN) /
+    (figures["plain: every Run All done, from the first start (s)"] ?? NaN);
   return figures;
 }

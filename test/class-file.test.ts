@@ -6,7 +6,7 @@ import os from "node:os";
 import { statSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { listClasses, openClass, type ClassFile, type ClassOptions } from "../src/engine/class-file";
+import { listClasses, openClass, SCHEMA_1, type ClassFile, type ClassOptions } from "../src/engine/class-file";
 import { formatProblem, type Result } from "../src/engine/problem";
 import { parseRoster, type RosterEntry } from "../src/engine/roster-csv";
 
@@ -284,7 +284,7 @@ test("a pick among a group refuses, with what to do, when nobody in it is here o
 test("a class file of the first schema opens with its picks kept, and takes extra picks", async () => {
   const file = path.join(dir, "old-schema.sqlite");
   const db = new Database(file);
-  db.exec(V1_SCHEMA);
+  db.exec(SCHEMA_1);
   db.prepare("INSERT INTO learners (email_key, email, name, joined_at) VALUES (?, ?, ?, ?)").run("a@x.edu", "a@x.edu", "A", "2024-09-01");
   db.prepare("INSERT INTO learners (email_key, email, name, joined_at) VALUES (?, ?, ?, ?)").run("b@x.edu", "b@x.edu", "B", "2024-09-01");
   db.prepare("INSERT INTO picks (learner_id, round, day, at) VALUES (1, 1, '2024-09-02', '2024-09-02T09:00:00.000Z')").run();
@@ -302,39 +302,3 @@ test("a class file of the first schema opens with its picks kept, and takes extr
   assert.equal(reopened.pragma("user_version", { simple: true }), 2);
   reopened.close();
 });
-
-/** The class file's first schema, as rollcall wrote it before extra picks. */
-const V1_SCHEMA = `
-CREATE TABLE learners (
-  id INTEGER PRIMARY KEY,
-  email_key TEXT NOT NULL UNIQUE,
-  email TEXT NOT NULL,
-  name TEXT NOT NULL,
-  cohort TEXT,
-  joined_at TEXT NOT NULL,
-  left_at TEXT
-) STRICT;
-CREATE TABLE picks (
-  id INTEGER PRIMARY KEY,
-  learner_id INTEGER NOT NULL REFERENCES learners(id),
-  round INTEGER NOT NULL CHECK (round >= 1),
-  day TEXT NOT NULL,
-  at TEXT NOT NULL,
-  undone_at TEXT
-) STRICT;
-CREATE UNIQUE INDEX picks_once_a_round ON picks (round, learner_id) WHERE undone_at IS NULL;
-CREATE TABLE absences (
-  learner_id INTEGER NOT NULL REFERENCES learners(id),
-  day TEXT NOT NULL,
-  PRIMARY KEY (learner_id, day)
-) STRICT;
-CREATE TABLE imports (
-  id INTEGER PRIMARY KEY,
-  at TEXT NOT NULL,
-  file TEXT NOT NULL,
-  added INTEGER NOT NULL,
-  updated INTEGER NOT NULL,
-  left INTEGER NOT NULL,
-  returned INTEGER NOT NULL
-) STRICT;
-`;

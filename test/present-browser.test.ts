@@ -119,6 +119,18 @@ async function edit(page: Page, id: string, code: string): Promise<void> {
   await cell(page, id).locator("textarea").fill(code);
 }
 
+/** A class file of the four learners of ROSTER in `dir`; their names and emails. */
+async function classOfFour(dir: string, name: string): Promise<{ name: string; email: string }[]> {
+  const opened = await openClass(name, { dir, create: true });
+  assert.ok(opened.ok, opened.ok ? "" : JSON.stringify(opened.problems));
+  const roster = parseRoster(ROSTER, "roster.csv");
+  assert.ok(roster.ok);
+  assert.ok(opened.value.importRoster(roster.value, "roster.csv").ok);
+  const learners = opened.value.learners().map((l) => ({ name: l.name, email: l.email }));
+  opened.value.close();
+  return learners;
+}
+
 test("npm run present alone lists the lessons; a taken port is a clear message", async () => {
   const list = present([]);
   assert.equal(await exitWithin(list.child, 20_000), 0, list.output());
@@ -230,12 +242,7 @@ test("presenting a lesson: navigate, run and edit cells, errors, stop, restart, 
 test("the Pick button picks from the class file, and the class remembers across presenters", async () => {
   requireChromium();
   const classes = await mkdtemp(path.join(os.tmpdir(), "rollcall-present-classes-"));
-  const opened = await openClass("period-1", { dir: classes, create: true });
-  assert.ok(opened.ok, opened.ok ? "" : JSON.stringify(opened.problems));
-  const roster = parseRoster(ROSTER, "roster.csv");
-  assert.ok(roster.ok);
-  assert.ok(opened.value.importRoster(roster.value, "roster.csv").ok);
-  opened.value.close();
+  await classOfFour(classes, "period-1");
 
   const port = await freePort();
   const env = { ROLLCALL_CLASSES: classes };
@@ -290,13 +297,7 @@ test("the Pick button picks from the class file, and the class remembers across 
 test("with --pulse, an exercise slide shows the class pulse live, numbers only, and Pick picks among the stuck or the done", async () => {
   requireChromium();
   const classes = await mkdtemp(path.join(os.tmpdir(), "rollcall-present-pulse-"));
-  const opened = await openClass("period-2", { dir: classes, create: true });
-  assert.ok(opened.ok, opened.ok ? "" : JSON.stringify(opened.problems));
-  const roster = parseRoster(ROSTER, "roster.csv");
-  assert.ok(roster.ok);
-  assert.ok(opened.value.importRoster(roster.value, "roster.csv").ok);
-  const learners = opened.value.learners().map(({ name, email }) => ({ name, email }));
-  opened.value.close();
+  const learners = await classOfFour(classes, "period-2");
   const store = openPulseStore(pulseFileFor(classes, "period-2"));
   const tokens = new Map(store.issueLearnerTokens(learners).map(({ learner, token }) => [learner.email, token]));
   const env = { ROLLCALL_CLASSES: classes };

@@ -14,7 +14,7 @@ import { after, before, test } from "node:test";
 import type { Execution, Kernel } from "../src/engine/kernel-seam.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { coursePresenter } from "../src/engine/present-course.js";
-import { startPresenter, type Presenter } from "../src/engine/present-server.js";
+import { startPresenter, type Presenter, type PresenterOptions } from "../src/engine/present-server.js";
 
 /** Counts what it was asked to run, and runs nothing. */
 class RecordingKernel implements Kernel {
@@ -34,16 +34,22 @@ let presenter: Presenter;
 const kernel = new RecordingKernel();
 let token = "";
 let base = "";
-before(async () => {
+/** A presenter of lesson 01 on loopback whose kernel runs nothing. */
+async function recordingPresenter(extra: Partial<PresenterOptions> = {}): Promise<Presenter> {
   const started = await startPresenter({
     lesson: "01-arrays",
     host: "127.0.0.1",
     port: 0,
     ...coursePresenter("01-arrays"),
     startKernel: async () => kernel,
+    ...extra,
   });
   assert.ok(started.ok);
-  presenter = started.value;
+  return started.value;
+}
+
+before(async () => {
+  presenter = await recordingPresenter();
   token = new URL(presenter.url).searchParams.get("token") ?? "";
   base = `http://127.0.0.1:${presenter.port}`;
 });
@@ -158,16 +164,7 @@ test("the class pulse through the presenter: only with the page's token, only a 
   });
   await new Promise<void>((resolve) => pulse.listen(0, "127.0.0.1", resolve));
   const pulsePort = (pulse.address() as { port: number }).port;
-  const started = await startPresenter({
-    lesson: "01-arrays",
-    host: "127.0.0.1",
-    port: 0,
-    ...coursePresenter("01-arrays"),
-    startKernel: async () => kernel,
-    pulse: { url: `http://127.0.0.1:${pulsePort}`, instructorToken: "instructor-secret" },
-  });
-  assert.ok(started.ok);
-  const withPulse = started.value;
+  const withPulse = await recordingPresenter({ pulse: { url: `http://127.0.0.1:${pulsePort}`, instructorToken: "instructor-secret" } });
   const pageToken = new URL(withPulse.url).searchParams.get("token") ?? "";
   const at = (query: string, headers: Record<string, string> = {}) =>
     fetch(`http://127.0.0.1:${withPulse.port}/api/pulse${query}`, { headers });

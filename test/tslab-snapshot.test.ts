@@ -133,3 +133,32 @@ test("a declaration file that changed after the snapshot was made is read as it 
   await writeFile(declaration, "declare const probe: string;\n");
   assert.match(await typed(), /Type 'string' is not assignable to type 'number'/, "as it is now: probe is a string");
 });
+
+test(
+  "two sends in a row on one socket wait their turn in the kit's kernel, where plain tslab's zeromq refuses the second",
+  { timeout: 120_000 },
+  async () => {
+    // tslab replies, then says "idle", without waiting between the two; on a loaded machine the
+    // refusal (EBUSY) is thrown inside its message loop and the kernel never answers again.
+    // A socket with no peer (immediate) makes the first send wait, as load does.
+    assert.ok((await ensureTslabSnapshot(projectRoot)).ok);
+    const cell = [
+      'import * as zmq from "zeromq";',
+      "const dealer = new zmq.Dealer({ sendTimeout: 300, linger: 0, immediate: true });",
+      'dealer.connect("tcp://127.0.0.1:9");',
+      'const codes = await Promise.all([dealer.send("a").catch((e) => e.code), dealer.send("b").catch((e) => e.code)]);',
+      "dealer.close();",
+      "JSON.stringify(codes)",
+    ].join("\n");
+    const outcome = async (command: KernelCommand): Promise<string> => {
+      const kernel = await JupyterKernel.start(command, { cwd: notebooksDir });
+      try {
+        return shown((await kernel.execute(cell, { timeoutMs: 30_000 })).outputs);
+      } finally {
+        await kernel.stop();
+      }
+    };
+    assert.match(await outcome(tslabCommand(projectRoot)), /EBUSY/, "plain tslab: the second send is refused");
+    assert.match(await outcome(kitKernelCommand(projectRoot)), /\[\\"EAGAIN\\",\\"EAGAIN\\"\]/, "the kit: each send had its turn");
+  },
+);

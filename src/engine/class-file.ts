@@ -123,9 +123,8 @@ const suffix = ".sqlite";
 const validName = /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u;
 /** 'RCLL' in the header's application_id, so a class file says what it is. */
 const applicationId = 0x52434c4c;
-const schemaVersion = 2;
-
-const schema = `
+/** The first schema, as rollcall 0.1 wrote it; never changed, a later schema is a migration below. */
+export const SCHEMA_1 = `
 CREATE TABLE learners (
   id INTEGER PRIMARY KEY,
   email_key TEXT NOT NULL UNIQUE,
@@ -141,10 +140,9 @@ CREATE TABLE picks (
   round INTEGER NOT NULL CHECK (round >= 1),
   day TEXT NOT NULL,
   at TEXT NOT NULL,
-  undone_at TEXT,
-  extra INTEGER NOT NULL DEFAULT 0 CHECK (extra IN (0, 1))
+  undone_at TEXT
 ) STRICT;
-CREATE UNIQUE INDEX picks_once_a_round ON picks (round, learner_id) WHERE undone_at IS NULL AND extra = 0;
+CREATE UNIQUE INDEX picks_once_a_round ON picks (round, learner_id) WHERE undone_at IS NULL;
 CREATE TABLE absences (
   learner_id INTEGER NOT NULL REFERENCES learners(id),
   day TEXT NOT NULL,
@@ -160,6 +158,15 @@ CREATE TABLE imports (
   returned INTEGER NOT NULL
 ) STRICT;
 `;
+
+/** Each later schema as the change from the one before: migrations[0] makes schema 2, and so on. */
+const migrations: readonly string[] = [
+  // 2: extra picks (a group's pick outside the rounds), which the once-a-round rule leaves out.
+  `ALTER TABLE picks ADD COLUMN extra INTEGER NOT NULL DEFAULT 0 CHECK (extra IN (0, 1));
+   DROP INDEX picks_once_a_round;
+   CREATE UNIQUE INDEX picks_once_a_round ON picks (round, learner_id) WHERE undone_at IS NULL AND extra = 0;`,
+];
+const schemaVersion = 1 + migrations.length;
 
 /**
  * Opens a class file: every problem a user can cause (an unknown class, a file that is
@@ -231,7 +238,8 @@ function prepare(db: Database.Database, file: string): Problem | undefined {
   db.transaction(() => {
     // Another process may have made it between our check and our lock: only the first one does.
     if ((db.pragma("application_id", { simple: true }) as number) === applicationId) return;
-    db.exec(schema);
+    db.exec(SCHEMA_1);
+    for (const migration of migrations) db.exec(migration);
     db.pragma(`application_id = ${applicationId}`);
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
@@ -242,12 +250,7 @@ function prepare(db: Database.Database, file: string): Problem | undefined {
 function migrate(db: Database.Database): void {
   db.transaction(() => {
     const version = db.pragma("user_version", { simple: true }) as number; // another opener may have migrated it first
-    if (version < 2) {
-      // Version 2: extra picks (a group's pick outside the rounds), which the once-a-round rule leaves out.
-      db.exec(`ALTER TABLE picks ADD COLUMN extra INTEGER NOT NULL DEFAULT 0 CHECK (extra IN (0, 1));
-        DROP INDEX picks_once_a_round;
-        CREATE UNIQUE INDEX picks_once_a_round ON picks (round, learner_id) WHERE undone_at IS NULL AND extra = 0;`);
-    }
+    for (const migration of migrations.slice(version - 1)) db.exec(migration);
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
 }

@@ -60,6 +60,11 @@ export interface StartOptions {
   readonly startTimeoutMs?: number;
 }
 
+/** A kernel that could not bind a port chosen for it: started again on others, this many times at most. */
+class PortTaken extends Error {}
+const PORT_ATTEMPTS = 4;
+const isPortTaken = (line: string): boolean => /EADDRINUSE|Address already in use/.test(line);
+
 export class JupyterKernel implements Kernel {
   private readonly session = randomUUID();
   private readonly pending = new Map<string, Pending>();
@@ -84,8 +89,23 @@ export class JupyterKernel implements Kernel {
     return this.exit === undefined;
   }
 
-  /** Starts the kernel and resolves once it answers and its output channel is live. */
+  /**
+   * Starts the kernel and resolves once it answers and its output channel is live.
+   * The ports are free when chosen, but another process (or this one's own outgoing
+   * connections) may take one before the kernel binds it, as happens when a class
+   * starts thirty kernels at once; Jupyter then starts again on other ports, and so does this.
+   */
   static async start(command: KernelCommand, options: StartOptions): Promise<JupyterKernel> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await JupyterKernel.startOnce(command, options);
+      } catch (error) {
+        if (!(error instanceof PortTaken) || attempt === PORT_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(command: KernelCommand, options: StartOptions): Promise<JupyterKernel> {
     const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-kernel-"));
     const [shell, iopub, stdin, control, hb] = (await freePorts(5)) as [number, number, number, number, number];
     const key = randomUUID();
@@ -149,6 +169,8 @@ export class JupyterKernel implements Kernel {
     const asked = new Set<string>();
     let answered = false;
     let live = false;
+    /** One request at a time: a burst of them is what a loaded kernel can trip over. */
+    let waiting = false;
     let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -159,6 +181,7 @@ export class JupyterKernel implements Kernel {
           if (fromIopub) live = true;
           else {
             answered = true;
+            waiting = false;
             this.languageInfo ??= m.content.language_info as Record<string, unknown> | undefined;
           }
           if (live && answered) resolve();
@@ -166,13 +189,18 @@ export class JupyterKernel implements Kernel {
         const ask = (): void => {
           const id = randomUUID();
           asked.add(id);
+          waiting = true;
           void this.send(this.shell, "kernel_info_request", {}, id);
         };
         ask();
         timer = setInterval(() => {
-          if (this.exit) reject(new Error(this.exit));
-          else if (Date.now() > deadline) reject(new Error(`the kernel did not answer within ${Math.round(timeoutMs / 1000)} s`));
-          else if (answered) ask();
+          if (this.exit) reject(this.stderr?.lines(20).some(isPortTaken) ? new PortTaken(this.exit) : new Error(this.exit));
+          else if (this.stderr?.lines(20).some(isPortTaken)) reject(new PortTaken(this.stderr.lines(3).join(" | ")));
+          else if (Date.now() > deadline) {
+            const last = this.stderr?.lines(5) ?? [];
+            const said = last.length ? `; it said: ${last.join(" | ")}` : "";
+            reject(new Error(`the kernel did not answer within ${Math.round(timeoutMs / 1000)} s${said}`));
+          } else if (answered && !waiting) ask();
         }, 20);
       });
     } finally {

@@ -70,6 +70,31 @@ const snapshot = {
 };
 globalThis.__rollcallSnapshot = snapshot;
 
+/**
+ * tslab sends on a socket without waiting for the send before (a reply, then the
+ * "idle" status), and zeromq refuses a send while one is under way (EBUSY). On an
+ * idle machine a send is over at once; on a loaded one it is not, the refusal is
+ * thrown inside tslab's message loop, and the kernel never answers again. So each
+ * socket's sends wait their turn.
+ */
+function sendInTurn(zmq) {
+  const send = zmq.Socket.prototype.send;
+  const last = new WeakMap();
+  // zeromq defines it read-only, but configurable.
+  Object.defineProperty(zmq.Socket.prototype, "send", {
+    configurable: true,
+    writable: false,
+    value: function sendInTurn(message) {
+      const turn = (last.get(this) ?? Promise.resolve()).then(() => send.call(this, message));
+      last.set(
+        this,
+        turn.catch(() => undefined),
+      );
+      return turn;
+    },
+  });
+}
+
 v8.startupSnapshot.setDeserializeMainFunction(() => {
   // Node leaves this out of a snapshot; without it no error has a stack trace.
   if (typeof Error.stackTraceLimit !== "number") Error.stackTraceLimit = 10;
@@ -84,6 +109,7 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
   compiler.exports = ts;
   compiler.loaded = true;
   Module._cache[resolved] = compiler;
+  sendInTurn(requireFromTslab("zeromq"));
   process.argv.splice(1, 0, tslab); // as if started as `node tslab kernel …`
   requireFromTslab("../dist/main.js").main();
 });
