@@ -24,6 +24,16 @@ after(async () => rm(await scratch, { recursive: true, force: true }));
 /** What a cell showed, without the parts that differ from run to run. */
 const shown = (outputs: readonly unknown[]): string => JSON.stringify(outputs).replace(/\d+(\.\d+)? ?ms/g, "N ms");
 
+/** Starts a kernel of `command` in `cwd`, gives it to `use`, and stops it whatever happens. */
+async function withKernel<T>(command: KernelCommand, cwd: string, use: (kernel: JupyterKernel) => Promise<T>): Promise<T> {
+  const kernel = await JupyterKernel.start(command, { cwd });
+  try {
+    return await use(kernel);
+  } finally {
+    await kernel.stop();
+  }
+}
+
 /** The snapshot's own counters, read from a cell of a kernel started from it. */
 const COUNTERS =
   "const s = (globalThis as any).__rollcallSnapshot; console.log(JSON.stringify({ given: s.given, parsedAnew: s.parsedAnew }))";
@@ -59,26 +69,20 @@ test(
       "[1, 2, 3].map((x) => x * 2)",
     ];
     const outputs = async (command: KernelCommand): Promise<string[]> => {
-      const kernel = await JupyterKernel.start(command, { cwd: notebooksDir });
-      try {
+      return withKernel(command, notebooksDir, async (kernel) => {
         const seen: string[] = [];
         for (const cell of cells) seen.push(shown((await kernel.execute(cell, { timeoutMs: 60_000 })).outputs));
         return seen;
-      } finally {
-        await kernel.stop();
-      }
+      });
     };
     assert.deepEqual(await outputs(kitKernelCommand(projectRoot)), await outputs(tslabCommand(projectRoot)));
 
-    const kernel = await JupyterKernel.start(kitKernelCommand(projectRoot), { cwd: notebooksDir });
-    try {
+    return withKernel(kitKernelCommand(projectRoot), notebooksDir, async (kernel) => {
       await kernel.execute(cells[0] ?? "", { timeoutMs: 60_000 });
       const { given, parsedAnew } = await counters(kernel);
       assert.ok(given > 100, `only ${given} declaration files came from the snapshot`);
       assert.deepEqual(parsedAnew, [], "every installed declaration file the kernel read was in the snapshot");
-    } finally {
-      await kernel.stop();
-    }
+    });
   },
 );
 
@@ -88,13 +92,10 @@ test("a kernelspec whose snapshot is gone (npm ci empties node_modules) starts p
   const blob = snapshotFile(projectRoot);
   const missing = path.join(await scratch, "no-such.blob");
   const gone = { ...command, argv: command.argv.map((a) => (a === blob ? missing : a)) };
-  const kernel = await JupyterKernel.start(gone, { cwd: notebooksDir });
-  try {
+  return withKernel(gone, notebooksDir, async (kernel) => {
     const result = await kernel.execute("typeof (globalThis as any).__rollcallSnapshot", { timeoutMs: 60_000 });
     assert.equal(shown(result.outputs), shown([{ output_type: "stream", name: "stdout", text: "undefined\n" }]));
-  } finally {
-    await kernel.stop();
-  }
+  });
 });
 
 test("a declaration file that changed after the snapshot was made is read as it is now", { timeout: 120_000 }, async () => {
@@ -122,12 +123,9 @@ test("a declaration file that changed after the snapshot was made is read as it 
   };
 
   const typed = async (): Promise<string> => {
-    const kernel = await JupyterKernel.start(command, { cwd: folder });
-    try {
+    return withKernel(command, folder, async (kernel) => {
       return shown((await kernel.execute("const mine: number = probe;", { timeoutMs: 60_000 })).outputs);
-    } finally {
-      await kernel.stop();
-    }
+    });
   };
   assert.doesNotMatch(await typed(), /not assignable/, "as it was: probe is a number");
   await writeFile(declaration, "declare const probe: string;\n");
@@ -151,12 +149,9 @@ test(
       "JSON.stringify(codes)",
     ].join("\n");
     const outcome = async (command: KernelCommand): Promise<string> => {
-      const kernel = await JupyterKernel.start(command, { cwd: notebooksDir });
-      try {
+      return withKernel(command, notebooksDir, async (kernel) => {
         return shown((await kernel.execute(cell, { timeoutMs: 30_000 })).outputs);
-      } finally {
-        await kernel.stop();
-      }
+      });
     };
     assert.match(await outcome(tslabCommand(projectRoot)), /EBUSY/, "plain tslab: the second send is refused");
     assert.match(await outcome(kitKernelCommand(projectRoot)), /\[\\"EAGAIN\\",\\"EAGAIN\\"\]/, "the kit: each send had its turn");
