@@ -153,10 +153,11 @@ async function serve(dir: string, name: string, options: { port: number; ip: str
   }
   console.log(`rollcall: the class pulse of ${name} is at ${server.url}  (Ctrl-C stops it)`);
   const instructorToken = store.issueInstructorToken();
-  console.log(`rollcall: dashboard: ${server.dashboardUrl(instructorToken)}`);
-  // For npm run present -- … --class NAME --pulse, which reads it here rather than from a command line.
+  // For npm run present -- … --class NAME --pulse, which reads it here rather than from a command line;
+  // written before the dashboard line, so that whoever sees that line finds it.
   const sourceFile = pulseSourceFile(dir, name);
   await writePulseSource(sourceFile, { url: loopbackUrl(server.url), instructorToken });
+  console.log(`rollcall: dashboard: ${server.dashboardUrl(instructorToken)}`);
   const running = server;
   await new Promise<void>((resolve) => {
     const stop = (): void => {
