@@ -5,19 +5,16 @@
  * changed since the snapshot was made is read as it is now.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { promisify } from "node:util";
 import { JupyterKernel } from "../src/engine/kernel-client.js";
 import { tslabCommand, type KernelCommand } from "../src/engine/kernel-seam.js";
 import { notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
-import { ensureTslabSnapshot, kitKernelCommand, snapshotFile } from "../src/engine/tslab-snapshot.js";
+import { buildSnapshot, ensureTslabSnapshot, kitKernelCommand, snapshotFile } from "../src/engine/tslab-snapshot.js";
 
-const run = promisify(execFile);
 const scratch = mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-test-"));
 after(async () => rm(await scratch, { recursive: true, force: true }));
 
@@ -109,14 +106,7 @@ test("a declaration file that changed after the snapshot was made is read as it 
   const list = path.join(await scratch, "files.json");
   await writeFile(list, JSON.stringify([declaration]));
   const blob = path.join(await scratch, "probe.blob");
-  await run(
-    process.execPath,
-    ["--snapshot-blob", blob, "--build-snapshot", path.join(projectRoot, "src", "engine", "tslab-snapshot", "entry.cjs")],
-    {
-      cwd: await scratch,
-      env: { ...process.env, ROLLCALL_SNAPSHOT_ROOT: projectRoot, ROLLCALL_SNAPSHOT_FILES: list, NODE_NO_WARNINGS: "1" },
-    },
-  );
+  await buildSnapshot(projectRoot, list, blob);
   const command = {
     ...tslabCommand(projectRoot),
     argv: [process.execPath, "--snapshot-blob", blob, "kernel", "--config-path", "{connection_file}"],

@@ -13,7 +13,6 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { tslabCommand, type KernelCommand } from "./kernel-seam.js";
@@ -47,6 +46,16 @@ export function kitKernelCommand(projectRoot: string): KernelCommand {
   return { ...plain, argv: ["/bin/sh", "-c", choose, node, blob, "{connection_file}", tslab] };
 }
 
+/** Makes a snapshot at `blob` in which the declaration files listed (a JSON array) in `list` are parsed. */
+export async function buildSnapshot(projectRoot: string, list: string, blob: string): Promise<void> {
+  const entry = path.join(projectRoot, "src", "engine", "tslab-snapshot", "entry.cjs");
+  await run(process.execPath, ["--snapshot-blob", blob, "--build-snapshot", entry], {
+    cwd: path.dirname(blob),
+    env: { ...process.env, ROLLCALL_SNAPSHOT_ROOT: projectRoot, ROLLCALL_SNAPSHOT_FILES: list, NODE_NO_WARNINGS: "1" },
+    maxBuffer: 1 << 24,
+  });
+}
+
 /**
  * Makes the snapshot if this Node has none yet (a few seconds, once). A failure is a
  * problem to show, never a stop: kernels are then plain tslab, only slower to start.
@@ -54,27 +63,17 @@ export function kitKernelCommand(projectRoot: string): KernelCommand {
 export async function ensureTslabSnapshot(projectRoot: string): Promise<Result<string>> {
   const blob = snapshotFile(projectRoot);
   if (existsSync(blob)) return ok(blob);
-  const scratch = await mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-"));
+  await mkdir(path.dirname(blob), { recursive: true, mode: 0o755 });
+  // Made beside its place, so that the rename is on one file system and whole (another set-up's is as good).
+  const scratch = await mkdtemp(`${blob}.`);
   try {
     const lister = path.join(projectRoot, "dist", "src", "engine", "tslab-snapshot-files.js");
     const { stdout } = await run(process.execPath, [lister], { cwd: path.join(projectRoot, "notebooks"), maxBuffer: 1 << 24 });
     const list = path.join(scratch, "files.json");
     await writeFile(list, stdout);
     const made = path.join(scratch, "tslab.blob");
-    const entry = path.join(projectRoot, "src", "engine", "tslab-snapshot", "entry.cjs");
-    await run(process.execPath, ["--snapshot-blob", made, "--build-snapshot", entry], {
-      cwd: scratch,
-      env: { ...process.env, ROLLCALL_SNAPSHOT_ROOT: projectRoot, ROLLCALL_SNAPSHOT_FILES: list, NODE_NO_WARNINGS: "1" },
-      maxBuffer: 1 << 24,
-    });
-    await mkdir(path.dirname(blob), { recursive: true, mode: 0o755 });
-    await rename(made, blob).catch(async () => {
-      // another set-up made it first, or /tmp is another file system: copy beside, then rename
-      if (existsSync(blob)) return;
-      const { copyFile } = await import("node:fs/promises");
-      await copyFile(made, `${blob}.${process.pid}.tmp`);
-      await rename(`${blob}.${process.pid}.tmp`, blob);
-    });
+    await buildSnapshot(projectRoot, list, made);
+    await rename(made, blob);
     return ok(blob);
   } catch (error) {
     const said = (error as { stderr?: string }).stderr?.trim().split("\n").slice(-3).join(" ") || (error as Error).message;
