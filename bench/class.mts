@@ -51,6 +51,13 @@ interface Learned {
   readonly failures: number;
 }
 
+/** Says on stderr why each failure in `settled` happened (the figures only count them). */
+function sayWhy(label: string, settled: readonly PromiseSettledResult<unknown>[]): number {
+  const failed = settled.flatMap((r) => (r.status === "rejected" ? [String((r.reason as Error)?.message ?? r.reason)] : []));
+  for (const why of new Set(failed)) console.error(`${label}: ${failed.filter((f) => f === why).length}× ${why}`);
+  return failed.length;
+}
+
 /** Run All, then a few warm cells, on one kernel; counts a cell that did not end ok as a failure. */
 async function runAll(execute: (code: string) => Promise<CellRun>, cells: readonly string[], started: number): Promise<Learned> {
   let failures = 0;
@@ -73,7 +80,7 @@ async function direct(label: string, command: KernelCommand, count: number, cell
   const started = await Promise.allSettled(
     Array.from({ length: count }, () => JupyterKernel.start(command, { cwd: projectRoot, startTimeoutMs: 180_000 })),
   );
-  failures += started.filter((r) => r.status === "rejected").length;
+  failures += sayWhy(label, started);
   const kernels = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   figures[`${label}: all kernels up (s)`] = (performance.now() - began) / 1000;
   const pids = kernels.map((k) => (k as unknown as { child: { pid: number } }).child.pid);
@@ -91,7 +98,7 @@ async function direct(label: string, command: KernelCommand, count: number, cell
     ),
   );
   const done = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  failures += results.filter((r) => r.status === "rejected").length + done.reduce((n, d) => n + d.failures, 0);
+  failures += sayWhy(label, results) + done.reduce((n, d) => n + d.failures, 0);
   figures[`${label}: every Run All done, from the first start (s)`] = (performance.now() - began) / 1000;
   const warm = done.flatMap((d) => d.warm);
   figures[`${label}: warm cell p50 under load (ms)`] = quantile(warm, 0.5);
@@ -113,6 +120,9 @@ export async function benchClass(): Promise<Record<string, number>> {
   const cells = await lessonCells();
   const hub = await hubClass("load");
   const figures: Record<string, number> = { learners: count };
+  // Ctrl-C still removes the accounts
+  const interrupted = (): void => void hub.dispose().finally(() => process.exit(130));
+  process.once("SIGINT", interrupted);
   try {
     await hub.addLearners(Array.from({ length: count }, (_, i) => ({ name: `Learner ${i + 1}`, email: `load${i + 1}@bench.example` })));
     const { url, token } = await hub.start();
@@ -124,16 +134,16 @@ export async function benchClass(): Promise<Record<string, number>> {
     const began = performance.now();
     let failures = 0;
     const up = await Promise.allSettled(users.map((u) => startServer(admin, u, 180_000)));
-    failures += up.filter((r) => r.status === "rejected").length;
+    failures += sayWhy("hub", up);
     figures["hub: all servers up (s)"] = (performance.now() - began) / 1000;
 
     const ready = users.filter((_, i) => up[i]?.status === "fulfilled");
     const opened = await Promise.allSettled(ready.map((u) => openKernel(new URL(`user/${u}/`, url).href, token)));
-    failures += opened.filter((r) => r.status === "rejected").length;
+    failures += sayWhy("hub", opened);
     const kernels = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const runStart = performance.now();
     const results = await Promise.allSettled(kernels.map((k) => runAll((c) => k.execute(c), cells, runStart)));
-    failures += results.filter((r) => r.status === "rejected").length;
+    failures += sayWhy("hub", results);
     const done = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     failures += done.reduce((n, d) => n + d.failures, 0);
     figures["hub: every Run All done, from the first request (s)"] = (performance.now() - began) / 1000;
@@ -145,6 +155,7 @@ export async function benchClass(): Promise<Record<string, number>> {
     figures["hub: failures"] = failures;
     await Promise.all(kernels.map((k: RemoteKernel) => k.close()));
   } finally {
+    process.off("SIGINT", interrupted);
     await hub.dispose();
   }
 

@@ -188,6 +188,13 @@ console.log(JSON.stringify({
   }
 });
 
+test("a cell that does not finish in time through the hub is a clear error, and the kernel goes on", { skip: !asRoot }, async () => {
+  assert.ok(kernel);
+  await assert.rejects(kernel.execute("await new Promise((r) => setTimeout(r, 4000))", 1000), /did not finish within 1 s \(no reply, no "idle" from the kernel\)/);
+  await new Promise((r) => setTimeout(r, 4000));
+  assert.equal((await kernel.execute("1 + 1")).text.trim(), "2");
+});
+
 test("--hand-out while the hub runs gives every learner the course again and keeps what a learner changed", { skip: !asRoot }, async () => {
   const mine = path.join(victim.home, "course", "01-arrays.ipynb");
   const edited = `${readFileSync(mine, "utf8").trimEnd()}\n`.replace(

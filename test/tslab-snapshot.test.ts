@@ -33,12 +33,18 @@ async function withKernel<T>(command: KernelCommand, cwd: string, use: (kernel: 
 
 /** The snapshot's own counters, read from a cell of a kernel started from it. */
 const COUNTERS =
-  "const s = (globalThis as any).__rollcallSnapshot; console.log(JSON.stringify({ given: s.given, parsedAnew: s.parsedAnew }))";
+  "const s = (globalThis as any).__rollcallSnapshot; console.log(JSON.stringify({ given: s.given, parsedAnew: s.parsedAnew, boundOtherwise: s.boundOtherwise }))";
 
-async function counters(kernel: JupyterKernel): Promise<{ given: number; parsedAnew: string[] }> {
+interface Counters {
+  readonly given: number;
+  readonly parsedAnew: string[];
+  readonly boundOtherwise: string[];
+}
+
+async function counters(kernel: JupyterKernel): Promise<Counters> {
   const result = await kernel.execute(COUNTERS);
   const text = result.outputs.map((o) => ("text" in o ? String(o.text) : "")).join("");
-  return JSON.parse(text) as { given: number; parsedAnew: string[] };
+  return JSON.parse(text) as Counters;
 }
 
 test("set-up makes the snapshot once, and the kit's kernel starts from it", { timeout: 120_000 }, async () => {
@@ -64,6 +70,11 @@ test(
       "show(students.slice(0, 2))",
       'check("enroll", (t) => t.equal("adds", () => 1 + 1, 2));',
       "[1, 2, 3].map((x) => x * 2)",
+      // the declaration files' symbols (bound in the snapshot) at work: generics, overloads, a lib type misused
+      "const seen = new Map<string, number>(); seen.set(\"Ada\", 1); [...seen.entries()]",
+      "await Promise.all([1, 2].map(async (x) => x + 1))",
+      "seen.set(1, \"one\")",
+      "const enum Level { Low, High }\nLevel.High",
     ];
     const outputs = async (command: KernelCommand): Promise<string[]> => {
       return withKernel(command, notebooksDir, async (kernel) => {
@@ -76,9 +87,10 @@ test(
 
     return withKernel(kitKernelCommand(projectRoot), notebooksDir, async (kernel) => {
       await kernel.execute(cells[0] ?? "", { timeoutMs: 60_000 });
-      const { given, parsedAnew } = await counters(kernel);
+      const { given, parsedAnew, boundOtherwise } = await counters(kernel);
       assert.ok(given > 100, `only ${given} declaration files came from the snapshot`);
       assert.deepEqual(parsedAnew, [], "every installed declaration file the kernel read was in the snapshot");
+      assert.deepEqual(boundOtherwise, [], "the kernel's programs bind with the options the snapshot bound its files with");
     });
   },
 );

@@ -56,7 +56,8 @@ export interface CellRun {
 }
 
 export interface RemoteKernel {
-  execute(code: string): Promise<CellRun>;
+  /** Runs `code`; rejects when the reply and the kernel's "idle" have not both come within `timeoutMs`, or the channels close. */
+  execute(code: string, timeoutMs?: number): Promise<CellRun>;
   close(): Promise<void>;
 }
 
@@ -84,7 +85,13 @@ export async function openKernel(serverUrl: string, token: string, kernelName = 
     socket.once("open", () => resolve());
     socket.once("error", reject);
   });
-  const waiting = new Map<string, { reply?: WireMessage; idle: boolean; text: string[]; done: (m: WireMessage) => void }>();
+  const waiting = new Map<
+    string,
+    { reply?: WireMessage; idle: boolean; text: string[]; done: (m: WireMessage) => void; fail: (why: string) => void }
+  >();
+  socket.on("close", () => {
+    for (const entry of waiting.values()) entry.fail(`the channels of ${serverUrl} closed`);
+  });
   socket.on("message", (data: WebSocket.RawData) => {
     const message = JSON.parse(data.toString()) as WireMessage;
     const entry = waiting.get(message.parent_header.msg_id ?? "");
@@ -100,15 +107,27 @@ export async function openKernel(serverUrl: string, token: string, kernelName = 
     if (entry.idle && entry.reply) entry.done(entry.reply);
   });
   return {
-    execute(code) {
+    execute(code, timeoutMs = 120_000) {
       const msgId = randomUUID();
       const began = performance.now();
       return new Promise((resolve, reject) => {
         const text: string[] = [];
+        const fail = (why: string): void => {
+          clearTimeout(timer);
+          waiting.delete(msgId);
+          reject(new Error(why));
+        };
+        const timer = setTimeout(() => {
+          const entry = waiting.get(msgId);
+          const missing = [entry?.reply ? "" : "no reply", entry?.idle ? "" : 'no "idle"'].filter(Boolean).join(", ");
+          fail(`a cell on ${serverUrl} did not finish within ${timeoutMs / 1000} s (${missing} from the kernel)`);
+        }, timeoutMs);
         waiting.set(msgId, {
           idle: false,
           text,
+          fail,
           done: (reply) => {
+            clearTimeout(timer);
             waiting.delete(msgId);
             const status = reply.content["status"];
             resolve({
@@ -133,7 +152,7 @@ export async function openKernel(serverUrl: string, token: string, kernelName = 
           channel: "shell",
           buffers: [],
         };
-        socket.send(JSON.stringify(request), (error) => error && reject(error));
+        socket.send(JSON.stringify(request), (error) => error && fail(error.message));
       });
     },
     async close() {

@@ -8,6 +8,12 @@
 // declaration files a kernel reads are parsed, and the heap is saved. Every kernel
 // then starts from that heap and runs tslab as it is.
 //
+// The files are also bound (the binder's symbols and scopes), which a kernel would
+// otherwise do for all of them in its first program: the binder leaves a bound file
+// as it is. They are bound with tslab's options as far as the binder reads them,
+// and a program that binds one with other options is counted (a test checks that
+// none does).
+//
 // The compiler is given one hook, at the top of its `createSourceFile`: a file
 // parsed here is handed back only when its path, its text, the language version
 // and the options are exactly those it was parsed with, and at most once (a
@@ -25,30 +31,61 @@ const listFile = process.env.ROLLCALL_SNAPSHOT_FILES;
 if (!root || !listFile) throw new Error("ROLLCALL_SNAPSHOT_ROOT and ROLLCALL_SNAPSHOT_FILES are needed");
 
 const compilerFile = path.join(root, "node_modules", "@tslab", "typescript-for-tslab", "lib", "typescript.js");
-const HOOK_POINT = "function createSourceFile(fileName, sourceText, languageVersionOrOptions, setParentNodes = false, scriptKind) {";
-const HOOK =
-  "{ const parsed = globalThis.__rollcallSnapshot?.parsed(fileName, sourceText, languageVersionOrOptions, setParentNodes); if (parsed) return parsed; }";
+const HOOKS = [
+  {
+    at: "function createSourceFile(fileName, sourceText, languageVersionOrOptions, setParentNodes = false, scriptKind) {",
+    add: "{ const parsed = globalThis.__rollcallSnapshot?.parsed(fileName, sourceText, languageVersionOrOptions, setParentNodes); if (parsed) return parsed; }",
+  },
+  { at: "function bindSourceFile(file, options) {", add: "globalThis.__rollcallSnapshot?.binding(file, options);" },
+];
 const source = fs.readFileSync(compilerFile, "utf8");
-if (source.split(HOOK_POINT).length !== 2) throw new Error(`this TypeScript has no single createSourceFile to hook (${compilerFile})`);
+let hooked = source;
+for (const { at, add } of HOOKS) {
+  if (hooked.split(at).length !== 2) throw new Error(`this TypeScript has no single place to hook (${at}, ${compilerFile})`);
+  hooked = hooked.replace(at, () => at + add);
+}
 
 const compilerModule = { exports: {} };
-vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${source.replace(HOOK_POINT, HOOK_POINT + HOOK)}\n})`, {
+vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${hooked}\n})`, {
   filename: compilerFile,
 })(compilerModule.exports, require, compilerModule, compilerFile, path.dirname(compilerFile));
 const ts = compilerModule.exports;
 
 /** tslab compiles for the newest target this Node supports; for Node 20, ES2022. */
 const LANGUAGE_VERSION = ts.ScriptTarget.ES2022;
+/** The options the files are bound with: tslab's, as far as the binder reads them (it sets none of the others). */
+const BOUND_WITH = { target: LANGUAGE_VERSION };
+/** What of the options the binder reads (binder.ts: the target, strict mode, which unreachable code and labels it reports, const enums). */
+const binderReads = (o) =>
+  JSON.stringify([
+    ts.getEmitScriptTarget(o),
+    ts.getStrictOptionValue(o, "alwaysStrict"),
+    o.allowUnreachableCode,
+    o.noFallthroughCasesInSwitch,
+    o.allowUnusedLabels,
+    ts.shouldPreserveConstEnums(o),
+  ]);
 const files = new Map();
+const bound = new WeakSet();
 for (const file of JSON.parse(fs.readFileSync(listFile, "utf8"))) {
   const text = fs.readFileSync(file, "utf8");
-  files.set(file, { text, parsed: ts.createSourceFile(file, text, { languageVersion: LANGUAGE_VERSION }, false) });
+  const parsed = ts.createSourceFile(file, text, { languageVersion: LANGUAGE_VERSION }, false);
+  // Bound here too: the binder leaves a bound file alone, so no kernel binds these again.
+  ts.bindSourceFile(parsed, BOUND_WITH);
+  bound.add(parsed);
+  files.set(file, { text, parsed });
 }
 
 const snapshot = {
   /** How many files were handed back, and which installed declaration files were parsed anew: a test reads these from a cell. */
   given: 0,
   parsedAnew: [],
+  /** Files of the snapshot a program would have bound with options the binder reads differently (a test checks there are none). */
+  boundOtherwise: [],
+  binding(file, options) {
+    if (bound.has(file) && binderReads(options) !== binderReads(BOUND_WITH) && snapshot.boundOtherwise.length < 50)
+      snapshot.boundOtherwise.push(file.fileName);
+  },
   parsed(fileName, text, options, setParentNodes) {
     const kept = files.get(fileName);
     const o = typeof options === "object" ? options : { languageVersion: options };
