@@ -107,6 +107,20 @@ test("a kernelspec whose snapshot is gone (npm ci empties node_modules) starts p
   });
 });
 
+test("a kernelspec whose Node was replaced since set-up (an upgrade in place) starts plain tslab", { timeout: 120_000 }, async () => {
+  assert.ok((await ensureTslabSnapshot(projectRoot)).ok);
+  const command = kitKernelCommand(projectRoot);
+  // Another Node at the same place: here this one with other V8 flags, which refuses the snapshot as another version would.
+  const other = path.join(await scratch, "node");
+  await writeFile(other, `#!/bin/sh\nexec ${process.execPath} --max-semi-space-size=32 "$@"\n`, { mode: 0o755 });
+  const replaced = { ...command, argv: command.argv.map((a) => (a === process.execPath ? other : a)) };
+  assert.notDeepEqual(replaced.argv, command.argv);
+  return withKernel(replaced, notebooksDir, async (kernel) => {
+    const result = await kernel.execute("typeof (globalThis as any).__rollcallSnapshot", { timeoutMs: 60_000 });
+    assert.equal(shown(result.outputs), shown([{ output_type: "stream", name: "stdout", text: "undefined\n" }]));
+  });
+});
+
 test("a declaration file that changed after the snapshot was made is read as it is now", { timeout: 120_000 }, async () => {
   // A folder with a type package of its own, in the snapshot as it was, then changed.
   const folder = path.join(await scratch, "changed");

@@ -11,7 +11,7 @@
  * Without one (not made yet, or it could not be made), `kitKernelCommand` is plain tslab.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -31,10 +31,18 @@ export function snapshotFile(projectRoot: string): string {
   return path.join(projectRoot, "node_modules", ".cache", "rollcall", name);
 }
 
+/** The size and modification time (s) of a file, as `stat -Lc "%s %Y"` prints them. */
+const stampOf = (file: string): string => {
+  const s = statSync(file);
+  return `${s.size} ${Math.floor(s.mtimeMs / 1000)}`;
+};
+
 /**
  * tslab from the snapshot when there is one for this Node, else plain tslab. A kernelspec
- * outlives node_modules (`npm ci` empties it), so the command itself checks the snapshot
- * is still there when Jupyter starts a kernel, and starts plain tslab when it is not.
+ * outlives both node_modules (`npm ci` empties it) and Node itself (an upgrade replaces it in
+ * place, and a snapshot works only with the Node that made it), so the command checks when
+ * Jupyter starts a kernel that the snapshot is still there and Node is still the same file
+ * (its size and time), and starts plain tslab when either is not.
  */
 export function kitKernelCommand(projectRoot: string): KernelCommand {
   const plain = tslabCommand(projectRoot);
@@ -42,8 +50,9 @@ export function kitKernelCommand(projectRoot: string): KernelCommand {
   if (process.platform === "win32" || !existsSync(blob)) return plain;
   const [node = process.execPath, tslab = ""] = plain.argv;
   const choose =
-    'if [ -r "$1" ]; then exec "$0" --snapshot-blob "$1" kernel --config-path "$2"; fi; exec "$0" "$3" kernel --config-path "$2"';
-  return { ...plain, argv: ["/bin/sh", "-c", choose, node, blob, "{connection_file}", tslab] };
+    'if [ -r "$1" ] && [ "$(stat -Lc "%s %Y" "$0")" = "$4" ]; then exec "$0" --snapshot-blob "$1" kernel --config-path "$2"; fi; ' +
+    'exec "$0" "$3" kernel --config-path "$2"';
+  return { ...plain, argv: ["/bin/sh", "-c", choose, node, blob, "{connection_file}", tslab, stampOf(node)] };
 }
 
 /** Makes a snapshot at `blob` in which the declaration files listed (a JSON array) in `list` are parsed. */
