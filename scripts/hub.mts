@@ -127,29 +127,32 @@ async function main(): Promise<number> {
   for (const note of setUp.notes) console.log(chalk.yellow(note));
 
   const uids = markedAccounts(className).map((e) => e.uid);
-  const hub = await startHub({ configFile: setUp.configFile, stateDir: plan.value.stateDir, ip: values.ip, port, uids });
-  console.log(
-    chalk.green(
-      `class ${className} is on ${hub.url}  (log in as a learner with the logins file; ${plan.value.admin} is admin). Ctrl-C stops it.`,
-    ),
-  );
+  // Ctrl-C is ours from before the hub starts: a signal before the handlers would end this
+  // process at once and leave the hub (its own process group), the proxy and the servers behind.
   let stopRequested = false;
-  const stopping = new Promise<void>((resolve) => {
+  const signalled = new Promise<void>((resolve) => {
     const onSignal = (): void => {
       stopRequested = true;
-      console.log("stopping the hub, the proxy and every learner's server…");
-      void hub.stop().then(resolve);
+      resolve();
     };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
   });
-  await Promise.race([stopping, hub.exited]);
+  const hub = await startHub({ configFile: setUp.configFile, stateDir: plan.value.stateDir, ip: values.ip, port, uids });
+  if (!stopRequested)
+    console.log(
+      chalk.green(
+        `class ${className} is on ${hub.url}  (log in as a learner with the logins file; ${plan.value.admin} is admin). Ctrl-C stops it.`,
+      ),
+    );
+  await Promise.race([signalled, hub.exited]);
   if (!stopRequested) {
     await hub.stop();
     console.error(chalk.red(`jupyterhub ended by itself; its log is in ${plan.value.stateDir}`));
     return 1;
   }
-  await stopping;
+  console.log("stopping the hub, the proxy and every learner's server…");
+  await hub.stop();
   console.log("stopped.");
   return 0;
 }

@@ -22,8 +22,11 @@ export interface HubClass {
   readonly loginsFile: string;
   /** Makes the class file with these learners. */
   addLearners(learners: readonly { name: string; email: string }[]): Promise<void>;
-  /** Runs `npm run hub` on the class (with `extra` options, e.g. `--pulse URL`) and resolves once it printed its URL. */
-  start(extra?: readonly string[]): Promise<{ url: string; token: string; output: () => string }>;
+  /**
+   * Runs `npm run hub` on the class (with `extra` options, e.g. `--pulse URL`) and resolves once it printed its URL,
+   * or once its output matches `until` (then the hub may not be up yet).
+   */
+  start(extra?: readonly string[], until?: RegExp): Promise<{ url: string; token: string; output: () => string }>;
   /** The class's accounts, as /etc/passwd has them. */
   accounts(): PasswdEntry[];
   /** Sends Ctrl-C (SIGINT) to the hub command; resolves with its exit code. */
@@ -54,7 +57,7 @@ export async function hubClass(tag: string): Promise<HubClass> {
       opened.value.close();
       if (!done.ok) throw new Error(JSON.stringify(done.problems));
     },
-    async start(extra = []) {
+    async start(extra = [], until = / is on http/) {
       const port = await freePort();
       const script = path.join(projectRoot, "dist", "scripts", "hub.mjs");
       output = "";
@@ -66,7 +69,7 @@ export async function hubClass(tag: string): Promise<HubClass> {
       await new Promise<void>((resolve, reject) => {
         const seen = (chunk: Buffer): void => {
           output += chunk.toString();
-          if (/ is on http/.test(output)) resolve();
+          if (until.test(output)) resolve();
         };
         started.stdout?.on("data", seen);
         started.stderr?.on("data", seen);
