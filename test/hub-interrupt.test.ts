@@ -14,18 +14,22 @@ const asRoot = process.getuid?.() === 0;
 let hub: HubClass | undefined;
 after(async () => hub?.dispose());
 
-test("Ctrl-C while the hub is still starting stops it, its proxy and the servers, and the command ends with 0", { skip: !asRoot, timeout: 180_000 }, async () => {
-  hub = await hubClass("sigint");
-  await hub.addLearners([{ name: "Ada Lovelace", email: "ada@example.com" }]);
-  const { url, output } = await hub.start([], /made 1 accounts/);
-  const code = await hub.interrupt();
-  assert.equal(code, 0, `npm run hub ended with ${code}:\n${output()}`);
-  const { stateDir } = hub;
-  const port = new URL(url).port;
-  const left = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" })
-    .split("\n")
-    .filter((line) => line.includes(stateDir) || (line.includes("configurable-http-proxy") && line.includes(`--port ${port}`)));
-  assert.deepEqual(left, [], "no jupyterhub or proxy of this class is left");
-  for (const { uid } of hub.accounts()) assert.deepEqual(processesOf(uid), [], "no learner's process is left");
-  assert.match(output(), /stopped\./);
-});
+test(
+  "Ctrl-C while the hub is still starting stops it, its proxy and the servers, and the command ends with 0",
+  { skip: !asRoot, timeout: 180_000 },
+  async () => {
+    hub = await hubClass("sigint");
+    await hub.addLearners([{ name: "Ada Lovelace", email: "ada@example.com" }]);
+    const { url, output } = await hub.start([], /made 1 accounts/);
+    const code = await hub.interrupt();
+    assert.equal(code, 0, `npm run hub ended with ${code}:\n${output()}`);
+    const { stateDir } = hub;
+    const port = new URL(url).port;
+    const left = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" })
+      .split("\n")
+      .filter((line) => line.includes(stateDir) || (line.includes("configurable-http-proxy") && line.includes(`--port ${port}`)));
+    assert.deepEqual(left, [], "no jupyterhub or proxy of this class is left");
+    for (const { uid } of hub.accounts()) assert.deepEqual(processesOf(uid), [], "no learner's process is left");
+    assert.match(output(), /stopped\./);
+  },
+);

@@ -190,7 +190,10 @@ console.log(JSON.stringify({
 
 test("a cell that does not finish in time through the hub is a clear error, and the kernel goes on", { skip: !asRoot }, async () => {
   assert.ok(kernel);
-  await assert.rejects(kernel.execute("await new Promise((r) => setTimeout(r, 4000))", 1000), /did not finish within 1 s \(no reply, no "idle" from the kernel\)/);
+  await assert.rejects(
+    kernel.execute("await new Promise((r) => setTimeout(r, 4000))", 1000),
+    /did not finish within 1 s \(no reply, no "idle" from the kernel\)/,
+  );
   await new Promise((r) => setTimeout(r, 4000));
   assert.equal((await kernel.execute("1 + 1")).text.trim(), "2");
 });

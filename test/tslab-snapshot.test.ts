@@ -71,9 +71,9 @@ test(
       'check("enroll", (t) => t.equal("adds", () => 1 + 1, 2));',
       "[1, 2, 3].map((x) => x * 2)",
       // the declaration files' symbols (bound in the snapshot) at work: generics, overloads, a lib type misused
-      "const seen = new Map<string, number>(); seen.set(\"Ada\", 1); [...seen.entries()]",
+      'const seen = new Map<string, number>(); seen.set("Ada", 1); [...seen.entries()]',
       "await Promise.all([1, 2].map(async (x) => x + 1))",
-      "seen.set(1, \"one\")",
+      'seen.set(1, "one")',
       "const enum Level { Low, High }\nLevel.High",
     ];
     const outputs = async (command: KernelCommand): Promise<string[]> => {
