@@ -42,7 +42,7 @@ const stampOf = (file: string): string => {
  * outlives both node_modules (`npm ci` empties it) and Node itself (an upgrade replaces it in
  * place, and a snapshot works only with the Node that made it), so the command checks when
  * Jupyter starts a kernel that the snapshot is still there and Node is still the same file
- * (its size and time), and starts plain tslab when either is not.
+ * (its size and time, by GNU stat; where there is none, plain tslab), and starts plain tslab when either is not.
  */
 export function kitKernelCommand(projectRoot: string): KernelCommand {
   const plain = tslabCommand(projectRoot);
@@ -50,7 +50,7 @@ export function kitKernelCommand(projectRoot: string): KernelCommand {
   if (process.platform === "win32" || !existsSync(blob)) return plain;
   const [node = process.execPath, tslab = ""] = plain.argv;
   const choose =
-    'if [ -r "$1" ] && [ "$(stat -Lc "%s %Y" "$0")" = "$4" ]; then exec "$0" --snapshot-blob "$1" kernel --config-path "$2"; fi; ' +
+    'if [ -r "$1" ] && [ "$(stat -Lc "%s %Y" "$0" 2>/dev/null)" = "$4" ]; then exec "$0" --snapshot-blob "$1" kernel --config-path "$2"; fi; ' +
     'exec "$0" "$3" kernel --config-path "$2"';
   return { ...plain, argv: ["/bin/sh", "-c", choose, node, blob, "{connection_file}", tslab, stampOf(node)] };
 }
