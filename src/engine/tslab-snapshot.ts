@@ -55,7 +55,7 @@ export function kitKernelCommand(projectRoot: string): KernelCommand {
   return { ...plain, argv: ["/bin/sh", "-c", choose, node, blob, "{connection_file}", tslab, stampOf(node)] };
 }
 
-/** Makes a snapshot at `blob` in which the declaration files listed (a JSON array) in `list` are parsed. */
+/** Makes a snapshot at `blob` in which the declaration files listed (a JSON array) in `list` are parsed and bound. */
 export async function buildSnapshot(projectRoot: string, list: string, blob: string): Promise<void> {
   const entry = path.join(projectRoot, "src", "engine", "tslab-snapshot", "entry.cjs");
   await run(process.execPath, ["--snapshot-blob", blob, "--build-snapshot", entry], {

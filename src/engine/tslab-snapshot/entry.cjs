@@ -65,6 +65,8 @@ const binderReads = (o) =>
     o.allowUnusedLabels,
     ts.shouldPreserveConstEnums(o),
   ]);
+const BINDER_READS_BOUND_WITH = binderReads(BOUND_WITH);
+const sameBinding = new WeakMap();
 const files = new Map();
 const bound = new WeakSet();
 for (const file of JSON.parse(fs.readFileSync(listFile, "utf8"))) {
@@ -83,8 +85,11 @@ const snapshot = {
   /** Files of the snapshot a program would have bound with options the binder reads differently (a test checks there are none). */
   boundOtherwise: [],
   binding(file, options) {
-    if (bound.has(file) && binderReads(options) !== binderReads(BOUND_WITH) && snapshot.boundOtherwise.length < 50)
-      snapshot.boundOtherwise.push(file.fileName);
+    if (!bound.has(file)) return;
+    // once per program's options, not once per file: this runs for every file of every cell's program
+    let same = sameBinding.get(options);
+    if (same === undefined) sameBinding.set(options, (same = binderReads(options) === BINDER_READS_BOUND_WITH));
+    if (!same && snapshot.boundOtherwise.length < 50) snapshot.boundOtherwise.push(file.fileName);
   },
   parsed(fileName, text, options, setParentNodes) {
     const kept = files.get(fileName);
