@@ -5,6 +5,7 @@
  * changed since the snapshot was made is read as it is now.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +14,7 @@ import { JupyterKernel } from "../src/engine/kernel-client.js";
 import { tslabCommand, type KernelCommand } from "../src/engine/kernel-seam.js";
 import { notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
-import { buildSnapshot, ensureTslabSnapshot, kitKernelCommand, snapshotFile } from "../src/engine/tslab-snapshot.js";
+import { buildSnapshot, ensureTslabSnapshot, KERNEL_V8_FLAGS, kitKernelCommand, snapshotFile } from "../src/engine/tslab-snapshot.js";
 
 const scratch = mkdtemp(path.join(os.tmpdir(), "rollcall-snapshot-test-"));
 after(async () => rm(await scratch, { recursive: true, force: true }));
@@ -56,6 +57,16 @@ test("set-up makes the snapshot once, and the kit's kernel starts from it", { ti
   assert.ok(again.ok && again.value === made.value, "a second set-up keeps the one there is");
 });
 
+test("a new snapshot removes those of an earlier Node, tslab or set of flags", { timeout: 120_000 }, async () => {
+  const blob = snapshotFile(projectRoot);
+  const stale = path.join(path.dirname(blob), "tslab-1.0.0-ts4.9.5-node18.0.0-x64.blob");
+  await writeFile(stale, "an earlier snapshot");
+  await rm(blob, { force: true });
+  const made = await ensureTslabSnapshot(projectRoot);
+  assert.ok(made.ok && existsSync(blob), "the snapshot is made again");
+  assert.ok(!existsSync(stale), "the earlier one is gone");
+});
+
 test(
   "the kit's kernel shows what plain tslab shows, cell for cell, and reads its declaration files from the snapshot",
   { timeout: 120_000 },
@@ -91,6 +102,8 @@ test(
       assert.ok(given > 100, `only ${given} declaration files came from the snapshot`);
       assert.deepEqual(parsedAnew, [], "every installed declaration file the kernel read was in the snapshot");
       assert.deepEqual(boundOtherwise, [], "the kernel's programs bind with the options the snapshot bound its files with");
+      const argv = shown((await kernel.execute("JSON.stringify(process.execArgv)", { timeoutMs: 60_000 })).outputs);
+      for (const flag of KERNEL_V8_FLAGS) assert.ok(argv.includes(flag), `the kit's kernel runs with ${flag}: ${argv}`);
     });
   },
 );
@@ -135,7 +148,7 @@ test("a declaration file that changed after the snapshot was made is read as it 
   await buildSnapshot(projectRoot, list, blob);
   const command = {
     ...tslabCommand(projectRoot),
-    argv: [process.execPath, "--snapshot-blob", blob, "kernel", "--config-path", "{connection_file}"],
+    argv: [process.execPath, ...KERNEL_V8_FLAGS, "--snapshot-blob", blob, "kernel", "--config-path", "{connection_file}"],
   };
 
   const typed = async (): Promise<string> => {
