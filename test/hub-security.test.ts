@@ -215,6 +215,37 @@ test("--hand-out while the hub runs gives every learner the course again and kee
   assert.equal(readFileSync(mine, "utf8"), edited, "the learner's edit is kept");
 });
 
+/** The lowest port the system hands out for port 0. */
+const randomPortsFrom = (): number => Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0]);
+const portOf = (target: string): number => Number(new URL(target).port);
+
+test("each learner's server has a port of its own, which no pick of a random port can take", { skip: !asRoot }, async () => {
+  // Random picks (port 0) repeat: 30 servers and their kernels starting at once were given the same port now and then.
+  const ports = [portOf(await serverTarget(mallory.user)), portOf(await serverTarget(victim.user))];
+  assert.equal(new Set(ports).size, 2, `two servers, two ports: ${ports.join(", ")}`);
+  for (const port of ports) assert.ok(port < randomPortsFrom(), `port ${port} is below the random range (from ${randomPortsFrom()})`);
+});
+
+test("a learner's server whose port something else holds starts on another", { skip: !asRoot }, async () => {
+  const before = portOf(await serverTarget(victim.user));
+  assert.equal((await admin.call("DELETE", `users/${victim.user}/server`)).status < 300, true);
+  for (let i = 0; i < 100 && processesOf(victim.uid).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const { createServer } = await import("node:net");
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(before, "127.0.0.1", resolve));
+  try {
+    await startServer(admin, victim.user);
+    const after = portOf(await serverTarget(victim.user));
+    assert.notEqual(after, before, "not the port something else holds");
+    assert.ok(after < randomPortsFrom());
+    const issued = (await admin.call("POST", `users/${victim.user}/tokens`, { note: "test" })).body as { token: string };
+    const status = await fetch(new URL(`user/${victim.user}/api/status`, url), { headers: { Authorization: `token ${issued.token}` } });
+    assert.equal(status.status, 200, "the learner's own server answers through the proxy");
+  } finally {
+    squatter.close();
+  }
+});
+
 test("Ctrl-C stops the hub, the proxy and every learner's server", { skip: !asRoot }, async () => {
   await kernel?.close();
   kernel = undefined;
