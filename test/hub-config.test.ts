@@ -17,6 +17,7 @@ const options: HubConfigOptions = {
   admins: ["teacher"],
   jupyterPath: "/usr/local/share/jupyter",
   submitDir: "/srv/rollcall/b1/inbound",
+  spawnerDir: "/opt/kit/src/engine/hub-spawner",
 };
 
 test("the config puts the state in its folder, PAM and local processes in charge, and the learners allowed", () => {
@@ -29,9 +30,8 @@ test("the config puts the state in its folder, PAM and local processes in charge
     'c.JupyterHub.cookie_secret_file = "/srv/classes/b1-hub/jupyterhub_cookie_secret"',
     'c.ConfigurableHTTPProxy.auth_token = _secret("/srv/classes/b1-hub/proxy-token")',
     'c.JupyterHub.authenticator_class = "jupyterhub.auth.PAMAuthenticator"',
-    "c.JupyterHub.spawner_class = ClassSpawner",
-    "class ClassSpawner(LocalProcessSpawner):",
-    '_LEARNERS = sorted({"rc-ada", "rc-zoe-oneil"})',
+    'sys.path.insert(0, "/opt/kit/src/engine/hub-spawner")',
+    'c.JupyterHub.spawner_class = class_spawner(learners={"rc-ada", "rc-zoe-oneil"}, fork_server=True)',
     'c.Spawner.cmd = ["/usr/bin/jupyterhub-singleuser"]',
     'c.Spawner.notebook_dir = "~"',
     'c.Authenticator.allowed_users = {"rc-ada", "rc-zoe-oneil"}',
@@ -49,7 +49,7 @@ test("every value is a Python string literal: a name cannot break out of it", ()
   assert.ok(text.includes(String.raw`c.Authenticator.admin_users = {"x\"}\nimport os; os.system(\"id\")#"}`));
   assert.deepEqual(
     text.split("\n").filter((l) => l.startsWith("import")),
-    ["import socket"],
+    ["import sys"],
     "only the config's own import",
   );
   assert.match(hubConfig({ ...options, users: [] }), /allowed_users = set\(\)/);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { lstatSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -78,8 +78,102 @@ const attempt = (f: () => unknown): string => { try { f(); return "allowed"; } c
 
 test("the learner's kernel runs as the learner, in their own home", { skip: !asRoot }, async () => {
   const seen = await inMallorysKernel(`${TRY}
-console.log(JSON.stringify({ uid: process.getuid!(), cwd: process.cwd(), own: attempt(() => fs.writeFileSync("mine.txt", "mine")) }));`);
-  assert.deepEqual(seen, { uid: mallory.uid, cwd: mallory.home, own: "allowed" });
+console.log(JSON.stringify({ uid: process.getuid!(), gid: process.getgid!(), groups: process.getgroups!().join(" "), cwd: process.cwd(), own: attempt(() => fs.writeFileSync("mine.txt", "mine")) }));`);
+  // The learner's groups, as `id` has them: none of root's (a server that kept root's would show 0).
+  const groups = spawnSync("id", ["-G", mallory.user], { encoding: "utf8" }).stdout.trim();
+  const sorted = (list: string): string => [...new Set(list.split(/\s+/).filter(Boolean).map(Number))].sort((x, y) => x - y).join(" ");
+  assert.deepEqual(
+    { ...seen, groups: sorted(String(seen["groups"])) },
+    { uid: mallory.uid, gid: mallory.gid, groups: sorted(groups), cwd: mallory.home, own: "allowed" },
+  );
+});
+
+/** The learner's Jupyter server: their process whose parent is not theirs. */
+function serverOf(uid: number): number {
+  const ppid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+  const mine = processesOf(uid);
+  const server = mine.find((pid) => !mine.includes(ppid(pid)));
+  assert.ok(server, `uid ${uid} has a server`);
+  return server;
+}
+
+/** The socket and pipe inodes a process holds on descriptors from `from` up. */
+function heldInodes(pid: number, from = 0): Set<string> {
+  const held = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    if (Number(fd) < from) continue;
+    const target = (() => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return "";
+      }
+    })();
+    if (/^(socket|pipe):/.test(target)) held.add(target);
+  }
+  return held;
+}
+
+/** Whether `needle` is anywhere in the readable memory of process `pid` (read as root). */
+function inMemoryOf(pid: number, needle: string): boolean {
+  const wanted = Buffer.from(needle);
+  const memory = openSync(`/proc/${pid}/mem`, "r");
+  try {
+    for (const line of readFileSync(`/proc/${pid}/maps`, "utf8").split("\n")) {
+      const [range, perms, , , , name] = line.split(/\s+/);
+      if (!range || !perms?.startsWith("r") || name === "[vvar]" || name === "[vsyscall]") continue;
+      const [start, end] = range.split("-").map((h) => BigInt(`0x${h}`)) as [bigint, bigint];
+      const chunk = Buffer.alloc(1 << 20);
+      for (let at = start; at < end; at += BigInt(chunk.length - wanted.length)) {
+        const length = Number(end - at < BigInt(chunk.length) ? end - at : BigInt(chunk.length));
+        let read = 0;
+        try {
+          read = readSync(memory, chunk, 0, length, at);
+        } catch {
+          break;
+        }
+        if (chunk.subarray(0, read).includes(wanted)) return true;
+        if (read < length) break;
+      }
+    }
+    return false;
+  } finally {
+    closeSync(memory);
+  }
+}
+
+test("a learner's server holds nothing of the fork server's, nor anything of another learner's", { skip: !asRoot }, async () => {
+  // Servers are forked from one process that has imported the app (the class hub's spawner).
+  const servers = [mallory, victim].map((learner) => ({ learner, pid: serverOf(learner.uid) }));
+  const ppid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+  const forkServer = ppid(servers[0]?.pid ?? 0);
+  assert.ok(readFileSync(`/proc/${forkServer}/cmdline`, "utf8").includes("fork_server.py"), "the servers were forked");
+  const forkServers = heldInodes(forkServer, 3); // 0-2 are the hub's log, which every server writes to
+  assert.ok(forkServers.size > 0, "the fork server holds its socket to the hub");
+  for (const { learner, pid } of servers) {
+    const shared = [...heldInodes(pid)].filter((inode) => forkServers.has(inode));
+    assert.deepEqual(shared, [], `${learner.user}'s server holds none of the fork server's descriptors`);
+  }
+  // Each server's token is nowhere in the other learner's server's memory. A forked server's
+  // /proc environ is the fork server's; its kernels' is the server's own, token and all.
+  const issued = (await admin.call("POST", `users/${victim.user}/tokens`, { note: "test" })).body as { token: string };
+  const victimsKernel = await openKernel(new URL(`user/${victim.user}/`, url).href, issued.token);
+  await victimsKernel.execute("1");
+  const tokenOf = (server: number): string => {
+    const kernel = processesOf(Number(readFileSync(`/proc/${server}/status`, "utf8").match(/^Uid:\s+(\d+)/m)?.[1])).find(
+      (pid) => ppid(pid) === server,
+    );
+    const environ = kernel ? readFileSync(`/proc/${kernel}/environ`, "utf8").split("\0") : [];
+    return environ.find((e) => e.startsWith("JUPYTERHUB_API_TOKEN="))?.slice("JUPYTERHUB_API_TOKEN=".length) ?? "";
+  };
+  const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+  const tokens = [tokenOf(a.pid), tokenOf(b.pid)];
+  await victimsKernel.close();
+  const [aToken = "", bToken = ""] = tokens;
+  assert.ok(aToken.length >= 32 && bToken.length >= 32, "both servers' tokens were found");
+  assert.ok(inMemoryOf(a.pid, aToken), "the search finds a server's own token");
+  assert.equal(inMemoryOf(b.pid, aToken), false, `${b.learner.user}'s server does not hold ${a.learner.user}'s token`);
+  assert.equal(inMemoryOf(a.pid, bToken), false, `${a.learner.user}'s server does not hold ${b.learner.user}'s token`);
 });
 
 test("a learner cannot read or change another learner's home, work or submissions", { skip: !asRoot }, async () => {
@@ -246,11 +340,31 @@ test("a learner's server whose port something else holds starts on another", { s
   }
 });
 
+test("a fork server that was killed is started again for the next server", { skip: !asRoot }, async () => {
+  const ppid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+  const killed = ppid(serverOf(victim.uid));
+  assert.ok(readFileSync(`/proc/${killed}/cmdline`, "utf8").includes("fork_server.py"));
+  process.kill(killed, "SIGKILL");
+  assert.equal((await admin.call("DELETE", `users/${victim.user}/server`)).status < 300, true);
+  for (let i = 0; i < 100 && processesOf(victim.uid).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  await startServer(admin, victim.user);
+  const again = ppid(serverOf(victim.uid));
+  assert.notEqual(again, killed);
+  assert.ok(readFileSync(`/proc/${again}/cmdline`, "utf8").includes("fork_server.py"), "forked by a new fork server");
+});
+
 test("Ctrl-C stops the hub, the proxy and every learner's server", { skip: !asRoot }, async () => {
   await kernel?.close();
   kernel = undefined;
+  // The other learner's server was forked last, by the fork server running now (the test before killed the first).
+  const forkServer = Number(readFileSync(`/proc/${serverOf(victim.uid)}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+  assert.ok(readFileSync(`/proc/${forkServer}/cmdline`, "utf8").includes("fork_server.py"));
   const code = await hub.interrupt();
   assert.equal(code, 0);
+  // Ended: gone, or a zombie its new parent has yet to collect.
+  const running = (): boolean => / [^Z] /.test(/\) \S /.exec(existsSync(`/proc/${forkServer}/stat`) ? readFileSync(`/proc/${forkServer}/stat`, "utf8") : "")?.[0] ?? "");
+  for (let i = 0; i < 50 && running(); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!running(), "the fork server has ended with the hub");
   assert.deepEqual(processesOf(mallory.uid), [], "none of the first learner's processes is left");
   assert.deepEqual(processesOf(victim.uid), [], "none of the second learner's processes is left");
   const port = new URL(url).port;

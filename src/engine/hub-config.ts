@@ -27,8 +27,8 @@ export interface HubConfigOptions {
   readonly jupyterPath: string;
   /** The class's drop folder, which `submit()` in a learner's kernel finds in ROLLCALL_SUBMIT_DIR. */
   readonly submitDir: string;
-  /** The single-user server each learner runs; default Debian's. */
-  readonly singleuser?: string;
+  /** The folder of the hub's spawner (`src/engine/hub-spawner`: ports of their own, the fork server). */
+  readonly spawnerDir: string;
 }
 
 /** The service whose token (in `<stateDir>/api-token`) the instructor's commands use. */
@@ -43,59 +43,6 @@ export const HUB_STATE_FILES = {
   apiToken: "api-token",
   log: "jupyterhub.log",
 } as const;
-
-/**
- * Each learner's server on a port of its own. JupyterHub picks a port by binding to
- * port 0, closing, and passing the number on; with 30 servers and their kernels
- * starting at once, two of them are sometimes given the same one (a run of 180 such
- * picks repeats one or more most times), and the hub then takes another server's
- * answer for this one's. Here the ports come from below the range the system hands
- * out for port 0, so no random pick can take one, and the hub never gives two
- * learners the same. A port something else holds is passed over.
- */
-const SERVER_PORTS = [
-  "import socket",
-  "from jupyterhub.spawner import LocalProcessSpawner",
-  "",
-  "def _random_ports_from():",
-  "    try:",
-  '        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:',
-  "            return int(f.read().split()[0])",
-  "    except (OSError, ValueError, IndexError):",
-  "        return 32768",
-  "",
-  "_PORTS_TO = _random_ports_from()",
-  "_PORTS_FROM = max(1024, _PORTS_TO - 8192)",
-  "_given = {}",
-  "",
-  "def _bindable(port):",
-  "    with socket.socket() as s:",
-  "        try:",
-  '            s.bind(("", port))',
-  "            return True",
-  "        except OSError:",
-  "            return False",
-  "",
-  "def _server_port(user):",
-  "    mine = _given.get(user)",
-  "    if mine is not None and _bindable(mine):",
-  "        return mine",
-  "    others = {p for u, p in _given.items() if u != user}",
-  "    size = _PORTS_TO - _PORTS_FROM",
-  "    first = _LEARNERS.index(user) if user in _LEARNERS else 0",
-  "    for step in range(size):",
-  "        port = _PORTS_FROM + (first + step) % size",
-  "        if port not in others and _bindable(port):",
-  "            _given[user] = port",
-  "            return port",
-  '    raise RuntimeError("no free port for a learner\'s server from %d to %d" % (_PORTS_FROM, _PORTS_TO))',
-  "",
-  "class ClassSpawner(LocalProcessSpawner):",
-  "    async def start(self):",
-  "        self.port = _server_port(self.user.name)",
-  "        return await super().start()",
-  "",
-];
 
 /** A Python string literal for any text (JSON's escapes are Python's too, for what JSON emits). */
 const py = (text: string): string => JSON.stringify(text);
@@ -138,10 +85,13 @@ export function hubConfig(o: HubConfigOptions): string {
     `c.Authenticator.allowed_users = ${pySet(o.users)}`,
     `c.Authenticator.admin_users = ${pySet(o.admins)}`,
     "",
-    ...SERVER_PORTS,
-    `_LEARNERS = sorted(${pySet(o.users)})`,
-    "c.JupyterHub.spawner_class = ClassSpawner",
-    `c.Spawner.cmd = [${py(o.singleuser ?? "/usr/bin/jupyterhub-singleuser")}]`,
+    "# Debian's LocalProcessSpawner, with a port of its own for each server and servers",
+    "# forked from one that has imported the app (hub-spawner/class_spawner.py says why).",
+    "import sys",
+    `sys.path.insert(0, ${py(o.spawnerDir)})`,
+    "from class_spawner import class_spawner",
+    `c.JupyterHub.spawner_class = class_spawner(learners=${pySet(o.users)}, fork_server=True)`,
+    `c.Spawner.cmd = ["/usr/bin/jupyterhub-singleuser"]`,
     `c.Spawner.notebook_dir = "~"`,
     `c.Spawner.default_url = "/tree"`,
     "# SETUPTOOLS_USE_DISTUTILS: Notebook imports distutils, and Python's own is a",

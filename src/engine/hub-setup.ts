@@ -262,6 +262,7 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
     admins: [plan.admin],
     jupyterPath: plan.jupyterPath,
     submitDir,
+    spawnerDir: path.join(plan.projectRoot, "src", "engine", "hub-spawner"),
   });
   await writePrivate(configFile, config);
 
