@@ -58,20 +58,33 @@ print(json.dumps({"replies": replies, "printed": printed}))
   return JSON.parse(run.stdout.trim().split("\n").pop() ?? "{}") as { replies: string[]; printed: string };
 }
 
-test("a forked server runs as the learner, with the learner's groups only, in their home, with the hub's environment only", { skip }, () => {
-  const { replies, printed } = ask([
-    { user: learner, argv: ["/usr/bin/id"], env: { PATH: "/usr/bin:/bin" } },
-    { user: learner, argv: ["/bin/sh", "-c", 'echo "cwd=$(pwd)"; env | sort'], env: { PATH: "/usr/bin:/bin", ONLY: "this" } },
-  ]);
-  assert.ok(replies.every((r) => /^\d+$/.test(r)), `each request got a pid: ${replies.join(", ")}`);
-  const id = spawnSync("id", [learner], { encoding: "utf8" }).stdout.trim();
-  assert.ok(printed.includes(id), `the server is ${id}, not root's groups too:\n${printed}`);
-  assert.doesNotMatch(printed, /groups=.*\b(0\(root\)|4\(adm\))/);
-  const home = spawnSync("getent", ["passwd", learner], { encoding: "utf8" }).stdout.split(":")[5];
-  assert.ok(printed.includes(`cwd=${home}\n`), printed);
-  const env = printed.slice(printed.indexOf(`cwd=${home}\n`) + `cwd=${home}\n`.length).trim().split("\n");
-  assert.deepEqual(env.filter((line) => !/^(PWD|SHLVL|_)=/.test(line)), ["ONLY=this", "PATH=/usr/bin:/bin"]);
-});
+test(
+  "a forked server runs as the learner, with the learner's groups only, in their home, with the hub's environment only",
+  { skip },
+  () => {
+    const { replies, printed } = ask([
+      { user: learner, argv: ["/usr/bin/id"], env: { PATH: "/usr/bin:/bin" } },
+      { user: learner, argv: ["/bin/sh", "-c", 'echo "cwd=$(pwd)"; env | sort'], env: { PATH: "/usr/bin:/bin", ONLY: "this" } },
+    ]);
+    assert.ok(
+      replies.every((r) => /^\d+$/.test(r)),
+      `each request got a pid: ${replies.join(", ")}`,
+    );
+    const id = spawnSync("id", [learner], { encoding: "utf8" }).stdout.trim();
+    assert.ok(printed.includes(id), `the server is ${id}, not root's groups too:\n${printed}`);
+    assert.doesNotMatch(printed, /groups=.*\b(0\(root\)|4\(adm\))/);
+    const home = spawnSync("getent", ["passwd", learner], { encoding: "utf8" }).stdout.split(":")[5];
+    assert.ok(printed.includes(`cwd=${home}\n`), printed);
+    const env = printed
+      .slice(printed.indexOf(`cwd=${home}\n`) + `cwd=${home}\n`.length)
+      .trim()
+      .split("\n");
+    assert.deepEqual(
+      env.filter((line) => !/^(PWD|SHLVL|_)=/.test(line)),
+      ["ONLY=this", "PATH=/usr/bin:/bin"],
+    );
+  },
+);
 
 test("the fork server never starts a server as root, and goes on after a bad request", { skip }, () => {
   const { replies, printed } = ask([

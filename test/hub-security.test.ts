@@ -357,12 +357,17 @@ test("Ctrl-C stops the hub, the proxy and every learner's server", { skip: !asRo
   await kernel?.close();
   kernel = undefined;
   // The other learner's server was forked last, by the fork server running now (the test before killed the first).
-  const forkServer = Number(readFileSync(`/proc/${serverOf(victim.uid)}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+  const forkServer = Number(
+    readFileSync(`/proc/${serverOf(victim.uid)}/stat`, "utf8")
+      .split(") ")[1]
+      ?.split(" ")[1],
+  );
   assert.ok(readFileSync(`/proc/${forkServer}/cmdline`, "utf8").includes("fork_server.py"));
   const code = await hub.interrupt();
   assert.equal(code, 0);
   // Ended: gone, or a zombie its new parent has yet to collect.
-  const running = (): boolean => / [^Z] /.test(/\) \S /.exec(existsSync(`/proc/${forkServer}/stat`) ? readFileSync(`/proc/${forkServer}/stat`, "utf8") : "")?.[0] ?? "");
+  const running = (): boolean =>
+    / [^Z] /.test(/\) \S /.exec(existsSync(`/proc/${forkServer}/stat`) ? readFileSync(`/proc/${forkServer}/stat`, "utf8") : "")?.[0] ?? "");
   for (let i = 0; i < 50 && running(); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(!running(), "the fork server has ended with the hub");
   assert.deepEqual(processesOf(mallory.uid), [], "none of the first learner's processes is left");
