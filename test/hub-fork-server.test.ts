@@ -32,22 +32,26 @@ function ask(requests: readonly { user: string; argv: string[]; env: Record<stri
   const driver = `
 import json, os, socket, subprocess, sys
 os.setgroups([0, 4])
-mine, theirs = socket.socketpair()
-server = subprocess.Popen([sys.executable, ${JSON.stringify(forkServer)}, "/usr/bin/jupyterhub-singleuser", str(theirs.fileno())],
+mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+server = subprocess.Popen([sys.executable, "-s", ${JSON.stringify(forkServer)}, "/usr/bin/jupyterhub-singleuser", str(theirs.fileno())],
     pass_fds=[theirs.fileno()], stdout=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
 theirs.close()
-lines = mine.makefile("rb")
-assert lines.readline().strip() == b"ready"
+assert mine.recv(64) == b"ready"
 replies = []
-for request in json.loads(sys.argv[1]):
+for number, request in enumerate(json.loads(sys.argv[1]), 1):
     read, write = os.pipe()
-    socket.send_fds(mine, [b"F"], [read])
+    socket.send_fds(mine, [str(number).encode()], [read])
     os.close(read)
+    message, fds, _, _ = socket.recv_fds(mine, 64, 1)
+    said, _, pid = message.decode().partition(" ")
+    assert said == str(number), (said, number)
+    for fd in fds:
+        assert os.readlink("/proc/self/fd/%d" % fd) == "anon_inode:[pidfd]"
+        os.close(fd)
     with os.fdopen(write, "wb") as f:
         f.write(json.dumps(request).encode())
-    replies.append(lines.readline().decode().strip())
+    replies.append(pid)
 import time; time.sleep(1.5)
-lines.close()
 mine.close()
 printed = server.stdout.read().decode()
 server.wait(10)

@@ -18,6 +18,9 @@ servers start at once on a small machine:
 import asyncio
 import json
 import os
+import pwd
+import select
+import signal
 import socket
 import subprocess
 import sys
@@ -40,7 +43,9 @@ PORTS_FROM = max(1024, PORTS_TO - 8192)
 
 
 def _bindable(port):
+    """Whether a server could listen on `port` now (SO_REUSEADDR, as Tornado binds: a port in TIME_WAIT is free)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("", port))
             return True
@@ -83,14 +88,16 @@ class ForkServer:
         self.environment = dict(environment)
         self.process = None
         self.socket = None
+        self.number = 0
         self.lock = asyncio.Lock()
 
     def _start(self):
-        mine, theirs = socket.socketpair()
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in os.environ.items() if k in IMPORT_ENV}
         env.update({k: v for k, v in self.environment.items() if k == "SETUPTOOLS_USE_DISTUTILS"})
         self.process = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "fork_server.py"), self.singleuser, str(theirs.fileno())],
+            # -s: no user site-packages (root's); a learner's own makes the copy exec instead
+            [sys.executable, "-s", os.path.join(HERE, "fork_server.py"), self.singleuser, str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env=env,
@@ -98,33 +105,64 @@ class ForkServer:
         )
         theirs.close()
         self.socket = mine
-        self.lines = mine.makefile("rb")
+        if self.socket.recv(64) != b"ready":
+            raise ConnectionError("the fork server did not start")
+
+    def _end(self):
+        """After a request that went wrong: a fork server out of step is never asked again."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.socket is not None:
+            self.socket.close()
+        self.process = self.socket = None
 
     def _fork(self, payload):
-        """Blocking: hands the fork server a pipe with the request, returns the server's pid."""
+        """Blocking: hands the fork server a pipe for the request; returns the server's pid and pidfd."""
         if self.process is None or self.process.poll() is not None:
+            self._end()
             self._start()
+        self.number += 1
         read, write = os.pipe()
-        try:
-            socket.send_fds(self.socket, [b"F"], [read])
-        finally:
-            os.close(read)
-        with os.fdopen(write, "wb") as f:
-            f.write(payload)
-        while True:
-            line = self.lines.readline().decode().strip()
-            if not line:
-                raise ConnectionError("the fork server has ended")
-            if line != "ready":
-                break
-        if not line.isdigit():
-            raise OSError(line)
-        return int(line)
+        with os.fdopen(write, "wb") as request:
+            try:
+                socket.send_fds(self.socket, [str(self.number).encode()], [read])
+            finally:
+                os.close(read)
+            try:
+                message, fds, _, _ = socket.recv_fds(self.socket, 64, 1)
+                number, _, answer = message.decode().partition(" ")
+                if number != str(self.number) or not answer.isdigit() or len(fds) != 1:
+                    for fd in fds:
+                        os.close(fd)
+                    raise ConnectionError(f"the fork server answered {message[:80]!r}")
+            except BaseException:
+                self._end()  # a copy it may have forked reads no request (the pipe closes empty) and ends
+                raise
+            # Only now the request: a copy whose pid the hub does not know never gets one.
+            request.write(payload)
+        return int(answer), fds[0]
 
     async def fork(self, user, argv, env):
         payload = json.dumps({"user": user, "argv": argv, "env": env}).encode()
         async with self.lock:
             return await asyncio.get_running_loop().run_in_executor(None, self._fork, payload)
+
+
+def _listening(port):
+    """The uids of the sockets listening on `port`, on any address (from /proc/net/tcp and tcp6)."""
+    uids = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 7 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                uids.add(int(fields[7]))
+    return uids
 
 
 def class_spawner(learners, fork_server):
@@ -133,22 +171,68 @@ def class_spawner(learners, fork_server):
 
     class ClassSpawner(LocalProcessSpawner):
         forks = None
+        pidfd = None
 
         async def start(self):
             self.port = ports.port_for(self.user.name)
+            address = await self._start_server()
+            await self._listening_as_learner()
+            return address
+
+        async def _start_server(self):
             cmd = list(self.cmd) + self.get_args()
             if not fork_server or self.shell_cmd or self.popen_kwargs:
                 return await super().start()
             if ClassSpawner.forks is None:
                 ClassSpawner.forks = ForkServer(self.cmd[0], self.environment)
             try:
-                pid = await ClassSpawner.forks.fork(self.user.name, cmd, self.get_env())
+                pid, pidfd = await ClassSpawner.forks.fork(self.user.name, cmd, self.get_env())
             except (OSError, ValueError) as error:
                 self.log.warning("The fork server could not start %s's server (%s): starting it as a process of its own", self.user.name, error)
                 return await super().start()
             self.log.info("Forked %s's server (pid %d)", self.user.name, pid)
-            self.proc = None  # not the hub's child: poll and stop go by pid, and the fork server collects it
-            self.pid = pid
+            self.proc = None  # not the hub's child: it is polled and signalled through its pidfd
+            self.pid, self.pidfd = pid, pidfd
             return (self.ip or "127.0.0.1", self.port)
+
+        async def _listening_as_learner(self):
+            """Waits until the server listens; a listener of another account's on its port (which another learner
+            could bind first) is refused, so the hub never takes someone else's server for the learner's."""
+            uid = pwd.getpwnam(self.user.name).pw_uid
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.start_timeout
+            while loop.time() < deadline:
+                owners = _listening(self.port)
+                if owners - {uid}:
+                    await self.stop(now=True)
+                    raise RuntimeError(f"port {self.port} of {self.user.name}'s server is held by another account (uid {sorted(owners - {uid})})")
+                if owners:
+                    return
+                if await self.poll() is not None:
+                    raise RuntimeError(f"{self.user.name}'s server ended before it listened on port {self.port}")
+                await asyncio.sleep(0.05)
+
+        async def poll(self):
+            if self.pidfd is None:
+                return await super().poll()
+            if select.select([self.pidfd], [], [], 0)[0]:  # a pidfd is readable once its process has ended
+                self.clear_state()
+                return 0
+            return None
+
+        async def _signal(self, sig):
+            if self.pidfd is None:
+                return await super()._signal(sig)
+            try:
+                signal.pidfd_send_signal(self.pidfd, sig)
+            except ProcessLookupError:
+                return False
+            return True
+
+        def clear_state(self):
+            super().clear_state()
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+                self.pidfd = None
 
     return ClassSpawner
