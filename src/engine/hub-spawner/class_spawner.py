@@ -9,11 +9,16 @@ servers start at once on a small machine:
   row repeat one or more most times), and the hub then takes another server's answer
   for this one's. These ports come from below the range the system hands out for
   port 0, so no random pick can take one, and no two learners are given the same. A
-  port something else holds is passed over.
+  port something else holds is passed over, and a server is taken for the learner's
+  only once the learner's own account listens on its port: another learner who
+  listens there first (the ports are known in advance) gets the start refused, never
+  the learner's browser.
 - With `fork_server`, a server is forked from fork_server.py, which has imported the
   single-user app once, instead of started as a new Python (see that file for what
   it may do and why it cannot make a server different). When the fork server cannot
-  start one, the server is started as a process of its own, as before.
+  start one, the server is started as a process of its own, as before. A forked
+  server is not the hub's child, and the fork server collects it as soon as it ends,
+  so the hub holds it by a pidfd: its pid, once free, may be any process's.
 """
 import asyncio
 import json
