@@ -148,6 +148,10 @@ test("a learner's server holds nothing of the fork server's, nor anything of ano
   const ppid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
   const forkServer = ppid(servers[0]?.pid ?? 0);
   assert.ok(readFileSync(`/proc/${forkServer}/cmdline`, "utf8").includes("fork_server.py"), "the servers were forked");
+  for (const { learner, pid } of servers) {
+    // a copy that had to exec the command (its environment differs from the fork server's) would show it instead
+    assert.ok(readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("fork_server.py"), `${learner.user}'s server runs the imported app`);
+  }
   const forkServers = heldInodes(forkServer, 3); // 0-2 are the hub's log, which every server writes to
   assert.ok(forkServers.size > 0, "the fork server holds its socket to the hub");
   for (const { learner, pid } of servers) {

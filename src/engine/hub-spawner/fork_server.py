@@ -54,7 +54,8 @@ def _environment_at_start():
     return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
 
 
-imported_with = {key: _environment_at_start().get(key) for key in IMPORT_TIME}
+_given = _environment_at_start()
+imported_with = {key: _given.get(key) for key in IMPORT_TIME}
 #: Python's own dispositions at start (it ignores SIGPIPE and SIGXFSZ), which the copy takes back.
 AT_START = {sig: signal.getsignal(sig) for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD)}
 USER_SITE = os.path.join(".local", "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
