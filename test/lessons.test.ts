@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
 import { buildLesson } from "../src/engine/build.js";
+import { formatProblem } from "../src/engine/problem.js";
 import { runNotebookFile } from "../src/engine/run-file.js";
 import { serializeNotebook, withSources } from "../src/engine/notebook.js";
 import { projectRoot } from "../src/engine/paths.js";
@@ -123,7 +124,7 @@ test(
         const file = path.join(folder, `${lesson.id}.${round}.ipynb`);
         await writeFile(file, serializeNotebook(notebook));
         const result = await runNotebookFile(file, { timeoutMs: 60_000, stopOnError: false });
-        assert.ok(result.ok);
+        assert.ok(result.ok, result.ok ? "" : result.problems.map(formatProblem).join("\n"));
         const reports = new Map(checkReports(result.value.notebook).map((r) => [r.exercise, r]));
         for (const exercise of exercises.filter((e) => wrongs.has(e.id))) {
           const report = reports.get(exercise.id);
