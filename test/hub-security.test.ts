@@ -88,9 +88,11 @@ console.log(JSON.stringify({ uid: process.getuid!(), gid: process.getgid!(), gro
   );
 });
 
+/** A process's parent, from /proc. */
+const ppid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+
 /** The learner's Jupyter server: their process whose parent is not theirs. */
 function serverOf(uid: number): number {
-  const ppid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
   const mine = processesOf(uid);
   const server = mine.find((pid) => !mine.includes(ppid(pid)));
   assert.ok(server, `uid ${uid} has a server`);
@@ -145,7 +147,6 @@ function inMemoryOf(pid: number, needle: string): boolean {
 test("a learner's server holds nothing of the fork server's, nor anything of another learner's", { skip: !asRoot }, async () => {
   // Servers are forked from one process that has imported the app (the class hub's spawner).
   const servers = [mallory, victim].map((learner) => ({ learner, pid: serverOf(learner.uid) }));
-  const ppid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
   const forkServer = ppid(servers[0]?.pid ?? 0);
   assert.ok(readFileSync(`/proc/${forkServer}/cmdline`, "utf8").includes("fork_server.py"), "the servers were forked");
   for (const { learner, pid } of servers) {
@@ -406,7 +407,6 @@ console.log(JSON.stringify({ listening: true }));`);
 });
 
 test("a fork server that was killed is started again for the next server", { skip: !asRoot }, async () => {
-  const ppid = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
   const killed = ppid(serverOf(victim.uid));
   assert.ok(readFileSync(`/proc/${killed}/cmdline`, "utf8").includes("fork_server.py"));
   process.kill(killed, "SIGKILL");
@@ -422,11 +422,7 @@ test("Ctrl-C stops the hub, the proxy and every learner's server", { skip: !asRo
   await kernel?.close();
   kernel = undefined;
   // The other learner's server was forked last, by the fork server running now (the test before killed the first).
-  const forkServer = Number(
-    readFileSync(`/proc/${serverOf(victim.uid)}/stat`, "utf8")
-      .split(") ")[1]
-      ?.split(" ")[1],
-  );
+  const forkServer = ppid(serverOf(victim.uid));
   assert.ok(readFileSync(`/proc/${forkServer}/cmdline`, "utf8").includes("fork_server.py"));
   const code = await hub.interrupt();
   assert.equal(code, 0);
