@@ -31,7 +31,7 @@ test("the config puts the state in its folder, PAM and local processes in charge
     'c.ConfigurableHTTPProxy.auth_token = _secret("/srv/classes/b1-hub/proxy-token")',
     'c.JupyterHub.authenticator_class = "jupyterhub.auth.PAMAuthenticator"',
     'sys.path.insert(0, "/opt/kit/src/engine/hub-spawner")',
-    'c.JupyterHub.spawner_class = class_spawner(learners={"rc-ada", "rc-zoe-oneil"}, fork_server=True)',
+    'c.JupyterHub.spawner_class = class_spawner(learners={"rc-ada", "rc-zoe-oneil"})',
     'c.Spawner.cmd = ["/usr/bin/jupyterhub-singleuser"]',
     'c.Spawner.notebook_dir = "~"',
     'c.Authenticator.allowed_users = {"rc-ada", "rc-zoe-oneil"}',

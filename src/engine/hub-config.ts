@@ -90,7 +90,7 @@ export function hubConfig(o: HubConfigOptions): string {
     "import sys",
     `sys.path.insert(0, ${py(o.spawnerDir)})`,
     "from class_spawner import class_spawner",
-    `c.JupyterHub.spawner_class = class_spawner(learners=${pySet(o.users)}, fork_server=True)`,
+    `c.JupyterHub.spawner_class = class_spawner(learners=${pySet(o.users)})`,
     `c.Spawner.cmd = ["/usr/bin/jupyterhub-singleuser"]`,
     `c.Spawner.notebook_dir = "~"`,
     `c.Spawner.default_url = "/tree"`,

@@ -13,7 +13,7 @@ servers start at once on a small machine:
   only once the learner's own account listens on its port: another learner who
   listens there first (the ports are known in advance) gets the start refused, never
   the learner's browser.
-- With `fork_server`, a server is forked from fork_server.py, which has imported the
+- A server is forked from fork_server.py, which has imported the
   single-user app once, instead of started as a new Python (see that file for what
   it may do and why it cannot make a server different). When the fork server cannot
   start one, the server is started as a process of its own, as before. A forked
@@ -170,8 +170,8 @@ def _listening(port):
     return uids
 
 
-def class_spawner(learners, fork_server):
-    """The spawner class for a class of `learners`; forks servers when `fork_server`."""
+def class_spawner(learners):
+    """The spawner class for a class of `learners`."""
     ports = ServerPorts(learners)
 
     class ClassSpawner(LocalProcessSpawner):
@@ -186,7 +186,7 @@ def class_spawner(learners, fork_server):
 
         async def _start_server(self):
             cmd = list(self.cmd) + self.get_args()
-            if not fork_server or self.shell_cmd or self.popen_kwargs:
+            if self.shell_cmd or self.popen_kwargs:
                 return await super().start()
             if ClassSpawner.forks is None:
                 ClassSpawner.forks = ForkServer(self.cmd[0], self.environment)

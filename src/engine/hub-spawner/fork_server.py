@@ -144,7 +144,7 @@ def start(pipe):
 
 
 def reap(*_):
-    """Servers are this process's children: collect them as they end, so that the hub sees them gone."""
+    """Servers are this process's children: collect them as they end, so that none is left a zombie."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
