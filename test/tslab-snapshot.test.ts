@@ -104,6 +104,13 @@ test(
       assert.deepEqual(boundOtherwise, [], "the kernel's programs bind with the options the snapshot bound its files with");
       const argv = shown((await kernel.execute("JSON.stringify(process.execArgv)", { timeoutMs: 60_000 })).outputs);
       for (const flag of KERNEL_V8_FLAGS) assert.ok(argv.includes(flag), `the kit's kernel runs with ${flag}: ${argv}`);
+      // tslab's converter runs hooked (converter-hooks.cjs): a cell that declares names is one program, not two
+      const PROGRAMS = "(globalThis as any).__rollcallSnapshot.programsMade()";
+      const programs = async (): Promise<number> =>
+        Number(shown((await kernel.execute(PROGRAMS, { timeoutMs: 60_000 })).outputs).match(/(\d+)/)?.[1]);
+      const before = await programs();
+      await kernel.execute("const declared = 1;\nfunction declaredToo() {\n  return 2;\n}", { timeoutMs: 60_000 });
+      assert.equal((await programs()) - before, 2, "the declaring cell and the cell that counts, one program each");
     });
   },
 );

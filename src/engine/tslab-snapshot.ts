@@ -11,6 +11,7 @@
  * Without one (not made yet, or it could not be made), `kitKernelCommand` is plain tslab.
  */
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -35,11 +36,22 @@ const flagsTag = KERNEL_V8_FLAGS.map((f) => f.replace(/^--/, "").replace(/[^a-z0
 const versionOf = (projectRoot: string, pkg: string): string =>
   (JSON.parse(readFileSync(path.join(projectRoot, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
 
-/** The snapshot's file: its name says which Node, tslab and TypeScript made it (a snapshot works only with the Node that made it). */
+/** The snapshot's scripts: what they hold is in the snapshot, so a change to them is a new snapshot. */
+const SCRIPTS = ["entry.cjs", "converter-hooks.cjs"];
+const scriptsTag = (projectRoot: string): string => {
+  const hash = createHash("sha256");
+  for (const script of SCRIPTS) hash.update(readFileSync(path.join(projectRoot, "src", "engine", "tslab-snapshot", script)));
+  return hash.digest("hex").slice(0, 12);
+};
+
+/**
+ * The snapshot's file: its name says which Node, tslab, TypeScript, flags and scripts made it
+ * (a snapshot works only with the Node that made it, and holds what its scripts did).
+ */
 export function snapshotFile(projectRoot: string): string {
   const tslab = versionOf(projectRoot, "tslab");
   const compiler = versionOf(projectRoot, path.join("@tslab", "typescript-for-tslab"));
-  const name = `tslab-${tslab}-ts${compiler}-node${process.version.slice(1)}-${process.arch}-${flagsTag}.blob`;
+  const name = `tslab-${tslab}-ts${compiler}-node${process.version.slice(1)}-${process.arch}-${flagsTag}-${scriptsTag(projectRoot)}.blob`;
   return path.join(projectRoot, "node_modules", ".cache", "rollcall", name);
 }
 

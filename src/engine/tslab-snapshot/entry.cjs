@@ -31,19 +31,48 @@ const listFile = process.env.ROLLCALL_SNAPSHOT_FILES;
 if (!root || !listFile) throw new Error("ROLLCALL_SNAPSHOT_ROOT and ROLLCALL_SNAPSHOT_FILES are needed");
 
 const compilerFile = path.join(root, "node_modules", "@tslab", "typescript-for-tslab", "lib", "typescript.js");
+// The converter's hooks (./converter-hooks.cjs), read now: a learner's kernel need not read the project's src/.
+const converterHooks = { exports: {} };
+const converterHooksFile = path.join(root, "src", "engine", "tslab-snapshot", "converter-hooks.cjs");
+vm.compileFunction(fs.readFileSync(converterHooksFile, "utf8"), ["exports", "require", "module", "__filename"], {
+  filename: converterHooksFile,
+})(converterHooks.exports, require, converterHooks, converterHooksFile);
+const { applyHooks, hookConverter } = converterHooks.exports;
+const loadConverter = hookConverter(fs.realpathSync(path.join(root, "node_modules", "tslab", "dist", "converter.js")));
+
 const HOOKS = [
   {
     at: "function createSourceFile(fileName, sourceText, languageVersionOrOptions, setParentNodes = false, scriptKind) {",
     add: "{ const parsed = globalThis.__rollcallSnapshot?.parsed(fileName, sourceText, languageVersionOrOptions, setParentNodes); if (parsed) return parsed; }",
   },
   { at: "function bindSourceFile(file, options) {", add: "globalThis.__rollcallSnapshot?.binding(file, options);" },
+  // Two answers made once instead of at every call: pure functions, so the same answers. A
+  // cell's program asks for a path's normalized form a few thousand times, mostly the same
+  // paths; a name a cell's JavaScript leaves unresolved (checked again when it is turned into
+  // CommonJS) makes the checker build the table of which lib has what, a new Map each time.
+  {
+    at: "  function getNormalizedAbsolutePath(fileName, currentDirectory) {\n    return getPathFromPathComponents(getNormalizedPathComponents(fileName, currentDirectory));\n  }\n",
+    replace: `  var rollcallAbsolutePaths = new Map();
+  function getNormalizedAbsolutePath(fileName, currentDirectory) {
+    if (typeof fileName !== "string" || (currentDirectory !== undefined && typeof currentDirectory !== "string")) return getPathFromPathComponents(getNormalizedPathComponents(fileName, currentDirectory));
+    const key = (currentDirectory ?? "") + "\\0" + fileName;
+    let normalized = rollcallAbsolutePaths.get(key);
+    if (normalized === undefined) {
+      if (rollcallAbsolutePaths.size >= 20000) rollcallAbsolutePaths.clear();
+      rollcallAbsolutePaths.set(key, (normalized = getPathFromPathComponents(getNormalizedPathComponents(fileName, currentDirectory))));
+    }
+    return normalized;
+  }
+`,
+  },
+  {
+    at: "  function getScriptTargetFeatures() {\n",
+    replace:
+      "  var rollcallScriptTargetFeatures;\n  function getScriptTargetFeatures() {\n    return rollcallScriptTargetFeatures ??= scriptTargetFeatures();\n  }\n  function scriptTargetFeatures() {\n",
+  },
 ];
 const source = fs.readFileSync(compilerFile, "utf8");
-let hooked = source;
-for (const { at, add } of HOOKS) {
-  if (hooked.split(at).length !== 2) throw new Error(`this TypeScript has no single place to hook (${at}, ${compilerFile})`);
-  hooked = hooked.replace(at, () => at + add);
-}
+const hooked = applyHooks(source, HOOKS, `this TypeScript (${compilerFile})`);
 
 const compilerModule = { exports: {} };
 vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${hooked}\n})`, {
@@ -151,6 +180,8 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
   compiler.exports = ts;
   compiler.loaded = true;
   Module._cache[resolved] = compiler;
+  const converter = loadConverter(Module, ts);
+  snapshot.programsMade = converter.programsMade;
   sendInTurn(requireFromTslab("zeromq"));
   process.argv.splice(1, 0, tslab); // as if started as `node tslab kernel …`
   requireFromTslab("../dist/main.js").main();
