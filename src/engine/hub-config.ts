@@ -8,6 +8,7 @@
  * the instructor's commands (and the tests and the bench) use for the REST API.
  */
 import { SUBMIT_DIR_VARIABLE } from "./exchange.js";
+import { kitConfigDir } from "./jupyter-setup.js";
 
 export interface HubConfigOptions {
   /** Where the proxy listens for browsers. */
@@ -96,7 +97,7 @@ export function hubConfig(o: HubConfigOptions): string {
     `c.Spawner.default_url = "/tree"`,
     "# SETUPTOOLS_USE_DISTUTILS: Notebook imports distutils, and Python's own is a",
     "# fifth of a server's start cheaper than setuptools' copy (30 servers start at once).",
-    `c.Spawner.environment = {"JUPYTER_PATH": ${py(o.jupyterPath)}, ${py(SUBMIT_DIR_VARIABLE)}: ${py(o.submitDir)}, "SETUPTOOLS_USE_DISTUTILS": "stdlib"}`,
+    `c.Spawner.environment = {"JUPYTER_PATH": ${py(o.jupyterPath)}, "JUPYTER_CONFIG_PATH": ${py(kitConfigDir(o.jupyterPath))}, ${py(SUBMIT_DIR_VARIABLE)}: ${py(o.submitDir)}, "SETUPTOOLS_USE_DISTUTILS": "stdlib"}`,
     "# A class starts at once on a small machine: give each server time.",
     "c.Spawner.start_timeout = 120",
     "c.Spawner.http_timeout = 120",

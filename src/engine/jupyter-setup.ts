@@ -82,15 +82,28 @@ export const kernelSpecFile = (dataDir: string): string => path.join(path.resolv
  */
 export async function installKernelSpec(dataDir: string, projectRoot: string): Promise<string> {
   const file = kernelSpecFile(dataDir);
-  const folder = path.dirname(file);
-  const text = JSON.stringify(kernelSpec(kitKernelCommand(path.resolve(projectRoot))), null, 1) + "\n";
-  const current = await readFile(file, "utf8").catch(() => undefined);
-  if (current !== text) {
-    await mkdir(folder, { recursive: true });
-    await writeFile(file, text);
-  }
-  return folder;
+  await writeIfChanged(file, JSON.stringify(kernelSpec(kitKernelCommand(path.resolve(projectRoot))), null, 1) + "\n");
+  // the kit's Jupyter config beside it, for jupyterEnv's and the class server's JUPYTER_CONFIG_PATH
+  const config = await readFile(path.join(path.resolve(projectRoot), "src", "engine", "jupyter-config", NOTEBOOK_CONFIG), "utf8");
+  await writeIfChanged(path.join(kitConfigDir(dataDir), NOTEBOOK_CONFIG), config);
+  return path.dirname(file);
 }
+
+/** Writes `text` to `file` unless it holds it already (a kernelspec folder may be read by every learner while it is written). */
+async function writeIfChanged(file: string, text: string): Promise<void> {
+  const current = await readFile(file, "utf8").catch(() => undefined);
+  if (current === text) return;
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, text);
+}
+
+const NOTEBOOK_CONFIG = "jupyter_notebook_config.py";
+
+/**
+ * The folder of the kit's Jupyter config (src/engine/jupyter-config/), installed with the
+ * kernelspec in `dataDir`: Notebook 6's kernel websockets without Nagle's delay.
+ */
+export const kitConfigDir = (dataDir: string): string => path.join(path.resolve(dataDir), "rollcall-config");
 
 /**
  * The environment for a Jupyter that keeps to `dataDir`: it finds the kernelspec
@@ -100,11 +113,13 @@ export async function installKernelSpec(dataDir: string, projectRoot: string): P
 export function jupyterEnv(dataDir: string): NodeJS.ProcessEnv {
   const root = path.resolve(dataDir);
   const existing = process.env["JUPYTER_PATH"];
+  const config = process.env["JUPYTER_CONFIG_PATH"];
   return {
     ...process.env,
     JUPYTER_PATH: existing ? `${root}${path.delimiter}${existing}` : root,
     JUPYTER_DATA_DIR: root,
     JUPYTER_CONFIG_DIR: path.join(root, "config"),
+    JUPYTER_CONFIG_PATH: config ? `${kitConfigDir(root)}${path.delimiter}${config}` : kitConfigDir(root),
     JUPYTER_RUNTIME_DIR: path.join(root, "runtime"),
   };
 }
