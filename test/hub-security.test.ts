@@ -14,7 +14,8 @@ import { after, before, test } from "node:test";
 import { classAccounts, collect, collectFolders, dropFolderOf, makeDropFolder } from "../src/engine/exchange.js";
 import { hubApi, openKernel, startServer, type HubApi, type RemoteKernel } from "../src/engine/hub-client.js";
 import { HUB_STATE_FILES } from "../src/engine/hub-config.js";
-import { freePort, planHub, setUpHub } from "../src/engine/hub-setup.js";
+import { freePort, planHub, setUpHub, SYSTEM_JUPYTER_PATH } from "../src/engine/hub-setup.js";
+import { kernelSpecFile, kitConfigDir } from "../src/engine/jupyter-setup.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { accountMarker, processesOf, type PasswdEntry } from "../src/engine/unix-accounts.js";
 import { hubClass, type HubClass } from "./support/hub-class.js";
@@ -255,6 +256,19 @@ console.log(JSON.stringify({
     instructorCopies: "EACCES",
     kit: "allowed", // the helper module learners import: readable on purpose
   });
+});
+
+test("a learner cannot change what every learner's server runs: the kit's kernelspec and Jupyter config", { skip: !asRoot }, async () => {
+  const q = (p: string): string => JSON.stringify(p);
+  const config = kitConfigDir(SYSTEM_JUPYTER_PATH);
+  const seen = await inMallorysKernel(`${TRY}
+console.log(JSON.stringify({
+  kernelspec: attempt(() => fs.appendFileSync(${q(kernelSpecFile(SYSTEM_JUPYTER_PATH))}, " ")),
+  config: attempt(() => fs.appendFileSync(${q(path.join(config, "jupyter_notebook_config.py"))}, "\\nimport os")),
+  plant: attempt(() => fs.writeFileSync(${q(path.join(config, "jupyter_config.py"))}, "import os")),
+  replace: attempt(() => fs.renameSync(${q(path.join(config, "jupyter_notebook_config.py"))}, ${q(path.join(config, "moved.py"))})),
+}));`);
+  assert.deepEqual(seen, { kernelspec: "EACCES", config: "EACCES", plant: "EACCES", replace: "EACCES" });
 });
 
 test("a learner cannot stop or reach another learner's server", { skip: !asRoot }, async () => {

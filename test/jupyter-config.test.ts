@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { promisify } from "node:util";
-import { findJupyter, installKernelSpec, jupyterEnv, kitConfigDir } from "../src/engine/jupyter-setup.js";
+import { findJupyter, installKernelSpec, jupyterEnv, kernelSpecFile, kitConfigDir } from "../src/engine/jupyter-setup.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { freePort } from "./support/browser.js";
 
@@ -47,6 +47,27 @@ print(json.dumps(calls))
     ["nodelay", true],
     ["open", "k1"],
   ]);
+});
+
+test("whatever the umask, the kernelspec and the config are writable by their owner only (every learner's server runs them)", async () => {
+  const dataDir = path.join(await scratch, "umask");
+  const before = process.umask(0);
+  try {
+    await installKernelSpec(dataDir, projectRoot);
+  } finally {
+    process.umask(before);
+  }
+  const modes: Record<string, string> = {};
+  for (const file of [kernelSpecFile(dataDir), path.join(kitConfigDir(dataDir), "jupyter_notebook_config.py")]) {
+    modes[path.relative(dataDir, file)] = ((await stat(file)).mode & 0o777).toString(8);
+    modes[path.relative(dataDir, path.dirname(file))] = ((await stat(path.dirname(file))).mode & 0o777).toString(8);
+  }
+  assert.deepEqual(modes, {
+    "kernels/tslab": "755",
+    "kernels/tslab/kernel.json": "644",
+    "rollcall-config": "755",
+    "rollcall-config/jupyter_notebook_config.py": "644",
+  });
 });
 
 test("npm start's environment puts the kit's config on Jupyter's path, and Notebook 6 loads it", { timeout: 60_000 }, async () => {

@@ -5,7 +5,7 @@
  * decides what to say and what to start.
  */
 import { execFile } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { installCommand, isDebianLike, START_PACKAGES } from "./debian-packages.js";
 import type { KernelCommand } from "./kernel-seam.js";
@@ -89,12 +89,19 @@ export async function installKernelSpec(dataDir: string, projectRoot: string): P
   return path.dirname(file);
 }
 
-/** Writes `text` to `file` unless it holds it already (a kernelspec folder may be read by every learner while it is written). */
+/**
+ * Writes `text` to `file` unless it holds it already (a kernelspec folder may be read by every
+ * learner while it is written). Whatever the umask, the file and its folder are writable by
+ * their owner only: on a class server every learner's server runs what they say.
+ */
 async function writeIfChanged(file: string, text: string): Promise<void> {
   const current = await readFile(file, "utf8").catch(() => undefined);
-  if (current === text) return;
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, text);
+  if (current !== text) {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, text);
+  }
+  await chmod(path.dirname(file), 0o755);
+  await chmod(file, 0o644);
 }
 
 const NOTEBOOK_CONFIG = "jupyter_notebook_config.py";
