@@ -18,7 +18,10 @@ if ZMQChannelsHandler is not None and not getattr(ZMQChannelsHandler, "rollcall_
     _open = ZMQChannelsHandler.open
 
     def _open_without_nagle(self, *args, **kwargs):
-        self.set_nodelay(True)
+        try:
+            self.set_nodelay(True)
+        except Exception as error:  # a faster websocket is never worth a lost one
+            self.log.warning("Nagle's algorithm stays on for this kernel websocket: %s", error)
         return _open(self, *args, **kwargs)
 
     ZMQChannelsHandler.open = _open_without_nagle
