@@ -63,6 +63,8 @@ export interface StartOptions {
 /** A kernel that could not bind a port chosen for it: started again on others, this many times at most. */
 class PortTaken extends Error {}
 const PORT_ATTEMPTS = 4;
+/** How long a kernel that has not answered kernel_info yet is given before it is asked again. */
+const REASK_MS = 1000;
 const isPortTaken = (line: string): boolean => /EADDRINUSE|Address already in use/.test(line);
 
 export class JupyterKernel implements Kernel {
@@ -186,10 +188,12 @@ export class JupyterKernel implements Kernel {
           }
           if (live && answered) resolve();
         };
+        let askedAt = 0;
         const ask = (): void => {
           const id = randomUUID();
           asked.add(id);
           waiting = true;
+          askedAt = Date.now();
           void this.send(this.shell, "kernel_info_request", {}, id);
         };
         ask();
@@ -200,7 +204,7 @@ export class JupyterKernel implements Kernel {
             const last = this.stderr?.lines(5) ?? [];
             const said = last.length ? `; it said: ${last.join(" | ")}` : "";
             reject(new Error(`the kernel did not answer within ${Math.round(timeoutMs / 1000)} s${said}`));
-          } else if (answered && !waiting) ask();
+          } else if (answered ? !waiting : Date.now() - askedAt > REASK_MS) ask(); // a request a starting kernel lost is asked again, as Jupyter's client does
         }, 20);
       });
     } finally {
