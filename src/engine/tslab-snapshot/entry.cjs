@@ -14,12 +14,14 @@
 // and a program that binds one with other options is counted (a test checks that
 // none does).
 //
-// The compiler is given one hook, at the top of its `createSourceFile`: a file
-// parsed here is handed back only when its path, its text, the language version
-// and the options are exactly those it was parsed with, and at most once (a
-// program may change what it is given). Anything else, say a declaration file
-// changed since, is parsed as tslab always does. So the snapshot can make a
-// kernel faster, never different.
+// The compiler is given a hook at the top of its `createSourceFile`: a file parsed
+// here is handed back only when its path, its text, the language version and the
+// options are exactly those it was parsed with, and at most once (a program may
+// change what it is given). Anything else, say a declaration file changed since, is
+// parsed as tslab always does. Two of its pure functions keep their answers (HOOKS
+// says which), and tslab's converter is hooked to compile a cell with less work to
+// the same result (./converter-hooks.cjs). So the snapshot can make a kernel faster,
+// never different.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
