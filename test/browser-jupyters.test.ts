@@ -165,6 +165,10 @@ function troubles(cells: readonly PageCell[], copy: Copy): string[] {
 const checkReports = (cells: readonly PageCell[]): number =>
   cells.reduce((n, c) => n + c.outputs.filter((o) => o.output_type === "display_data" && CHECK_MIME in o.data).length, 0);
 
+const renderedChecks = (cells: readonly PageCell[]): number => cells.reduce((n, c) => n + c.renderedChecks, 0);
+/** How long a check's report may take to be drawn after Run All has ended. */
+const RENDER_WAIT_MS = 10_000;
+
 /** Clicks into cell i's editor and types; returns the cell's text after. */
 async function typeInto(page: Page, index: number): Promise<string> {
   await probe(page, `mark(${index}, "typing")`);
@@ -184,15 +188,16 @@ async function checkNotebook(page: Page, server: JupyterServer, ui: JupyterUi, c
   const opened = await probe<PageCell[]>(page, "cells()");
   const code = opened.filter((c) => c.type === "code").length;
   if (code > 0) await runAll(page);
-  const cells = await probe<PageCell[]>(page, "cells()");
+  let cells = await probe<PageCell[]>(page, "cells()");
+  // A report is drawn a moment after its output arrives, and Run All can end within that moment: wait for the drawing.
+  for (let waited = 0; waited < RENDER_WAIT_MS && renderedChecks(cells) < checkReports(cells); waited += 200) {
+    await page.waitForTimeout(200);
+    cells = await probe<PageCell[]>(page, "cells()");
+  }
 
   assert.deepEqual(troubles(cells, copy), [], `${copy.file}: what Run All showed`);
   const reports = checkReports(cells);
-  assert.equal(
-    cells.reduce((n, c) => n + c.renderedChecks, 0),
-    reports,
-    "every self-check report should be drawn as the kit's HTML (.rollcall-check)",
-  );
+  assert.equal(renderedChecks(cells), reports, "every self-check report should be drawn as the kit's HTML (.rollcall-check)");
   if (copy.lesson) assert.equal(reports, copy.lesson.exercises.length, "one self-check report per exercise");
 
   const locked = opened.findIndex((c) => c.type === "code" && c.editable === false);
