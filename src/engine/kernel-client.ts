@@ -171,7 +171,7 @@ export class JupyterKernel implements Kernel {
     const asked = new Set<string>();
     let answered = false;
     let live = false;
-    /** One request at a time: a burst of them is what a loaded kernel can trip over. */
+    /** Once it answers, one request at a time: a burst of them is what a loaded kernel can trip over. */
     let waiting = false;
     let timer: NodeJS.Timeout | undefined;
     try {
