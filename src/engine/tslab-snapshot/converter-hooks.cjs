@@ -24,7 +24,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
 
-/** tslab's converter reads the cell's names from the program's binding of it; tslab's own filter of a dependency that is a source. */
+/** tslab's own test (getAllSrcDependencies) of whether a dependency is a source it checks and emits with the cell. */
 const isSource = (name) => name.endsWith(".js") || (name.endsWith(".ts") && !name.endsWith(".d.ts"));
 
 const HOOKS = [
@@ -71,12 +71,12 @@ function hookConverter(converterFile) {
   return function load(Module, ts) {
     const converter = new Module(converterFile, null);
     converter.filename = converterFile;
-    converter.paths = Module._nodeModulePaths(path.dirname(converterFile));
+    const dirname = path.dirname(converterFile);
+    converter.paths = Module._nodeModulePaths(dirname);
     const wrapped = vm.compileFunction(source, ["exports", "require", "module", "__filename", "__dirname", "rollcallHooks"], {
       filename: converterFile,
     });
     const hooks = cellHooks(ts);
-    const dirname = path.dirname(converterFile);
     wrapped.call(converter.exports, converter.exports, Module.createRequire(converterFile), converter, converterFile, dirname, hooks);
     converter.loaded = true;
     Module._cache[converterFile] = converter;
