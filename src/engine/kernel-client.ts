@@ -8,7 +8,7 @@ import { keepStderrTail, type StderrTail } from "./stderr-tail.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Dealer, Subscriber } from "zeromq";
@@ -34,22 +34,50 @@ interface Pending {
   readonly done: () => void;
 }
 
-/** Free loopback ports for the kernel to bind (the kernel binds, we connect). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+/**
+ * Ports handed to this process's kernels and not yet given back. A port is free when
+ * chosen, but the kernel binds it a while later (seconds, on a loaded machine), and a
+ * port just closed may be chosen again meanwhile: thirty kernels starting at once were
+ * seen given the same port, one of them then failing to bind it and started again.
+ */
+const portsHeld = new Set<number>();
+
+const listening = (): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
+
+/** Free loopback ports for a kernel to bind (the kernel binds, we connect), none held by another of this process's kernels. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  const ports: number[] = [];
+  try {
+    while (ports.length < count) {
+      // each kept listening until all are chosen, so that none is chosen twice
+      const server = await listening();
+      servers.push(server);
+      const port = (server.address() as AddressInfo).port;
+      if (portsHeld.has(port)) continue;
+      portsHeld.add(port); // before the server closes: a concurrent call must not take it then
+      ports.push(port);
+    }
+  } catch (error) {
+    givePortsBack(ports);
+    throw error;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
   return ports;
+}
+
+/** Whether a kernel of this process holds `port` (for tests). */
+export const portIsHeld = (port: number): boolean => portsHeld.has(port);
+
+/** Ports a kernel no longer needs (it stopped, or never started). */
+export function givePortsBack(ports: readonly number[]): void {
+  for (const port of ports) portsHeld.delete(port);
 }
 
 export interface StartOptions {
@@ -85,6 +113,7 @@ export class JupyterKernel implements Kernel {
     private readonly key: string,
     private readonly folder: string,
     private readonly abortWindowMs: number,
+    private readonly ports: readonly number[],
   ) {}
 
   get alive(): boolean {
@@ -109,7 +138,8 @@ export class JupyterKernel implements Kernel {
 
   private static async startOnce(command: KernelCommand, options: StartOptions): Promise<JupyterKernel> {
     const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-kernel-"));
-    const [shell, iopub, stdin, control, hb] = (await freePorts(5)) as [number, number, number, number, number];
+    const ports = await freePorts(5);
+    const [shell, iopub, stdin, control, hb] = ports as [number, number, number, number, number];
     const key = randomUUID();
     const connectionFile = path.join(folder, "connection.json");
     await writeFile(
@@ -126,10 +156,13 @@ export class JupyterKernel implements Kernel {
         hb_port: hb,
       }),
       { mode: 0o600 },
-    );
+    ).catch((error: unknown) => {
+      givePortsBack(ports); // never handed to a kernel
+      throw error;
+    });
     const [program, ...args] = command.argv.map((a) => a.replace("{connection_file}", connectionFile));
     const child = spawn(program ?? "", args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "ignore", "pipe"] });
-    const kernel = new JupyterKernel(child, key, folder, command.abortWindowMs ?? 0);
+    const kernel = new JupyterKernel(child, key, folder, command.abortWindowMs ?? 0, ports);
     kernel.watch(command.name);
     kernel.shell.connect(`tcp://127.0.0.1:${shell}`);
     kernel.iopub.connect(`tcp://127.0.0.1:${iopub}`);
@@ -152,6 +185,7 @@ export class JupyterKernel implements Kernel {
       const last = this.stderr?.lines(5) ?? [];
       const said = last.length ? `; it said: ${last.join(" | ")}` : "";
       this.exit = `the ${name} kernel ${why}${said}`;
+      givePortsBack(this.ports);
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
         p.collector.finish("died", this.exit);
@@ -331,6 +365,7 @@ export class JupyterKernel implements Kernel {
       await exited;
       clearTimeout(timer);
     }
+    givePortsBack(this.ports);
     for (const socket of [this.shell, this.iopub]) socket.close();
     await rm(this.folder, { recursive: true, force: true });
   }
