@@ -14,7 +14,7 @@
  * account that gets a removed learner's uid later.
  */
 import { chalk } from "zx";
-import { classesDir, fromUserFolder } from "../src/engine/class-file.js";
+import { classNameProblem, classesDir, fromUserFolder } from "../src/engine/class-file.js";
 import { HUB_PACKAGES, installMissing } from "../src/engine/debian-packages.js";
 import { startHub } from "../src/engine/hub-run.js";
 import { describeHandOut } from "../src/engine/hand-out.js";
@@ -74,6 +74,8 @@ async function main(): Promise<number> {
   const pulseUrl = values.pulse === undefined ? undefined : checkPulseUrl(values.pulse);
   if (pulseUrl && !pulseUrl.ok) return fail(pulseUrl.problems);
 
+  const badName = classNameProblem(className);
+  if (badName) return fail([badName]);
   if (values.remove) {
     if (!systemChecks.isRoot()) return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }]);
     const removed = await removeHub(dir, className);

@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { after, test } from "node:test";
-import { describeMapping, freePort, planHub, systemChecks, type HubChecks, type HubOptions } from "../src/engine/hub-setup.js";
+import { describeMapping, freePort, planHub, removeHub, systemChecks, type HubChecks, type HubOptions } from "../src/engine/hub-setup.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { markedAccounts, passwdEntries } from "../src/engine/unix-accounts.js";
@@ -147,4 +148,23 @@ test("--pulse with no http(s) URL: says what it takes, and sets nothing up", { s
   );
   assert.deepEqual(markedAccounts(c.className), []);
   assert.equal(existsSync(c.stateDir), false, "no hub state");
+});
+
+test('--remove of a name that is no class ("", "..", "../x"): refused, and nothing outside the class is removed', async () => {
+  // an unset $CLASS gives ""; the name makes the paths --remove deletes
+  const top = mkdtempSync(path.join(os.tmpdir(), "rollcall-remove-"));
+  try {
+    const classes = path.join(top, "classes");
+    for (const folder of [path.join(classes, "period-3-hub"), path.join(top, "other")]) {
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(path.join(folder, "keep.txt"), "kept");
+    }
+    for (const name of ["", "..", "../other", "."]) {
+      await assert.rejects(removeHub(classes, name), /is not a class name/, JSON.stringify(name));
+    }
+    assert.ok(existsSync(path.join(classes, "period-3-hub", "keep.txt")));
+    assert.ok(existsSync(path.join(top, "other", "keep.txt")));
+  } finally {
+    rmSync(top, { recursive: true, force: true });
+  }
 });

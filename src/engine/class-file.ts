@@ -121,6 +121,11 @@ export function listClasses(dir: string = classesDir()): string[] {
 const suffix = ".sqlite";
 /** A class name is a file name: no folders, no dot first. */
 const validName = /^[\p{L}\p{N}][\p{L}\p{N}._-]*$/u;
+/** Why `name` cannot be a class's (it would name a folder outside the classes' folder, say), or undefined. */
+export function classNameProblem(name: string): Problem | undefined {
+  if (validName.test(name)) return undefined;
+  return { message: `"${name}" is not a class name: use letters, digits, ".", "_" and "-", like period-3` };
+}
 /** 'RCLL' in the header's application_id, so a class file says what it is. */
 const applicationId = 0x52434c4c;
 /** The first schema, as rollcall 0.1 wrote it; never changed, a later schema is a migration below. */
@@ -178,9 +183,8 @@ const schemaVersion = 1 + migrations.length;
  */
 export async function openClass(name: string, options: ClassOptions = {}): Promise<Result<ClassFile>> {
   const dir = options.dir ?? classesDir();
-  if (!validName.test(name)) {
-    return failed([{ message: `"${name}" is not a class name: use letters, digits, ".", "_" and "-", like period-3` }]);
-  }
+  const badName = classNameProblem(name);
+  if (badName) return failed([badName]);
   const file = path.join(dir, name + suffix);
   if (!existsSync(file)) {
     if (options.create !== true) return failed([unknownClass(name, dir)]);

@@ -20,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import { openClass } from "./class-file.js";
+import { classNameProblem, openClass } from "./class-file.js";
 import { openPulseStore, pulseFileFor } from "./pulse-store.js";
 import { digestOfSettings, pulseSettingsFor, removePulseSettings, writePulseSettings } from "./pulse-hub.js";
 import { dropFolderOf, makeDropFolder } from "./exchange.js";
@@ -408,6 +408,9 @@ export interface RemovedHub {
  * were from, and the drop folder goes.
  */
 export async function removeHub(classesDir: string, className: string, now = new Date()): Promise<RemovedHub> {
+  // the name makes the paths removed below: "" or ".." would name the classes' folder or its parent
+  const badName = classNameProblem(className);
+  if (badName) throw new Error(badName.message);
   const owners = new Map(markedAccounts(className).map((e) => [e.uid, e.user]));
   // first: it ends the learners' processes, so nobody adds a file while we move them
   const accounts = removeAccounts(className);
