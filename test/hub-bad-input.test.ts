@@ -150,7 +150,7 @@ test("--pulse with no http(s) URL: says what it takes, and sets nothing up", { s
   assert.equal(existsSync(c.stateDir), false, "no hub state");
 });
 
-test('--remove of a name that is no class ("", "..", "../x"): refused, and nothing outside the class is removed', async () => {
+test('--remove of a name that is no class ("", ".", "..", "../other"): refused, and nothing outside the class is removed', async () => {
   // an unset $CLASS gives ""; the name makes the paths --remove deletes
   const top = mkdtempSync(path.join(os.tmpdir(), "rollcall-remove-"));
   try {

@@ -27,7 +27,7 @@ test("a kernel that lost its first kernel_info request is asked again, and start
 
 test("a port chosen for a kernel is not chosen again until the kernel gives it back", async () => {
   // 3,000 ports, chosen one kernel's five at a time: the system hands out a just-closed port
-  // again, and among some 14,000 it picks from, 3,000 picks repeat hundreds of times
+  // again, so without the held ports some of 3,000 picks repeat (seen on the old code)
   const chosen: number[][] = [];
   for (let i = 0; i < 600; i++) chosen.push(await freePorts(5)); // one after another, as kernels start
   const all = chosen.flat();
