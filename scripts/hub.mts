@@ -128,7 +128,7 @@ async function main(): Promise<number> {
     );
   for (const note of setUp.notes) console.log(chalk.yellow(note));
 
-  const uids = markedAccounts(className).map((e) => e.uid);
+  const accounts = markedAccounts(className);
   // Ctrl-C is ours from before the hub starts: a signal before the handlers would end this
   // process at once and leave the hub (its own process group), the proxy and the servers behind.
   let stopRequested = false;
@@ -140,7 +140,7 @@ async function main(): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
   });
-  const hub = await startHub({ configFile: setUp.configFile, stateDir: plan.value.stateDir, ip: values.ip, port, uids });
+  const hub = await startHub({ configFile: setUp.configFile, stateDir: plan.value.stateDir, ip: values.ip, port, accounts });
   if (!stopRequested)
     console.log(
       chalk.green(

@@ -56,7 +56,7 @@ before(async () => {
 
 after(async () => {
   if (!asRoot) return;
-  removeAccounts(CLASS);
+  await removeAccounts(CLASS);
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -212,5 +212,29 @@ test(
     assert.ok(again.ok);
     assert.deepEqual(again.value.delivered, [ADA]);
     assert.deepEqual(await readdir(rootOnly), []);
+  },
+);
+
+test(
+  "a FIFO a learner put in place of the hand-out's record or of a notebook does not hang the hand-out",
+  { skip: !asRoot, timeout: 60_000 },
+  async () => {
+    const course = path.join(home(BOB), "course");
+    const fifos = [path.join(course, ".rollcall-handed-out.json"), path.join(course, "01-arrays.ipynb")];
+    for (const fifo of fifos) {
+      await rm(fifo, { force: true });
+      assert.equal(spawnSync("runuser", ["-u", BOB, "--", "mkfifo", fifo]).status, 0);
+    }
+    const done = await handOutClass(
+      [...accounts.values()].map((a) => ({ learner: a.name, home: a.home, uid: a.uid, gid: a.gid })),
+      notebooks,
+    );
+    assert.ok(done.ok && done.value.problems.length === 0, JSON.stringify(done));
+    const bobs = done.value.reports.find((r) => r.home === home(BOB));
+    assert.deepEqual(
+      bobs?.beside.map((b) => b.name),
+      ["01-arrays.ipynb"],
+      "the FIFO counts as the learner's: the notebook goes beside it",
+    );
   },
 );

@@ -4,8 +4,12 @@ import { test } from "node:test";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { appendFile, stat, symlink } from "node:fs/promises";
 import {
   collectFolders,
+  copyCollected,
+  droppedFiles,
   parseSubmissionName,
   planCollect,
   planReturn,
@@ -32,6 +36,7 @@ const dropped = (file: string, ownerUid: number, changedMs: number, extra: Parti
   regular: true,
   links: 1,
   size: 100,
+  ino: 1,
   ...extra,
 });
 
@@ -117,5 +122,49 @@ test("a lesson id that is a path is refused before anything is read or written",
     assert.ok(!collected.ok && /no lesson id/.test(collected.problems[0]?.message ?? ""), lesson);
     const returned = await returnToFolders("/nonexistent", "/nonexistent", lesson);
     assert.ok(!returned.ok && /no lesson id/.test(returned.problems[0]?.message ?? ""), lesson);
+  }
+});
+
+test("a submission swapped after collect looked at it (for a link to another's work, a FIFO, a file grown past 5 MB) is skipped, never copied", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "rollcall-swap-"));
+  try {
+    const drop = path.join(dir, "drop");
+    const out = path.join(dir, "out");
+    await mkdir(drop);
+    const victim = path.join(dir, "victim.ipynb");
+    await writeFile(victim, '{"cells":[],"secret":"bob\'s work"}');
+    const me: Account = { name: "rc-me", uid: process.getuid?.() ?? 0, gid: 0, home: dir };
+    const file = path.join(drop, "rc-me+01-arrays+20261202T100000000Z.ipynb");
+    const swaps: Record<string, () => Promise<void>> = {
+      "a link": async () => {
+        await rm(file);
+        await symlink(victim, file);
+      },
+      "a FIFO": async () => {
+        await rm(file);
+        assert.equal(spawnSync("mkfifo", [file]).status, 0);
+      },
+      "a file grown past 5 MB": () => appendFile(file, Buffer.alloc(6 * 1024 * 1024, 32)),
+    };
+    for (const [swap, make] of Object.entries(swaps)) {
+      await rm(file, { force: true });
+      await writeFile(file, '{"cells":[]}');
+      const plan = planCollect(await droppedFiles(drop), [me], "01-arrays");
+      assert.ok(plan.latest.has("rc-me"), "the honest file was planned");
+      await make();
+      const got = await copyCollected(plan, "01-arrays", out);
+      assert.deepEqual(got.learners, [], swap);
+      assert.match(got.notes.join("\n"), /changed while being collected/, swap);
+      const copied = await readFile(path.join(out, "rc-me", "01-arrays.ipynb"), "utf8").catch(() => "");
+      assert.equal(copied, "", `${swap}: nothing was copied`);
+    }
+    await rm(file);
+    await writeFile(file, '{"cells":[]}');
+    const got = await copyCollected(planCollect(await droppedFiles(drop), [me], "01-arrays"), "01-arrays", out);
+    assert.deepEqual(got.learners, ["rc-me"]);
+    assert.equal((await stat(out)).mode & 0o777, 0o700, "the collected folder is the instructor's alone");
+    assert.equal((await stat(path.join(out, "rc-me", "01-arrays.ipynb"))).mode & 0o777, 0o600);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

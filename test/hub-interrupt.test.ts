@@ -2,10 +2,11 @@
  * Ctrl-C at any moment of `npm run hub` stops what it started: here while the hub is
  * still starting (after the accounts are made, before the URL is printed), when a
  * signal used to end the command at once and leave the hub, in its own process
- * group, running with its proxy.
+ * group, running with its proxy. And once it runs, a learner's process that forks and
+ * exits in a loop (so that no id of it lives long enough to be killed by id) ends too.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { after, test } from "node:test";
 import { processesOf } from "../src/engine/unix-accounts.js";
 import { hubClass, type HubClass } from "./support/hub-class.js";
@@ -33,3 +34,19 @@ test(
     assert.match(output(), /stopped\./);
   },
 );
+
+test("Ctrl-C on a running class ends a learner's process that forks and exits in a loop", { skip: !asRoot, timeout: 180_000 }, async () => {
+  await hub?.dispose();
+  hub = await hubClass("hopper");
+  await hub.addLearners([{ name: "Ada Lovelace", email: "ada@example.com" }]);
+  const { output } = await hub.start();
+  const [ada] = hub.accounts();
+  assert.ok(ada, "the learner's account was made");
+  const hopper = "import os\nwhile True:\n    if os.fork(): os._exit(0)\n";
+  spawn("runuser", ["-u", ada.user, "--", "python3", "-c", hopper], { detached: true, stdio: "ignore" }).unref();
+  for (let i = 0; i < 50 && processesOf(ada.uid).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(processesOf(ada.uid).length > 0, "the hostile process runs");
+  const code = await hub.interrupt();
+  assert.equal(code, 0, `npm run hub ended with ${code}:\n${output()}`);
+  assert.deepEqual(processesOf(ada.uid), [], "no process of the learner is left");
+});

@@ -45,9 +45,21 @@ export async function asLearner<I, O>(who: LearnerId, task: LearnerTask<I, O>, i
   return runWorker(who, task.worker, JSON.stringify(input));
 }
 
+/** Learner-side work is a few files: past this, something in the home is holding it up. */
+const WORKER_TIMEOUT_MS = 120_000;
+
 function runWorker<O>(who: LearnerId, worker: string, input: string): Promise<LearnerAnswer<O>> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [worker], { uid: who.uid, gid: who.gid, cwd: "/", env: {}, stdio: ["pipe", "pipe", "pipe"] });
+    // whatever a learner planted (a FIFO, a file that never ends), the class's command goes on without them
+    const late = setTimeout(() => {
+      child.kill("SIGKILL");
+      resolve({
+        ok: false,
+        error: `the work as uid ${who.uid} did not finish within ${WORKER_TIMEOUT_MS / 1000} s; look for something odd in that home`,
+      });
+    }, WORKER_TIMEOUT_MS);
+    child.on("close", () => clearTimeout(late));
     let out = "";
     let err = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));

@@ -5,19 +5,21 @@
  * (each learner's feedback page into their own home). Who a file is from is its owner's uid, never
  * its name; when it was handed in is its ctime, which a learner cannot set back.
  */
-import { chmod, chown, copyFile, lstat, mkdir, readdir, readFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { asLearner } from "./as-learner.js";
 import { writeAtomically } from "./atomic-write.js";
 import { LEARNER_FILES } from "./learner-files.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 import { markedAccounts } from "./unix-accounts.js";
+import { readUntrusted } from "./untrusted-file.js";
 
 /** Every class's exchange lives under here: `/srv/rollcall/CLASS/inbound`. */
 export const EXCHANGE_ROOT = "/srv/rollcall";
 /** The variable the hub's spawner sets in each learner's server, which `submit()` reads. */
 export const SUBMIT_DIR_VARIABLE = "ROLLCALL_SUBMIT_DIR";
-const MAX_BYTES = 5 * 1024 * 1024;
+/** The largest submission collected or kept: a notebook with outputs is well under it. */
+export const SUBMISSION_MAX_BYTES = 5 * 1024 * 1024;
 
 /** A lesson's id as a file name may hold it: no folders, no leading dot. */
 export const LESSON_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -66,6 +68,8 @@ export interface DroppedFile {
   readonly regular: boolean;
   readonly links: number;
   readonly size: number;
+  /** The inode looked at: the file copied must be this one, not what the name points to by then. */
+  readonly ino: number;
 }
 
 export interface CollectPlan {
@@ -92,7 +96,7 @@ export function planCollect(files: readonly DroppedFile[], accounts: readonly Ac
     else if (named.user !== owner.name)
       notes.push(`${f.file}: named for ${named.user} but owned by ${owner.name}: rejected (a submission is its owner's)`);
     else if (!f.regular || f.links !== 1) notes.push(`${f.file}: not a plain file (a link?): skipped`);
-    else if (f.size > MAX_BYTES) notes.push(`${f.file}: ${f.size} bytes, over 5 MB: skipped`);
+    else if (f.size > SUBMISSION_MAX_BYTES) notes.push(`${f.file}: ${f.size} bytes, over 5 MB: skipped`);
     else if (dueMs !== undefined && f.changedMs > dueMs) late += 1;
     else {
       const kept = latest.get(owner.name);
@@ -108,7 +112,8 @@ export interface Collected {
   readonly notes: readonly string[];
 }
 
-async function dropped(dir: string, ownerUid?: number): Promise<DroppedFile[]> {
+/** The files in a drop folder as `lstat` sees them (owned by `ownerUid` when the folder, not the owner, says who). */
+export async function droppedFiles(dir: string, ownerUid?: number): Promise<DroppedFile[]> {
   const files: DroppedFile[] = [];
   for (const file of await readdir(dir)) {
     const info = await lstat(path.join(dir, file)).catch(() => undefined);
@@ -122,17 +127,33 @@ async function dropped(dir: string, ownerUid?: number): Promise<DroppedFile[]> {
       regular: info.isFile(),
       links: info.nlink,
       size: info.size,
+      ino: info.ino,
     });
   }
   return files;
 }
 
-async function copyLatest(plan: CollectPlan, lesson: string, out: string): Promise<Collected> {
+/**
+ * Copies the planned files into `out` (0700, each copy 0600: the class's work is not for other
+ * learners on this machine). Each is read by descriptor (`untrusted-file.ts`) and must still be
+ * the inode planned: a learner who swaps their file for a link, a FIFO or a growing file between
+ * the look and the copy gets a note, and no one else's work.
+ */
+export async function copyCollected(plan: CollectPlan, lesson: string, out: string): Promise<Collected> {
+  await mkdir(out, { recursive: true, mode: 0o700 });
+  const learners: string[] = [];
+  const notes = [...plan.notes];
   for (const [learner, f] of plan.latest) {
-    await mkdir(path.join(out, learner), { recursive: true });
-    await copyFile(f.path, path.join(out, learner, `${lesson}.ipynb`));
+    const read = await readUntrusted(f.path, SUBMISSION_MAX_BYTES, { singleLink: true }).catch((error: Error) => error);
+    if (read instanceof Error || read.info.ino !== f.ino) {
+      notes.push(`${f.file}: changed while being collected (${read instanceof Error ? read.message : "another file"}): skipped`);
+      continue;
+    }
+    await mkdir(path.join(out, learner), { recursive: true, mode: 0o700 });
+    await writeAtomically(path.join(out, learner, `${lesson}.ipynb`), read.bytes, 0o600);
+    learners.push(learner);
   }
-  return { learners: [...plan.latest.keys()].sort(), notes: plan.notes };
+  return { learners: learners.sort(), notes };
 }
 
 /** Copies each learner's latest submission to `out/<account>/<lesson>.ipynb`. */
@@ -144,9 +165,9 @@ export async function collect(
   dueMs?: number,
 ): Promise<Result<Collected>> {
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
-  const files = await dropped(drop).catch(() => undefined);
+  const files = await droppedFiles(drop).catch(() => undefined);
   if (!files) return failed([{ file: drop, message: "cannot read the class's drop folder; is this the hub's machine, and are you root?" }]);
-  return ok(await copyLatest(planCollect(files, accounts, lesson, dueMs), lesson, out));
+  return ok(await copyCollected(planCollect(files, accounts, lesson, dueMs), lesson, out));
 }
 
 /** A learner's folder name on a Kubernetes exchange: KubeSpawner's escaped `{username}`. */
@@ -172,8 +193,8 @@ export async function collectFolders(root: string, lesson: string, out: string, 
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
   const folders = await learnerFolders(root);
   if (!folders) return failed([{ file: root, message: "cannot read the exchange's inbound folder; mount the exchange volume here" }]);
-  const files = (await Promise.all(folders.map((f) => dropped(f.home, f.uid)))).flat();
-  return ok(await copyLatest(planCollect(files, folders, lesson, dueMs), lesson, out));
+  const files = (await Promise.all(folders.map((f) => droppedFiles(f.home, f.uid)))).flat();
+  return ok(await copyCollected(planCollect(files, folders, lesson, dueMs), lesson, out));
 }
 
 /** Which feedback page goes to which home; a name that is no account of the class is reported, never written. */

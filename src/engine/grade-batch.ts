@@ -7,8 +7,7 @@
  * the batch and the gradebook go on.
  */
 import { createHash } from "node:crypto";
-import { constants } from "node:fs";
-import { lstat, open, readdir, readFile, rm } from "node:fs/promises";
+import { lstat, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { gradeSubmission, unreadable, type GradableLesson, type Graded } from "./grade.js";
 import { WorkerPool, type Limits } from "./grade-pool.js";
@@ -16,6 +15,7 @@ import { writeClassReports } from "./class-reports.js";
 import type { Problem } from "./problem.js";
 import { capResults, type LearnerResults } from "./results.js";
 import { writeAtomically } from "./atomic-write.js";
+import { readUntrusted } from "./untrusted-file.js";
 import { renderFeedback } from "./feedback.js";
 import { inShard, markerText, outFolderProblem, parseMarker, SHARD_MARKER, type Shard, type ShardMarker } from "./grade-shard.js";
 
@@ -143,24 +143,6 @@ async function removeTemporaries(out: string): Promise<void> {
   }
 }
 
-/** Reads at most `maxBytes` (the file may have grown since it was looked at), never following a link. */
-async function readCapped(file: string, maxBytes: number): Promise<Uint8Array> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  try {
-    if (!(await handle.stat()).isFile()) throw new Error("it is not a regular file");
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let total = 0;
-    for (let read = -1; read !== 0 && total <= maxBytes;) {
-      ({ bytesRead: read } = await handle.read(buffer, total, buffer.length - total, total));
-      total += read;
-    }
-    if (total > maxBytes) throw new Error(`it grew past ${maxBytes} bytes while being read`);
-    return buffer.subarray(0, total);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** The results and page of one learner, whatever happens reading the file: a learner's outcome is never an exception. */
 async function gradeOne(
   s: Submission & { name: string },
@@ -176,7 +158,7 @@ async function gradeOne(
   if (s.problem) return failedWith(s.problem);
   let bytes: Uint8Array;
   try {
-    bytes = await readCapped(s.file, options.maxBytes);
+    bytes = (await readUntrusted(s.file, options.maxBytes)).bytes;
   } catch (error) {
     return failedWith(`${s.file} could not be read (${(error as Error).message}); submit the notebook file itself`);
   }
@@ -221,7 +203,7 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
       return (
         earlier.submission_sha256 ===
         createHash("sha256")
-          .update(await readCapped(s.file, options.maxBytes))
+          .update((await readUntrusted(s.file, options.maxBytes)).bytes)
           .digest("hex")
       );
     } catch {

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { lstat, mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { asLearner, type LearnerTask } from "./as-learner.js";
+import { readUntrusted } from "./untrusted-file.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 
 /** The folder, inside a home, the notebooks go to. */
@@ -129,19 +130,24 @@ async function readOffered(notebooksDir: string): Promise<Result<Map<string, Buf
   return ok(files);
 }
 
-/** What the learner has: regular files by digest; anything else (a link, a folder) under a digest no notebook has, so it counts as theirs. */
+/** Past this, a learner's file is no notebook the kit handed out (the course's are well under it). */
+const PRESENT_MAX_BYTES = 20 * 1024 * 1024;
+
+/** What the learner has: regular files by digest; anything else (a link, a folder, a FIFO, a huge file) under a digest no notebook has, so it counts as theirs. */
 async function readPresent(course: string): Promise<Map<string, string>> {
   const present = new Map<string, string>();
   for (const name of await readdir(course).catch(() => [] as string[])) {
     if (name === MANIFEST_FILE) continue;
-    const info = await lstat(path.join(course, name));
-    present.set(name, info.isFile() ? digestOf(await readFile(path.join(course, name))) : `not a file: ${name}`);
+    // by descriptor: a FIFO the learner put there must not hang the hand-out
+    const read = await readUntrusted(path.join(course, name), PRESENT_MAX_BYTES).catch(() => undefined);
+    present.set(name, read ? digestOf(read.bytes) : `not a notebook: ${name}`);
   }
   return present;
 }
 
 async function readManifest(course: string): Promise<Map<string, string>> {
-  const text = await readFile(path.join(course, MANIFEST_FILE), "utf8").catch(() => "{}");
+  const read = await readUntrusted(path.join(course, MANIFEST_FILE), PRESENT_MAX_BYTES).catch(() => undefined);
+  const text = read?.bytes.toString("utf8") ?? "{}";
   try {
     const parsed = JSON.parse(text) as unknown;
     if (typeof parsed !== "object" || parsed === null) return new Map();

@@ -8,7 +8,7 @@ import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { HUB_STATE_FILES } from "./hub-config.js";
-import { processesOf } from "./unix-accounts.js";
+import { endProcessesOf, type PasswdEntry } from "./unix-accounts.js";
 
 /** Where Debian keeps the Node modules its packages need. */
 const DEBIAN_NODE_MODULES = "/usr/share/nodejs";
@@ -28,8 +28,8 @@ export interface StartHub {
   readonly stateDir: string;
   readonly ip: string;
   readonly port: number;
-  /** The learners' uids: after the hub stops, none of their processes may be left. */
-  readonly uids: readonly number[];
+  /** The learners' accounts: after the hub stops, none of their processes may be left. */
+  readonly accounts: readonly Pick<PasswdEntry, "user" | "uid" | "gid">[];
   readonly readyTimeoutMs?: number;
 }
 
@@ -57,13 +57,13 @@ export async function startHub(options: StartHub): Promise<RunningHub> {
       await exited;
       clearTimeout(late);
     }
-    for (const uid of options.uids) {
-      for (const pid of processesOf(uid)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // gone already
-        }
+    // one learner's stubborn process must not keep the proxy and the others running: report it last
+    const left: string[] = [];
+    for (const account of options.accounts) {
+      try {
+        await endProcessesOf(account);
+      } catch (e) {
+        left.push((e as Error).message);
       }
     }
     // the proxy, if the hub was killed before it could stop it
@@ -81,6 +81,7 @@ export async function startHub(options: StartHub): Promise<RunningHub> {
     child.stdout?.destroy();
     child.stderr?.destroy();
     log.end();
+    if (left.length) throw new Error(left.join("\n"));
   };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {

@@ -12,10 +12,9 @@
  * solutions and hidden tests), which lose every permission for others.
  */
 import { randomBytes } from "node:crypto";
-import { constants, createWriteStream, existsSync } from "node:fs";
-import { chmod, lchown, lstat, mkdir, open, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, lchown, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { pipeline } from "node:stream/promises";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
@@ -23,7 +22,8 @@ import { stringify } from "csv-stringify/sync";
 import { classNameProblem, openClass } from "./class-file.js";
 import { openPulseStore, pulseFileFor } from "./pulse-store.js";
 import { digestOfSettings, pulseSettingsFor, removePulseSettings, writePulseSettings } from "./pulse-hub.js";
-import { dropFolderOf, makeDropFolder } from "./exchange.js";
+import { dropFolderOf, makeDropFolder, SUBMISSION_MAX_BYTES } from "./exchange.js";
+import { readUntrusted } from "./untrusted-file.js";
 import { HUB_PACKAGES, installCommand, missingPackages } from "./debian-packages.js";
 import { handOutClass, type ClassHandOut } from "./hand-out.js";
 import { hubConfig, HUB_STATE_FILES } from "./hub-config.js";
@@ -413,7 +413,7 @@ export async function removeHub(classesDir: string, className: string, now = new
   if (badName) throw new Error(badName.message);
   const owners = new Map(markedAccounts(className).map((e) => [e.uid, e.user]));
   // first: it ends the learners' processes, so nobody adds a file while we move them
-  const accounts = removeAccounts(className);
+  const accounts = await removeAccounts(className);
   const submissions = await keepSubmissions(classesDir, className, owners, now);
   await rm(hubStateDir(classesDir, className), { recursive: true, force: true });
   await rm(loginsFile(classesDir, className), { force: true });
@@ -442,21 +442,17 @@ async function keepSubmissions(
     const skipped: string[] = [];
     for (const name of names.sort()) {
       // never through a link, and never a file with another name elsewhere (a hard link)
-      const source = await open(path.join(drop, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
-        () => undefined,
-      );
-      const info = await source?.stat();
-      if (!source || !info?.isFile() || info.nlink !== 1) {
-        await source?.close();
+      const read = await readUntrusted(path.join(drop, name), SUBMISSION_MAX_BYTES, { singleLink: true }).catch(() => undefined);
+      if (!read) {
         skipped.push(name);
         continue;
       }
+      const { info } = read;
       const account = owners.get(info.uid) ?? `uid-${info.uid}`;
       await mkdir(path.join(folder, account), { recursive: true, mode: 0o700 });
       const target = path.join(folder, account, name);
       // a new file of root's, 0600: the uid it came from owns nothing here
-      await pipeline(source.createReadStream(), createWriteStream(target, { flags: "wx", mode: 0o600 }));
-      await chmod(target, 0o600);
+      await writeFile(target, read.bytes, { flag: "wx", mode: 0o600 });
       await utimes(target, info.atime, info.ctime);
       rows.push({ file: path.join(account, name), account, uid: info.uid, handedIn: info.ctime.toISOString() });
     }

@@ -127,23 +127,39 @@ export function processesOf(uid: number): number[] {
   return pids;
 }
 
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Ends every process of an account, or throws naming what is left. Killing by id
+ * loses to a process that forks and exits in a loop (its id is stale before the
+ * signal lands), so a shell running as the account sends SIGKILL to `-1`: the
+ * kernel signals every process of that uid in one pass that no fork can slip past.
+ * Repeated until /proc shows none, since a process killed mid-fork may leave a child. Async, so
+ * that a killed child of this very process (a hand-out worker) is reaped meanwhile.
+ */
+export async function endProcessesOf(entry: Pick<PasswdEntry, "user" | "uid" | "gid">, timeoutMs = 10_000): Promise<void> {
+  if (entry.uid === 0) throw new Error("refusing to end the processes of uid 0");
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (processesOf(entry.uid).length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `processes ${processesOf(entry.uid).join(", ")} of ${entry.user} did not end within ${timeoutMs / 1000} s; the account is left in place (end them, then run the same command again)`,
+      );
+    spawnSync("/bin/sh", ["-c", "kill -KILL -1"], { uid: entry.uid, gid: entry.gid, stdio: "ignore" });
+    // a killed process lingers until its parent (or init) reaps it
+    await pause(20);
+  }
+}
+
 /**
  * Removes the class's marked accounts and their homes (ending their processes
- * first, by id); unmarked accounts are never looked at twice. Returns the names removed.
+ * first); unmarked accounts are never looked at twice. Returns the names removed.
  */
-export function removeAccounts(className: string): string[] {
+export async function removeAccounts(className: string): Promise<string[]> {
   const removed: string[] = [];
   for (const entry of markedAccounts(className)) {
-    for (const pid of processesOf(entry.uid)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    // userdel refuses while a process of the user is still being reaped
-    for (let tries = 0; processesOf(entry.uid).length && tries < 50; tries++)
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40);
+    await endProcessesOf(entry);
     run("userdel", ["--remove", entry.user]);
     removed.push(entry.user);
   }
