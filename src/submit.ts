@@ -5,6 +5,7 @@
 // It only works on a class hub: the hub tells your kernel where the class's drop folder is
 // (the ROLLCALL_SUBMIT_DIR variable, or the file ~/.rollcall-submit-dir). In that folder you
 // can add files but not see anyone's, and nobody can see yours.
+import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -70,16 +71,27 @@ export function submit(lesson: string): void {
   // On a Kubernetes hub every server runs as the same Unix user; the hub's name for you is JUPYTERHUB_USER.
   const user = process.env.JUPYTERHUB_USER ?? os.userInfo().username;
   // Only you can read it (0600); the name says who, what and when, but the instructor trusts the file's owner, not its name.
-  try {
-    const fd = openSync(path.join(drop, `${user}+${id}+${stamp(at)}.ipynb`), "wx", 0o600);
+  // Anyone may add a file to the drop folder, so a classmate could take the names of your next
+  // submissions first: a random tail makes a name nobody can guess, and another is tried if taken.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      writeSync(fd, bytes);
-      if (fstatSync(fd).size !== bytes.length) throw new Error("the drop folder did not take the whole notebook");
-    } finally {
-      closeSync(fd);
+      const fd = openSync(path.join(drop, `${user}+${id}+${stamp(at)}-${randomBytes(4).toString("hex")}.ipynb`), "wx", 0o600);
+      try {
+        writeSync(fd, bytes);
+        if (fstatSync(fd).size !== bytes.length) throw new Error("the drop folder did not take the whole notebook");
+      } finally {
+        closeSync(fd);
+      }
+      lastError = undefined;
+      break;
+    } catch (error) {
+      lastError = error;
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") break;
     }
-  } catch (error) {
-    console.log(`Could not submit ${id} to ${drop} (${(error as Error).message}). Try again; if it persists, tell your instructor.`);
+  }
+  if (lastError !== undefined) {
+    console.log(`Could not submit ${id} to ${drop} (${(lastError as Error).message}). Try again; if it persists, tell your instructor.`);
     return;
   }
   const ageMinutes = Math.round((at.getTime() - saved.mtimeMs) / 60000);

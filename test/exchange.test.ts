@@ -23,7 +23,14 @@ const bob: Account = { name: "rc-bob", uid: 2002, gid: 2002, home: "/home/rc-bob
 
 test("a submission's name says user, lesson and time; anything else is no submission", () => {
   assert.deepEqual(parseSubmissionName("rc-ada+01-arrays+20261202T104213123Z.ipynb"), { user: "rc-ada", lesson: "01-arrays" });
-  for (const bad of ["rc-ada+01-arrays.ipynb", "rc-ada+../x+20261202T104213123Z.ipynb", "notes.txt", "rc-ada+01+2026.ipynb"]) {
+  assert.deepEqual(parseSubmissionName("rc-ada+01-arrays+20261202T104213123Z-9f3ac01b.ipynb"), { user: "rc-ada", lesson: "01-arrays" });
+  for (const bad of [
+    "rc-ada+01-arrays.ipynb",
+    "rc-ada+../x+20261202T104213123Z.ipynb",
+    "notes.txt",
+    "rc-ada+01+2026.ipynb",
+    "rc-ada+01-arrays+20261202T104213123Z-x.ipynb",
+  ]) {
     assert.equal(parseSubmissionName(bad), undefined, bad);
   }
 });

@@ -78,6 +78,7 @@ test("a result is written whole: indented JSON with a trailing newline, naming t
     grading.tests.exercises.map((e) => [e.id, "error", 0]),
   );
   assert.deepEqual(await filesUnder(out), ["feedback/ada.html", "gradebook-canvas.csv", "gradebook.csv", "results/ada.json"]);
+  assert.equal((await stat(out)).mode & 0o777, 0o700, "a new out folder is its owner's alone (learners on a class hub must not read it)");
 });
 
 test("a file too large is never read: its error result names the file but has no digest", async () => {

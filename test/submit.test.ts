@@ -100,3 +100,21 @@ test("with no hub, no such notebook, or no lesson name, submit says what to do a
   );
   assert.equal((await readdir(drop)).length, before);
 });
+
+test("a classmate who made files under every name submit would use in the next seconds cannot stop a submission", async () => {
+  const squatted = path.join(scratch, "squatted");
+  await mkdir(squatted);
+  // anyone may add a file to the drop folder: here, one per millisecond of the next 3 s, named for rc-ada
+  const now = Date.now();
+  for (let ms = 0; ms < 3000; ms++) {
+    const at = new Date(now + ms).toISOString().replace(/[-:.]/g, "");
+    await writeFile(path.join(squatted, `rc-ada+01-arrays+${at}.ipynb`), "{}");
+  }
+  process.env.ROLLCALL_SUBMIT_DIR = squatted;
+  assert.match(
+    captureStdout(() => submit("01-arrays")),
+    /^submitted 01-arrays at/,
+  );
+  const mine = (await readdir(squatted)).filter((f) => parseSubmissionName(f)?.user === "rc-ada");
+  assert.equal(mine.length, 3001, "the submission is there beside the squatter's files");
+});

@@ -51,9 +51,9 @@ export async function makeDropFolder(className: string, root = EXCHANGE_ROOT): P
   return drop;
 }
 
-/** `rc-ada+01-arrays+20261202T104213123Z.ipynb`, as `submit()` names it. */
+/** `rc-ada+01-arrays+20261202T104213123Z-9f3ac01b.ipynb`, as `submit()` names it (the random tail is optional: older kits wrote none). */
 export function parseSubmissionName(file: string): { readonly user: string; readonly lesson: string } | undefined {
-  const match = /^([^+/]+)\+([A-Za-z0-9][A-Za-z0-9._-]*)\+(\d{8}T\d{9}Z)\.ipynb$/.exec(file);
+  const match = /^([^+/]+)\+([A-Za-z0-9][A-Za-z0-9._-]*)\+(\d{8}T\d{9}Z)(?:-[0-9a-f]{8})?\.ipynb$/.exec(file);
   return match ? { user: match[1] as string, lesson: match[2] as string } : undefined;
 }
 

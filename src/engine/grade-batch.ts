@@ -7,7 +7,7 @@
  * the batch and the gradebook go on.
  */
 import { createHash } from "node:crypto";
-import { lstat, readdir, readFile, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { gradeSubmission, unreadable, type GradableLesson, type Graded } from "./grade.js";
 import { WorkerPool, type Limits } from "./grade-pool.js";
@@ -190,6 +190,8 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
   const { submissions, problems } = await findSubmissions(inputs, lessonId, options.maxBytes);
   const all = nameSubmissions(submissions);
   const named = shard ? all.filter((s) => inShard(shardKey(s), shard)) : all;
+  // every learner's marks and feedback: on a shared machine (a class hub) not for the learners to read
+  await mkdir(out, { recursive: true, mode: 0o700 });
   await removeTemporaries(out);
   const marker = (finished: boolean): Promise<void> =>
     shard ? writeAtomically(path.join(out, SHARD_MARKER), markerText({ lesson: lessonId, shard, finished })) : Promise.resolve();
