@@ -25,6 +25,7 @@ import {
   freePort,
   handOutToClass,
   instructorName,
+  ipProblem,
   planHub,
   removeHub,
   setUpHub,
@@ -63,11 +64,17 @@ async function main(): Promise<number> {
   if (!parsed) return 2;
   const { values } = parsed;
   const className = values.class;
-  const port = Number(values.port);
-  if (className === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
-    console.error(USAGE);
+  if (className === undefined) {
+    console.error(`--class NAME is needed: the class (npm run class -- list shows them)\n${USAGE}`);
     return 2;
   }
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) {
+    console.error(`--port takes a number from 1 to 65535, not "${values.port}"\n${USAGE}`);
+    return 2;
+  }
+  const badIp = ipProblem(values.ip);
+  if (badIp) return fail([badIp]);
   const dir = values.classes !== undefined ? fromUserFolder(values.classes) : classesDir();
 
   // before anything is installed or made: a mistyped URL costs nothing

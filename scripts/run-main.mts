@@ -19,6 +19,10 @@ export function runMain(command: string, main: () => Promise<number>): void {
       process.exitCode = code;
     },
     (error: unknown) => {
+      if (error instanceof HelpShown) {
+        process.exitCode = 0;
+        return;
+      }
       console.error(
         chalk.red(
           `rollcall ${command} failed (a bug, please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
@@ -29,15 +33,25 @@ export function runMain(command: string, main: () => Promise<number>): void {
   );
 }
 
+/** `--help` was asked for and the usage printed: the command ends there, with 0. */
+class HelpShown extends Error {}
+
 /**
  * The command line as `config` reads it; on an unknown or malformed option, says
  * what was wrong and the usage, and gives undefined (the script then exits 2).
+ * `--help` (or `-h`) prints the usage and ends the command with 0, for every command.
  *
  * @example
  * const parsed = readArgs(USAGE, { options: { out: { type: "string" } } });
  * if (!parsed) return 2;
  */
 export function readArgs<T extends ParseArgsConfig>(usage: string, config: T): ReturnType<typeof parseArgs<T>> | undefined {
+  const args = config.args ?? process.argv.slice(2);
+  const end = args.indexOf("--");
+  if ((end === -1 ? args : args.slice(0, end)).some((a) => a === "--help" || a === "-h")) {
+    console.log(usage);
+    throw new HelpShown();
+  }
   try {
     return parseArgs(config);
   } catch (error) {

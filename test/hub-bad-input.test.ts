@@ -87,6 +87,22 @@ test("a port in use: says to choose another with --port", { skip: !asRoot }, asy
   }
 });
 
+test("--ip that is no address, or an address this machine lacks, says so (never that the port is in use)", { skip: !asRoot }, async () => {
+  const c = await classWith(learners);
+  // JupyterHub takes "" as every network: it must never get that far
+  for (const ip of ["", "localhost", "999.1.1.1"])
+    await refused(c, { ...(await optionsFor(c)), ip }, systemChecks, /--ip takes the address to listen on/);
+  await refused(c, { ...(await optionsFor(c)), ip: "192.0.2.77" }, systemChecks, /this machine has no address 192\.0\.2\.77 to listen on/);
+});
+
+test("--port that is no port number says so", () => {
+  const run = spawnSync(process.execPath, [path.join(projectRoot, "dist", "scripts", "hub.mjs"), "--class", "x", "--port", "abc"], {
+    encoding: "utf8",
+  });
+  assert.equal(run.status, 2);
+  assert.match(run.stderr, /--port takes a number from 1 to 65535, not "abc"/);
+});
+
 test("an account of the same name the kit did not make: refused, and left alone", { skip: !asRoot }, async () => {
   const user = `rc-own${process.pid}`;
   assert.equal(spawnSync("useradd", ["--no-create-home", user]).status, 0);

@@ -73,6 +73,25 @@ test("learners get valid Unix names, prefixed, mapped from their email, and uniq
   assert.equal(planned[2]?.mappedFrom, "ADA");
 });
 
+test("a learner keeps the name on record when the roster changes; a name on record is nobody else's", () => {
+  const kept = new Map([
+    ["ada@school.org", "rc-ada"], // left since
+    ["ada@other.org", "rc-ada-2"],
+  ]);
+  const planned = planAccounts(
+    [
+      { name: "Ada L", email: "ADA@other.org" },
+      { name: "Ada New", email: "ada@new.org" },
+    ],
+    kept,
+  );
+  assert.deepEqual(
+    planned.map((p) => p.user),
+    ["rc-ada-2", "rc-ada-3"],
+  );
+  assert.equal(planned[1]?.why, "taken", "the newcomer's name is numbered because rc-ada is another's, not for its characters");
+});
+
 test("passwords are long, unambiguous and never the same", () => {
   const many = Array.from({ length: 200 }, newPassword);
   assert.equal(new Set(many).size, many.length);

@@ -43,6 +43,8 @@ export const HUB_STATE_FILES = {
   proxyToken: "proxy-token",
   apiToken: "api-token",
   log: "jupyterhub.log",
+  /** Which learner has which account (`hub-setup.ts`). */
+  accounts: "accounts.json",
 } as const;
 
 /** A Python string literal for any text (JSON's escapes are Python's too, for what JSON emits). */

@@ -14,7 +14,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, lchown, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { createServer, isIP } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
@@ -35,6 +35,7 @@ import {
   markedAccounts,
   newPassword,
   passwdEntries,
+  learnerKey,
   planAccounts,
   removeAccounts,
   setPasswords,
@@ -102,14 +103,30 @@ export function checkPulseUrl(text: string): Result<string> {
   return ok(url.href.replace(/\/+$/, ""));
 }
 
-/** True when nothing listens on ip:port (we can bind it). */
-export function portFree(ip: string, port: number): Promise<boolean> {
+/** Why the hub could not listen on ip:port, said for the instructor; undefined when it can (nothing listens there). */
+export function listenProblem(ip: string, port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen({ host: ip, port, exclusive: true }, () => server.close(() => resolve(true)));
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      resolve(
+        error.code === "EADDRINUSE"
+          ? `port ${port} on ${ip} is in use: stop what listens there, or choose another with --port`
+          : error.code === "EADDRNOTAVAIL"
+            ? `this machine has no address ${ip} to listen on: give one of its own (see \`ip -brief address\`), 127.0.0.1 for this machine alone, or 0.0.0.0 for every network`
+            : `cannot listen on ${ip} port ${port} (${error.code ?? error.message}): choose another --port or --ip`,
+      ),
+    );
+    server.listen({ host: ip, port, exclusive: true }, () => server.close(() => resolve(undefined)));
   });
 }
+
+/** What `--ip` must be: an address, never a name or "" (JupyterHub takes "" as every network). */
+export const ipProblem = (ip: string): Problem | undefined =>
+  isIP(ip) === 0
+    ? {
+        message: `--ip takes the address to listen on, e.g. 127.0.0.1 (this machine alone) or 0.0.0.0 (every network), not "${ip}"`,
+      }
+    : undefined;
 
 /** A port the OS says is free on loopback now. */
 export function freePort(): Promise<number> {
@@ -155,7 +172,10 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
       },
     ]);
   }
-  const accounts = planAccounts(learners);
+  const stateDir = hubStateDir(options.classesDir, options.className);
+  const record = await readAccountRecord(stateDir, loginsFile(options.classesDir, options.className));
+  if (!record.ok) return record;
+  const accounts = planAccounts(learners, record.value);
   const entries = passwdEntries();
   const mine = new Set(markedAccounts(options.className, entries).map((e) => e.user));
   const clashes: Problem[] = accounts
@@ -164,14 +184,15 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
       message: `the Unix account ${a.user} (for ${a.learner}) exists and was not made for class ${options.className}: rollcall never touches it. Rename or remove it, then run again.`,
     }));
   if (clashes.length) return failed(clashes);
-  if (!(await portFree(options.ip, options.port))) {
-    return failed([{ message: `port ${options.port} on ${options.ip} is in use: stop what listens there, or choose another with --port` }]);
-  }
+  const badIp = ipProblem(options.ip);
+  if (badIp) return failed([badIp]);
+  const cannotListen = await listenProblem(options.ip, options.port);
+  if (cannotListen) return failed([{ message: cannotListen }]);
   return ok({
     ...options,
     ...(pulseUrl ? { pulseUrl: pulseUrl.value } : {}),
     accounts,
-    stateDir: hubStateDir(options.classesDir, options.className),
+    stateDir,
     loginsFile: loginsFile(options.classesDir, options.className),
     jupyterPath: options.jupyterPath ?? SYSTEM_JUPYTER_PATH,
   });
@@ -181,7 +202,33 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
 export const describeMapping = (a: PlannedAccount): string | undefined =>
   a.mappedFrom === undefined
     ? undefined
-    : `${a.learner} <${a.email}>: "${a.mappedFrom}" is no valid Unix name, so the account is ${a.user}`;
+    : a.why === "taken"
+      ? `${a.learner} <${a.email}>: the account rc-${a.mappedFrom} is another learner's, so theirs is ${a.user}`
+      : `${a.learner} <${a.email}>: "${a.mappedFrom}" is no valid Unix name, so the account is ${a.user}`;
+
+/**
+ * Which learner has which account, from earlier set-ups: `accounts.json` in the hub's state
+ * (learner key → Unix name), else the logins file (classes set up before the record). Without
+ * it a roster change would renumber names, and a learner would get another's home and password.
+ */
+async function readAccountRecord(stateDir: string, logins: string): Promise<Result<Map<string, string>>> {
+  const file = path.join(stateDir, HUB_STATE_FILES.accounts);
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return ok(new Map((await readLogins(logins)).map((row) => [learnerKey(row), row.user])));
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+    return ok(new Map(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === "string")));
+  } catch {
+    return failed([
+      {
+        file,
+        message:
+          "is damaged: it says which learner has which account, and without it a learner could get another's. Put back a copy, or remove the class (--remove) and set it up afresh",
+      },
+    ]);
+  }
+}
 
 /** One row of the logins file the instructor hands out. */
 export interface Login {
@@ -226,6 +273,12 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   await mkdir(plan.stateDir, { recursive: true, mode: 0o700 });
   await chmod(plan.stateDir, 0o700);
 
+  // the record first: a set-up stopped after an account was made still knows whose it is
+  const read = await readAccountRecord(plan.stateDir, plan.loginsFile);
+  if (!read.ok) throw new Error(read.problems.map((p) => `${p.file}: ${p.message}`).join("; "));
+  const record = read.value;
+  for (const a of plan.accounts) record.set(learnerKey({ name: a.learner, email: a.email }), a.user);
+  await writePrivate(path.join(plan.stateDir, HUB_STATE_FILES.accounts), `${JSON.stringify(Object.fromEntries(record), null, 2)}\n`);
   const mine = new Set(markedAccounts(plan.className).map((e) => e.user));
   const fresh = plan.accounts.filter((a) => !mine.has(a.user));
   const logins = await readLogins(plan.loginsFile);

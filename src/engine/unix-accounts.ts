@@ -21,9 +21,15 @@ export interface PlannedAccount {
   readonly email: string;
   readonly learner: string;
   readonly user: string;
-  /** The text the name came from, when characters had to be mapped; the mapping is shown to the instructor. */
+  /** The text the name came from, when it had to change; the change is shown to the instructor. */
   readonly mappedFrom?: string;
+  /** Why it changed: characters a Unix name cannot hold, or the name was another learner's already. */
+  readonly why?: "characters" | "taken";
 }
+
+/** Who a learner is across roster imports: their email as the class file keys it, or their name when they have none. */
+export const learnerKey = (l: { readonly name: string; readonly email: string }): string =>
+  l.email.trim() ? l.email.trim().toLowerCase() : `name:${l.name}`;
 
 /** A valid Unix name as Debian's useradd takes it by default. */
 export const validUnixName = (name: string): boolean => /^[a-z_][a-z0-9_-]*$/.test(name) && name.length <= MAX_NAME;
@@ -31,13 +37,19 @@ export const validUnixName = (name: string): boolean => /^[a-z_][a-z0-9_-]*$/.te
 /**
  * The Unix names of a class: `rc-` and the email's local part (or the name when
  * there is no email), lower-cased, accents dropped, anything else mapped to `-`,
- * cut to 32 characters, and made unique with a number. Pure; same roster, same names.
+ * cut to 32 characters, and made unique with a number. A learner in `kept` (learner
+ * key → name, from earlier set-ups) keeps that name, and nobody else gets it, even
+ * after its learner left: a name is never handed on with the home and password behind it.
+ * Pure; same roster and record, same names.
  *
  * @example
  * planAccounts([{ name: "Zoë O'Neil", email: "Zoe.ONeil@school.org" }]); // → user "rc-zoe-oneil", mappedFrom "Zoe.ONeil"
  */
-export function planAccounts(learners: readonly { readonly name: string; readonly email: string }[]): PlannedAccount[] {
-  const taken = new Set<string>();
+export function planAccounts(
+  learners: readonly { readonly name: string; readonly email: string }[],
+  kept: ReadonlyMap<string, string> = new Map(),
+): PlannedAccount[] {
+  const taken = new Set(kept.values());
   return learners.map((l) => {
     const source = l.email.includes("@") ? l.email.slice(0, l.email.lastIndexOf("@")) : l.email || l.name;
     const cleaned = source
@@ -48,11 +60,14 @@ export function planAccounts(learners: readonly { readonly name: string; readonl
       .replace(/-+/g, "-")
       .replace(/^-|-$/g, "");
     const base = (ACCOUNT_PREFIX + (cleaned || "learner")).slice(0, MAX_NAME).replace(/-$/, "");
-    let user = base;
-    for (let n = 2; taken.has(user); n++) user = `${base.slice(0, MAX_NAME - String(n).length - 1)}-${n}`;
-    taken.add(user);
-    const mapped = cleaned !== source || user !== ACCOUNT_PREFIX + source;
-    return { email: l.email, learner: l.name, user, ...(mapped ? { mappedFrom: source } : {}) };
+    let user = kept.get(learnerKey(l));
+    if (user === undefined) {
+      user = base;
+      for (let n = 2; taken.has(user); n++) user = `${base.slice(0, MAX_NAME - String(n).length - 1)}-${n}`;
+      taken.add(user);
+    }
+    const why = cleaned !== source || base !== ACCOUNT_PREFIX + source ? "characters" : user !== base ? "taken" : undefined;
+    return { email: l.email, learner: l.name, user, ...(why ? { mappedFrom: source, why } : {}) };
   });
 }
 
