@@ -9,7 +9,8 @@
  * `--folders DIR` is an exchange kept as one folder per learner (Kubernetes, deploy/z2jh/): there
  * the folder says who, and no account is looked up.
  */
-import { classAccounts, collect, collectFolders, dropFolderOf } from "../src/engine/exchange.js";
+import { classAccounts, collect, collectFolders, dropFolderOf, parseDueTime } from "../src/engine/exchange.js";
+import { lessonIds } from "../src/engine/lesson-files.js";
 import { fromUserFolder } from "../src/engine/class-file.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { readArgs, runMain } from "./run-main.mjs";
@@ -27,12 +28,23 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const dueMs = parsed.values.due !== undefined ? Date.parse(parsed.values.due) : undefined;
-  if (dueMs !== undefined && Number.isNaN(dueMs)) {
-    console.error(`--due ${parsed.values.due} is no time; write it as ISO, e.g. 2026-12-02T23:59 (local) or 2026-12-02T23:59Z (UTC)`);
+  const dueMs = parsed.values.due !== undefined ? parseDueTime(parsed.values.due) : undefined;
+  if (parsed.values.due !== undefined && dueMs === undefined) {
+    console.error(
+      `--due "${parsed.values.due}" is no time; write it as ISO, e.g. 2026-12-02T23:59 (local), 2026-12-02T23:59Z (UTC), or 2026-12-02 (the end of that day)`,
+    );
     return 2;
   }
   const folders = parsed.values.folders;
+  if (folders !== undefined && parsed.values.drop !== undefined) {
+    console.error(`--drop and --folders are two kinds of exchange: give one\n${USAGE}`);
+    return 2;
+  }
+  const lessons = await lessonIds();
+  if (!lessons.includes(lesson)) {
+    console.error(`there is no lesson "${lesson}" in this course: choose one of ${lessons.join(", ")}`);
+    return 1;
+  }
   const accounts = folders === undefined ? classAccounts(className) : [];
   if (folders === undefined && accounts.length === 0) {
     console.error(`no learner accounts of class ${className} on this machine; set them up with \`npm run hub -- --class ${className}\``);
@@ -47,12 +59,13 @@ async function main(): Promise<number> {
     for (const p of result.problems) console.error(formatProblem(p));
     return 1;
   }
+  if (dueMs !== undefined) console.log(`due ${new Date(dueMs).toString()}: later submissions are left out`);
   for (const note of result.value.notes) console.error(`note: ${note}`);
   const missing = accounts.filter((a) => !result.value.learners.includes(a.name)).map((a) => a.name);
   const of = folders === undefined ? ` of ${accounts.length}` : "";
   console.log(`collected ${lesson} from ${result.value.learners.length}${of} learners into ${out}`);
   if (missing.length > 0) console.log(`nothing from: ${missing.join(", ")}`);
-  console.log(`next: npm run grade -- ${lesson} ${out} --out MARKS`);
+  console.log(`next: npm run grade -- --lesson ${lesson} --out MARKS ${out}   then: npm run return -- ${className} ${lesson} MARKS`);
   return 0;
 }
 

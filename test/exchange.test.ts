@@ -10,6 +10,7 @@ import {
   collectFolders,
   copyCollected,
   droppedFiles,
+  parseDueTime,
   parseSubmissionName,
   planCollect,
   planReturn,
@@ -118,6 +119,13 @@ test("on Kubernetes the folder says who: collect takes each folder's latest, ret
       !(await readFile(path.join(outbound, "zed", "01-arrays.html")).catch(() => undefined)),
       "a folder was made from a page's name",
     );
+
+    // marks of another lesson are not returned as this one's
+    await mkdir(path.join(marks, "results"));
+    await writeFile(path.join(marks, "results", "ada.json"), JSON.stringify({ lesson: "02-random" }));
+    const wrong = await returnToFolders(marks, outbound, "01-arrays");
+    assert.ok(!wrong.ok);
+    assert.match(wrong.problems[0]?.message ?? "", /holds the marks of 02-random, not 01-arrays/);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -160,18 +168,46 @@ test("a submission swapped after collect looked at it (for a link to another's w
       assert.ok(plan.latest.has("rc-me"), "the honest file was planned");
       await make();
       const got = await copyCollected(plan, "01-arrays", out);
-      assert.deepEqual(got.learners, [], swap);
-      assert.match(got.notes.join("\n"), /changed while being collected/, swap);
+      assert.ok(got.ok, swap);
+      assert.deepEqual(got.value.learners, [], swap);
+      assert.match(got.value.notes.join("\n"), /changed while being collected/, swap);
       const copied = await readFile(path.join(out, "rc-me", "01-arrays.ipynb"), "utf8").catch(() => "");
       assert.equal(copied, "", `${swap}: nothing was copied`);
     }
     await rm(file);
     await writeFile(file, '{"cells":[]}');
     const got = await copyCollected(planCollect(await droppedFiles(drop), [me], "01-arrays"), "01-arrays", out);
-    assert.deepEqual(got.learners, ["rc-me"]);
+    assert.ok(got.ok);
+    assert.deepEqual(got.value.learners, ["rc-me"]);
     assert.equal((await stat(out)).mode & 0o777, 0o700, "the collected folder is the instructor's alone");
     assert.equal((await stat(path.join(out, "rc-me", "01-arrays.ipynb"))).mode & 0o777, 0o600);
+
+    // collected again with nothing from rc-me this time: last time's copy must not be graded as this time's
+    await rm(file);
+    const again = await copyCollected(planCollect(await droppedFiles(drop), [me], "01-arrays"), "01-arrays", out);
+    assert.ok(again.ok);
+    assert.deepEqual(again.value.learners, []);
+    assert.equal(await stat(path.join(out, "rc-me", "01-arrays.ipynb")).catch(() => undefined), undefined, "the earlier copy is gone");
+    assert.match(again.value.notes.join("\n"), /from an earlier collect, with nothing from rc-me this time: removed/);
+
+    // an OUT that cannot be a folder says so, as a problem
+    const notFolder = path.join(dir, "a-file");
+    await writeFile(notFolder, "");
+    const refused = await copyCollected(planCollect([], [me], "01-arrays"), "01-arrays", notFolder);
+    assert.ok(!refused.ok);
+    assert.match(refused.problems[0]?.message ?? "", /cannot be made a folder here \(EEXIST\): choose another OUT/);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("--due takes ISO times, local unless zoned, a date alone for the end of that day, and nothing Date.parse would guess", () => {
+  assert.equal(parseDueTime("2026-12-02T23:59"), new Date(2026, 11, 2, 23, 59).getTime());
+  assert.equal(parseDueTime("2026-12-02 23:59:30"), new Date(2026, 11, 2, 23, 59, 30).getTime());
+  assert.equal(parseDueTime("2026-12-02"), new Date(2026, 11, 2, 23, 59, 59, 999).getTime());
+  assert.equal(parseDueTime("2026-12-02T23:59Z"), Date.UTC(2026, 11, 2, 23, 59));
+  assert.equal(parseDueTime("2026-12-02T23:59:00.5+01:30"), Date.UTC(2026, 11, 2, 22, 29, 0, 500));
+  for (const bad of ["Dec 2", "2", "2026-13-01", "2026-02-30", "2026-12-02T24:00", "tomorrow", "2026-12-02T23:59 +1"]) {
+    assert.equal(parseDueTime(bad), undefined, bad);
   }
 });

@@ -5,7 +5,7 @@
  * (each learner's feedback page into their own home). Who a file is from is its owner's uid, never
  * its name; when it was handed in is its ctime, which a learner cannot set back.
  */
-import { chmod, chown, lstat, mkdir, readdir, readFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { asLearner } from "./as-learner.js";
 import { writeAtomically } from "./atomic-write.js";
@@ -55,6 +55,34 @@ export async function makeDropFolder(className: string, root = EXCHANGE_ROOT): P
 export function parseSubmissionName(file: string): { readonly user: string; readonly lesson: string } | undefined {
   const match = /^([^+/]+)\+([A-Za-z0-9][A-Za-z0-9._-]*)\+(\d{8}T\d{9}Z)(?:-[0-9a-f]{8})?\.ipynb$/.exec(file);
   return match ? { user: match[1] as string, lesson: match[2] as string } : undefined;
+}
+
+/**
+ * The due time `--due` gives, in ms: an ISO date and time (`2026-12-02T23:59`, local unless it
+ * ends in `Z` or an offset such as `+01:00`), or a date alone for the end of that day (local).
+ * Anything else, including what `Date.parse` would guess at ("Dec 2", "2026-13-45"), is undefined.
+ */
+export function parseDueTime(text: string): number | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})?)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, sec, frac, zone] = match;
+  const parts = [Number(y), Number(mo) - 1, Number(d), Number(h ?? 23), Number(mi ?? 59), Number(sec ?? (h ? 0 : 59))] as const;
+  const ms = frac !== undefined ? Number(frac.padEnd(3, "0")) : h ? 0 : 999;
+  const local = new Date(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], ms);
+  // a field out of range rolls over in Date (Feb 30 → Mar 2): not a time anyone meant
+  if (
+    local.getFullYear() !== parts[0] ||
+    local.getMonth() !== parts[1] ||
+    local.getDate() !== parts[2] ||
+    local.getHours() !== parts[3] ||
+    local.getMinutes() !== parts[4] ||
+    local.getSeconds() !== parts[5]
+  )
+    return undefined;
+  if (zone === undefined) return local.getTime();
+  const utc = Date.UTC(...parts, ms);
+  const offset = zone === "Z" ? 0 : (zone.startsWith("-") ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
+  return utc - offset;
 }
 
 /** One file in the drop folder, as `lstat` saw it. */
@@ -139,8 +167,12 @@ export async function droppedFiles(dir: string, ownerUid?: number): Promise<Drop
  * the inode planned: a learner who swaps their file for a link, a FIFO or a growing file between
  * the look and the copy gets a note, and no one else's work.
  */
-export async function copyCollected(plan: CollectPlan, lesson: string, out: string): Promise<Collected> {
-  await mkdir(out, { recursive: true, mode: 0o700 });
+export async function copyCollected(plan: CollectPlan, lesson: string, out: string): Promise<Result<Collected>> {
+  const made = await mkdir(out, { recursive: true, mode: 0o700 }).then(
+    () => undefined,
+    (error: NodeJS.ErrnoException) => error,
+  );
+  if (made) return failed([{ file: out, message: `cannot be made a folder here (${made.code ?? made.message}): choose another OUT` }]);
   const learners: string[] = [];
   const notes = [...plan.notes];
   for (const [learner, f] of plan.latest) {
@@ -149,11 +181,33 @@ export async function copyCollected(plan: CollectPlan, lesson: string, out: stri
       notes.push(`${f.file}: changed while being collected (${read instanceof Error ? read.message : "another file"}): skipped`);
       continue;
     }
-    await mkdir(path.join(out, learner), { recursive: true, mode: 0o700 });
-    await writeAtomically(path.join(out, learner, `${lesson}.ipynb`), read.bytes, 0o600);
+    const target = path.join(out, learner, `${lesson}.ipynb`);
+    try {
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await writeAtomically(target, read.bytes, 0o600);
+    } catch (error) {
+      return failed([
+        {
+          file: target,
+          message: `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose another OUT`,
+        },
+      ]);
+    }
     learners.push(learner);
   }
-  return { learners: learners.sort(), notes };
+  // a copy from an earlier collect would be graded as if handed in this time
+  for (const entry of await readdir(out, { withFileTypes: true })) {
+    if (!entry.isDirectory() || learners.includes(entry.name)) continue;
+    const stale = path.join(out, entry.name, `${lesson}.ipynb`);
+    if (
+      await rm(stale).then(
+        () => true,
+        () => false,
+      )
+    )
+      notes.push(`${stale}: from an earlier collect, with nothing from ${entry.name} this time: removed`);
+  }
+  return ok({ learners: learners.sort(), notes });
 }
 
 /** Copies each learner's latest submission to `out/<account>/<lesson>.ipynb`. */
@@ -167,7 +221,7 @@ export async function collect(
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
   const files = await droppedFiles(drop).catch(() => undefined);
   if (!files) return failed([{ file: drop, message: "cannot read the class's drop folder; is this the hub's machine, and are you root?" }]);
-  return ok(await copyCollected(planCollect(files, accounts, lesson, dueMs), lesson, out));
+  return copyCollected(planCollect(files, accounts, lesson, dueMs), lesson, out);
 }
 
 /** A learner's folder name on a Kubernetes exchange: KubeSpawner's escaped `{username}`. */
@@ -194,7 +248,7 @@ export async function collectFolders(root: string, lesson: string, out: string, 
   const folders = await learnerFolders(root);
   if (!folders) return failed([{ file: root, message: "cannot read the exchange's inbound folder; mount the exchange volume here" }]);
   const files = (await Promise.all(folders.map((f) => droppedFiles(f.home, f.uid)))).flat();
-  return ok(await copyCollected(planCollect(files, folders, lesson, dueMs), lesson, out));
+  return copyCollected(planCollect(files, folders, lesson, dueMs), lesson, out);
 }
 
 /** Which feedback page goes to which home; a name that is no account of the class is reported, never written. */
@@ -231,17 +285,38 @@ export interface Returned {
   readonly problems: readonly Problem[];
 }
 
-/** The pages `npm run grade` wrote into `marks/feedback/`; undefined when there is no such folder. */
-async function feedbackPages(marks: string): Promise<{ folder: string; pages: string[] | undefined }> {
+/**
+ * The pages `npm run grade` wrote into `marks/feedback/`, or why they are not for `lesson`: no
+ * such folder, or marks of another lesson (each result names its lesson; a grade folder holds one).
+ */
+async function feedbackPages(marks: string, lesson: string): Promise<Result<{ folder: string; pages: string[] }>> {
   const folder = path.join(marks, "feedback");
-  return { folder, pages: await readdir(folder).catch(() => undefined) };
+  const pages = await readdir(folder).catch(() => undefined);
+  if (!pages) return failed([{ file: folder, message: "holds no feedback pages; pass the folder `npm run grade` wrote (its --out)" }]);
+  const results = path.join(marks, "results");
+  const first = (await readdir(results).catch(() => [] as string[])).find((f) => f.endsWith(".json"));
+  let graded: unknown;
+  try {
+    if (first) graded = (JSON.parse(await readFile(path.join(results, first), "utf8")) as { lesson?: unknown }).lesson;
+  } catch {
+    // a damaged result says nothing of the lesson; the pages are still the grader's
+  }
+  if (typeof graded === "string" && graded !== lesson)
+    return failed([
+      {
+        file: marks,
+        message: `holds the marks of ${graded}, not ${lesson}: return them as ${graded}, or pass the folder graded for ${lesson}`,
+      },
+    ]);
+  return ok({ folder, pages });
 }
 
 /** Puts `marks/feedback/<account>.html` into that account's home as `feedback/<lesson>.html`, and nowhere else. */
 export async function returnFeedback(marks: string, accounts: readonly Account[], lesson: string): Promise<Result<Returned>> {
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
-  const { folder, pages } = await feedbackPages(marks);
-  if (!pages) return failed([{ file: folder, message: "holds no feedback pages; pass the folder `npm run grade` wrote (its --out)" }]);
+  const found = await feedbackPages(marks, lesson);
+  if (!found.ok) return found;
+  const { folder, pages } = found.value;
   const plan = planReturn(pages, accounts);
   const problems: Problem[] = plan.unknown.map((page) => ({
     file: path.join(folder, page),
@@ -269,8 +344,9 @@ export async function returnFeedback(marks: string, accounts: readonly Account[]
  */
 export async function returnToFolders(marks: string, root: string, lesson: string): Promise<Result<Returned>> {
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
-  const { folder, pages } = await feedbackPages(marks);
-  if (!pages) return failed([{ file: folder, message: "holds no feedback pages; pass the folder `npm run grade` wrote (its --out)" }]);
+  const found = await feedbackPages(marks, lesson);
+  if (!found.ok) return found;
+  const { folder, pages } = found.value;
   const learners = await learnerFolders(root);
   if (!learners) return failed([{ file: root, message: "cannot read the exchange's outbound folder; mount the exchange volume here" }]);
   const plan = planReturn(pages, learners);
