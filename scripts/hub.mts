@@ -30,7 +30,10 @@ import {
   removeHub,
   setUpHub,
   systemChecks,
+  hubStateDir,
+  type HubPlan,
 } from "../src/engine/hub-setup.js";
+import { lockHub } from "../src/engine/hub-lock.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { formatProblem, type Problem } from "../src/engine/problem.js";
 import { markedAccounts } from "../src/engine/unix-accounts.js";
@@ -85,7 +88,9 @@ async function main(): Promise<number> {
   if (badName) return fail([badName]);
   if (values.remove) {
     if (!systemChecks.isRoot()) return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }]);
-    const removed = await removeHub(dir, className);
+    const locked = await lockHub(hubStateDir(dir, className), className);
+    if (!locked.ok) return fail(locked.problems);
+    const removed = await removeHub(dir, className).finally(() => locked.value.release());
     console.log(
       removed.accounts.length ? `removed ${removed.accounts.join(", ")} and their homes` : `no accounts of class ${className} to remove`,
     );
@@ -120,24 +125,20 @@ async function main(): Promise<number> {
     ...(values.pulse !== undefined ? { pulseUrl: values.pulse } : {}),
   });
   if (!plan.ok) return fail(plan.problems);
-  for (const line of plan.value.accounts.map(describeMapping)) if (line !== undefined) console.log(line);
-  const setUp = await setUpHub(plan.value, { hubPort: await freePort(), proxyApiPort: await freePort() });
-  if (setUp.created.length)
-    console.log(`made ${setUp.created.length} accounts; their passwords are in ${plan.value.loginsFile} (only root can read it)`);
-  if (setUp.existing.length) console.log(`${setUp.existing.length} accounts were there already: their passwords are unchanged`);
-  if (setUp.pulseWritten.length)
-    console.log(
-      `the class pulse is on: ${setUp.pulseWritten.length} learners have ~/.rollcall-pulse.json for ${plan.value.pulseUrl}, each with a new token`,
-    );
-  if (setUp.pulseRemoved.length)
-    console.log(
-      `the class pulse is off: removed ~/.rollcall-pulse.json of ${setUp.pulseRemoved.join(", ")} (start with --pulse URL to turn it on)`,
-    );
-  for (const note of setUp.notes) console.log(chalk.yellow(note));
+  const locked = await lockHub(plan.value.stateDir, className);
+  if (!locked.ok) return fail(locked.problems);
+  try {
+    return await run(plan.value, port, values.ip, className);
+  } finally {
+    await locked.value.release();
+  }
+}
 
-  const accounts = markedAccounts(className);
-  // Ctrl-C is ours from before the hub starts: a signal before the handlers would end this
-  // process at once and leave the hub (its own process group), the proxy and the servers behind.
+/** Sets the class up and runs its hub until Ctrl-C (or until it ends by itself): the exit code. */
+async function run(plan: HubPlan, port: number, ip: string, className: string): Promise<number> {
+  // Ctrl-C is ours from before the set-up: a signal while accounts are made would end this process
+  // between an account and its line in the logins file; later, it would leave the hub (its own
+  // process group), the proxy and the servers behind. So a signal is noted, and acted on when safe.
   let stopRequested = false;
   const signalled = new Promise<void>((resolve) => {
     const onSignal = (): void => {
@@ -147,17 +148,38 @@ async function main(): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
   });
-  const hub = await startHub({ configFile: setUp.configFile, stateDir: plan.value.stateDir, ip: values.ip, port, accounts });
+  for (const line of plan.accounts.map(describeMapping)) if (line !== undefined) console.log(line);
+  const setUp = await setUpHub(plan, { hubPort: await freePort(), proxyApiPort: await freePort() });
+  if (setUp.created.length)
+    console.log(`made ${setUp.created.length} accounts; their passwords are in ${plan.loginsFile} (only root can read it)`);
+  if (setUp.existing.length) console.log(`${setUp.existing.length} accounts were there already: their passwords are unchanged`);
+  if (setUp.pulseWritten.length)
+    console.log(
+      `the class pulse is on: ${setUp.pulseWritten.length} learners have ~/.rollcall-pulse.json for ${plan.pulseUrl}, each with a new token`,
+    );
+  if (setUp.pulseRemoved.length)
+    console.log(
+      `the class pulse is off: removed ~/.rollcall-pulse.json of ${setUp.pulseRemoved.join(", ")} (start with --pulse URL to turn it on)`,
+    );
+  for (const note of setUp.notes) console.log(chalk.yellow(note));
+
+  if (stopRequested) {
+    console.log("stopped before the hub started (the set-up is complete: the same command starts it).");
+    console.log("stopped.");
+    return 0;
+  }
+  const accounts = markedAccounts(className);
+  const hub = await startHub({ configFile: setUp.configFile, stateDir: plan.stateDir, ip, port, accounts });
   if (!stopRequested)
     console.log(
       chalk.green(
-        `class ${className} is on ${hub.url}  (log in as a learner with the logins file; ${plan.value.admin} is admin). Ctrl-C stops it.`,
+        `class ${className} is on ${hub.url}  (log in as a learner with the logins file; ${plan.admin} is admin). Ctrl-C stops it.`,
       ),
     );
   await Promise.race([signalled, hub.exited]);
   if (!stopRequested) {
     await hub.stop();
-    console.error(chalk.red(`jupyterhub ended by itself; its log is in ${plan.value.stateDir}`));
+    console.error(chalk.red(`jupyterhub ended by itself; its log is in ${plan.stateDir}`));
     return 1;
   }
   console.log("stopping the hub, the proxy and every learner's server…");
