@@ -9,10 +9,12 @@ servers start at once on a small machine:
   row repeat one or more most times), and the hub then takes another server's answer
   for this one's. These ports come from below the range the system hands out for
   port 0, so no random pick can take one, and no two learners are given the same. A
-  port something else holds is passed over, and a server is taken for the learner's
-  only once the learner's own account listens on its port: another learner who
-  listens there first (the ports are known in advance) gets the start refused, never
-  the learner's browser.
+  port something else holds (on any address, IPv4 or IPv6) is passed over, and a
+  server is taken for the learner's only once the learner's own account listens on
+  its port: another learner who starts listening there in between gets the start
+  refused, never the learner's browser, and the port is given up, so the next start
+  gets another. Ports are picked at random in the range, so nobody can know ahead
+  which port a learner's next server will have.
 - A server is forked from fork_server.py, which has imported the
   single-user app once, instead of started as a new Python (see that file for what
   it may do and why it cannot make a server different). When the fork server cannot
@@ -24,6 +26,7 @@ import asyncio
 import json
 import os
 import pwd
+import random
 import select
 import signal
 import socket
@@ -48,7 +51,10 @@ PORTS_FROM = max(1024, PORTS_TO - 8192)
 
 
 def _bindable(port):
-    """Whether a server could listen on `port` now (SO_REUSEADDR, as Tornado binds: a port in TIME_WAIT is free)."""
+    """Whether a server could listen on `port` now, and nothing listens there on any address
+    (SO_REUSEADDR, as Tornado binds: a port in TIME_WAIT is free)."""
+    if _listening(port):
+        return False
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -62,8 +68,8 @@ class ServerPorts:
     """Which learner's server has which port, for the hub's life."""
 
     def __init__(self, learners):
-        self.order = sorted(learners)
         self.given = {}
+        self.pick = random.SystemRandom()
 
     def port_for(self, user):
         mine = self.given.get(user)
@@ -71,13 +77,17 @@ class ServerPorts:
             return mine
         others = {p for u, p in self.given.items() if u != user}
         size = PORTS_TO - PORTS_FROM
-        first = self.order.index(user) if user in self.order else 0
+        first = self.pick.randrange(size)
         for step in range(size):
             port = PORTS_FROM + (first + step) % size
             if port not in others and _bindable(port):
                 self.given[user] = port
                 return port
         raise RuntimeError(f"no free port for a learner's server from {PORTS_FROM} to {PORTS_TO}")
+
+    def give_up(self, user):
+        """The learner's port is another's now: their next start picks a new one."""
+        self.given.pop(user, None)
 
 
 #: What of the hub's environment a learner's server gets (LocalProcessSpawner's env_keep
@@ -210,6 +220,7 @@ def class_spawner(learners):
                 owners = _listening(self.port)
                 if owners - {uid}:
                     await self.stop(now=True)
+                    ports.give_up(self.user.name)
                     raise RuntimeError(f"port {self.port} of {self.user.name}'s server is held by another account (uid {sorted(owners - {uid})})")
                 if owners:
                     return
