@@ -1,6 +1,7 @@
 /**
  * The kit's Jupyter config (src/engine/jupyter-config/): Notebook 6 sends a kernel's
- * messages without Nagle's delay. Installed with the kernelspec, put on
+ * messages without Nagle's delay, and jupyter_client parses each header date once.
+ * Installed with the kernelspec, put on
  * JUPYTER_CONFIG_PATH by `npm start` (jupyterEnv) and by the class server, and loaded
  * by a real Notebook 6 started the way `npm start` starts it.
  */
@@ -53,6 +54,47 @@ print(json.dumps(calls))
   const { stdout } = await run(await notebookPython(), ["-c", probe, config]);
   // a websocket whose Nagle cannot be switched off opens all the same
   assert.deepEqual(JSON.parse(stdout), [["nodelay", true], ["open", "k1"], ["warning"], ["open", "k2"]]);
+});
+
+test("the config keeps each header date jupyter_client parses, once however often it is loaded: the same datetime, an error raised every time", async () => {
+  const dataDir = path.join(await scratch, "dates");
+  await installKernelSpec(dataDir, projectRoot);
+  const config = path.join(kitConfigDir(dataDir), "jupyter_notebook_config.py");
+  const probe = `
+import json, runpy, sys, warnings
+warnings.simplefilter("ignore")
+from jupyter_client import jsonutil, session
+dates = ["2026-12-03T13:20:00.123Z", "2026-12-03T13:20:00.123456+01:00", "2026-12-03T13:20:00", "not a date"]
+before = [repr(jsonutil.parse_date(d)) for d in dates]
+slow = jsonutil._dateutil_parse
+runpy.run_path(sys.argv[1])
+runpy.run_path(sys.argv[1])
+after = [repr(jsonutil.parse_date(d)) for d in dates + dates]
+errors = []
+for _ in range(2):
+    try:
+        jsonutil.parse_date("2026-02-30T00:00:00Z")
+    except ValueError as error:
+        errors.append(type(error).__name__)
+info = jsonutil._dateutil_parse.cache_info()
+msg = session.Session(key=b"k").msg("status", {"execution_state": "idle"})
+print(json.dumps({"before": before, "after": after, "wrappedOnce": jsonutil._dateutil_parse.__wrapped__ is slow, "hits": info.hits, "errors": errors,
+  "session": repr(session.extract_dates({"date": "2026-12-03T13:20:00.5Z"})["date"])}))
+`;
+  const { stdout } = await run(await notebookPython(), ["-c", probe, config]);
+  const seen = JSON.parse(stdout) as {
+    before: string[];
+    after: string[];
+    wrappedOnce: boolean;
+    hits: number;
+    errors: string[];
+    session: string;
+  };
+  assert.deepEqual(seen.after, [...seen.before, ...seen.before], "the same datetime as dateutil's, for each string");
+  assert.equal(seen.wrappedOnce, true, "loaded twice, the parse is kept once, not wrapped twice");
+  assert.ok(seen.hits >= 3, `the second time a date is asked for, it is not parsed again (${seen.hits} hits)`);
+  assert.equal(seen.errors.length, 2, "a date that is none raises each time");
+  assert.match(seen.session, /^datetime\.datetime\(2026, 12, 3, 13, 20, 0, 500000, tzinfo=/, "the parse the session uses is the kept one");
 });
 
 test("whatever the umask, the kernelspec and the config are writable by their owner only (every learner's server runs them)", async () => {

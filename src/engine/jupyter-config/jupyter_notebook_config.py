@@ -26,3 +26,21 @@ if ZMQChannelsHandler is not None and not getattr(ZMQChannelsHandler, "rollcall_
 
     ZMQChannelsHandler.open = _open_without_nagle
     ZMQChannelsHandler.rollcall_nodelay = True
+
+# jupyter_client 7 parses the dates in every message's header with dateutil, and
+# Notebook 6 deserializes each of a kernel's messages twice (once to record the
+# kernel's activity, once for the websocket), each with its parent's header, which is
+# the same for every message of a cell: on a class server that parsing was a third of
+# a learner's server's CPU for each cell. The same string always parses to the same
+# datetime (an immutable value), so each is parsed once and the answer kept (the last
+# 512); an error is never kept, and raised again each time.
+try:
+    import functools as _functools
+
+    from jupyter_client import jsonutil as _jsonutil
+except ImportError:  # no jupyter_client here
+    _jsonutil = None
+
+if _jsonutil is not None and callable(getattr(_jsonutil, "_dateutil_parse", None)) and not getattr(_jsonutil, "rollcall_kept_dates", False):
+    _jsonutil._dateutil_parse = _functools.lru_cache(maxsize=512)(_jsonutil._dateutil_parse)
+    _jsonutil.rollcall_kept_dates = True
