@@ -13,7 +13,9 @@
  * those, and moves the class's submissions into classes/ (root's only), out of reach of any
  * account that gets a removed learner's uid later.
  */
+import { existsSync } from "node:fs";
 import { chalk } from "zx";
+import { dropFolderOf } from "../src/engine/exchange.js";
 import { classNameProblem, classesDir, fromUserFolder } from "../src/engine/class-file.js";
 import { HUB_PACKAGES, installMissing } from "../src/engine/debian-packages.js";
 import { startHub } from "../src/engine/hub-run.js";
@@ -88,6 +90,8 @@ async function main(): Promise<number> {
   if (badName) return fail([badName]);
   if (values.remove) {
     if (!systemChecks.isRoot()) return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }]);
+    if (!markedAccounts(className).length && !existsSync(hubStateDir(dir, className)) && !existsSync(dropFolderOf(className)))
+      return fail([{ message: `nothing of class ${className} is on this machine to remove: is the name right? (npm run class -- list)` }]);
     const locked = await lockHub(hubStateDir(dir, className), className);
     if (!locked.ok) return fail(locked.problems);
     const removed = await removeHub(dir, className).finally(() => locked.value.release());
@@ -101,6 +105,12 @@ async function main(): Promise<number> {
   if (values["hand-out"]) {
     if (!systemChecks.isRoot())
       return fail([{ message: "handing out into learners' homes needs root: sudo npm run hub -- --class NAME --hand-out" }]);
+    if (!markedAccounts(className).length)
+      return fail([
+        {
+          message: `class ${className} has no learner accounts on this machine: set it up first (sudo npm run hub -- --class ${className})`,
+        },
+      ]);
     const handed = await handOutToClass(className, projectRoot);
     if (!handed.ok) return fail(handed.problems);
     for (const report of handed.value.reports) for (const line of describeHandOut(report)) console.log(`${report.home}: ${line}`);

@@ -14,7 +14,7 @@ import { after, test } from "node:test";
 import { describeMapping, freePort, planHub, removeHub, systemChecks, type HubChecks, type HubOptions } from "../src/engine/hub-setup.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { projectRoot } from "../src/engine/paths.js";
-import { markedAccounts, passwdEntries } from "../src/engine/unix-accounts.js";
+import { accountMarker, markedAccounts, passwdEntries } from "../src/engine/unix-accounts.js";
 import { hubClass, type HubClass } from "./support/hub-class.js";
 
 const asRoot = process.getuid?.() === 0;
@@ -121,6 +121,33 @@ test("an account of the same name the kit did not make: refused, and left alone"
   } finally {
     spawnSync("userdel", [user]);
   }
+});
+
+test("an account another class made: refused, naming that class", { skip: !asRoot }, async () => {
+  const user = `rc-two${process.pid}`;
+  assert.equal(spawnSync("useradd", ["--no-create-home", "--comment", accountMarker("otherclass"), user]).status, 0);
+  try {
+    const c = await classWith([{ name: "Two", email: `two${process.pid}@school.org` }]);
+    await refused(
+      c,
+      await optionsFor(c),
+      systemChecks,
+      new RegExp(`the Unix account ${user} .* is a learner's of class otherclass: .*--class otherclass --remove`),
+    );
+  } finally {
+    spawnSync("userdel", [user]);
+  }
+});
+
+test("--remove or --hand-out of a class that is not on this machine says so, and exits 1", { skip: !asRoot }, () => {
+  const hub = path.join(projectRoot, "dist", "scripts", "hub.mjs");
+  const name = `nosuch${process.pid}`;
+  const removed = spawnSync(process.execPath, [hub, "--class", name, "--remove"], { encoding: "utf8" });
+  assert.equal(removed.status, 1);
+  assert.match(removed.stderr, new RegExp(`nothing of class ${name} is on this machine to remove: is the name right\\?`));
+  const handed = spawnSync(process.execPath, [hub, "--class", name, "--hand-out"], { encoding: "utf8" });
+  assert.equal(handed.status, 1);
+  assert.match(handed.stderr, new RegExp(`class ${name} has no learner accounts on this machine: set it up first`));
 });
 
 test("a name that is no valid Unix name is mapped, and the mapping is said", { skip: !asRoot }, async () => {

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, lchown, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, lchown, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { createServer, isIP } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -180,9 +180,15 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
   const mine = new Set(markedAccounts(options.className, entries).map((e) => e.user));
   const clashes: Problem[] = accounts
     .filter((a) => !mine.has(a.user) && entries.some((e) => e.user === a.user))
-    .map((a) => ({
-      message: `the Unix account ${a.user} (for ${a.learner}) exists and was not made for class ${options.className}: rollcall never touches it. Rename or remove it, then run again.`,
-    }));
+    .map((a) => {
+      const other = entries.find((e) => e.user === a.user)?.gecos.match(/^rollcall\/(.+)$/)?.[1];
+      return {
+        message:
+          other !== undefined
+            ? `the Unix account ${a.user} (for ${a.learner}) is a learner's of class ${other}: one machine gives a name to one class. Remove class ${other} first (npm run hub -- --class ${other} --remove), or run this class on another machine.`
+            : `the Unix account ${a.user} (for ${a.learner}) exists and was not made for class ${options.className}: rollcall never touches it. Rename or remove it, then run again.`,
+      };
+    });
   if (clashes.length) return failed(clashes);
   const badIp = ipProblem(options.ip);
   if (badIp) return failed([badIp]);
@@ -412,15 +418,15 @@ const answers = (url: string): Promise<boolean> =>
  */
 async function linkKit(home: string, uid: number, gid: number, projectRoot: string): Promise<void> {
   const link = path.join(home, "node_modules");
-  if (
-    await lstat(link).then(
-      () => true,
-      () => false,
-    )
-  )
-    return;
-  await symlink(path.join(projectRoot, "node_modules"), link);
-  await lchown(link, uid, gid);
+  // the home is the learner's: whatever is at that name, made before or while we look, is theirs and stays
+  const made = await symlink(path.join(projectRoot, "node_modules"), link).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === "EEXIST") return false;
+      throw error;
+    },
+  );
+  if (made) await lchown(link, uid, gid);
 }
 
 /** The parts of the project no learner may read (see the header). */
