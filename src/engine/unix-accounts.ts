@@ -161,7 +161,16 @@ export async function endProcessesOf(entry: Pick<PasswdEntry, "user" | "uid" | "
       throw new Error(
         `processes ${processesOf(entry.uid).join(", ")} of ${entry.user} did not end within ${timeoutMs / 1000} s; the account is left in place (end them, then run the same command again)`,
       );
-    spawnSync("/bin/sh", ["-c", "kill -KILL -1"], { uid: entry.uid, gid: entry.gid, stdio: "ignore" });
+    const asThem = spawnSync("/bin/sh", ["-c", "kill -KILL -1"], { uid: entry.uid, gid: entry.gid, stdio: "ignore" });
+    // a uid at its process limit cannot start the shell: then by id, which a fork loop may outrun, but not forever
+    if (asThem.error || asThem.status === 127)
+      for (const pid of processesOf(entry.uid)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
     // a killed process lingers until its parent (or init) reaps it
     await pause(20);
   }
