@@ -73,28 +73,30 @@ export function submit(lesson: string): void {
   // Only you can read it (0600); the name says who, what and when, but the instructor trusts the file's owner, not its name.
   // Anyone may add a file to the drop folder, so a classmate could take the names of your next
   // submissions first: a random tail makes a name nobody can guess, and another is tried if taken.
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
+  const failed = writeUnderNewName(() => path.join(drop, `${user}+${id}+${stamp(at)}-${randomBytes(4).toString("hex")}.ipynb`), bytes);
+  if (failed) {
+    console.log(`Could not submit ${id} to ${drop} (${failed.message}). Try again; if it persists, tell your instructor.`);
+    return;
+  }
+  const ageMinutes = Math.round((at.getTime() - saved.mtimeMs) / 60000);
+  const note = ageMinutes >= 2 ? ` If you changed it since, save (Ctrl-S) and submit again.` : "";
+  console.log(`submitted ${id} at ${clock(at)} (saved ${clock(saved.mtime)}).${note}`);
+}
+
+/** Writes `bytes` to a file of its own (0600) at a fresh `name()`, trying another name when one is taken; the error if it could not. */
+function writeUnderNewName(name: () => string, bytes: Buffer, attempts = 5): Error | undefined {
+  for (let attempt = 1; ; attempt++) {
     try {
-      const fd = openSync(path.join(drop, `${user}+${id}+${stamp(at)}-${randomBytes(4).toString("hex")}.ipynb`), "wx", 0o600);
+      const fd = openSync(name(), "wx", 0o600);
       try {
         writeSync(fd, bytes);
         if (fstatSync(fd).size !== bytes.length) throw new Error("the drop folder did not take the whole notebook");
       } finally {
         closeSync(fd);
       }
-      lastError = undefined;
-      break;
+      return undefined;
     } catch (error) {
-      lastError = error;
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") break;
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt === attempts) return error as Error;
     }
   }
-  if (lastError !== undefined) {
-    console.log(`Could not submit ${id} to ${drop} (${(lastError as Error).message}). Try again; if it persists, tell your instructor.`);
-    return;
-  }
-  const ageMinutes = Math.round((at.getTime() - saved.mtimeMs) / 60000);
-  const note = ageMinutes >= 2 ? ` If you changed it since, save (Ctrl-S) and submit again.` : "";
-  console.log(`submitted ${id} at ${clock(at)} (saved ${clock(saved.mtime)}).${note}`);
 }

@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test, after } from "node:test";
-import { freePort, planHub } from "../src/engine/hub-setup.js";
-import { systemChecks } from "../src/engine/hub-setup.js";
+import { freePort, planHub, systemChecks } from "../src/engine/hub-setup.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { hubClass, type HubClass } from "./support/hub-class.js";
 
