@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import { after, test } from "node:test";
+import { projectRoot } from "../src/engine/paths";
 import { createAccount, endProcessesOf, passwdEntries, processesOf, removeAccounts } from "../src/engine/unix-accounts";
 
 const asRoot = process.getuid?.() === 0 && spawnSync("useradd", ["--help"]).status === 0;
@@ -62,4 +64,17 @@ test("removing the class's accounts ends such processes first, then removes the 
     undefined,
     "the account is gone",
   );
+});
+
+test("a learner at the process limit, so that no shell starts as them, still has every process ended", { skip: !asRoot }, async () => {
+  const entry = passwdEntries().find((e) => e.user === USER) ?? createAccount(CLASS, USER);
+  for (let i = 0; i < 8; i++) startAs(USER, "sleep", ["300"]);
+  await pause(300);
+  assert.ok(processesOf(entry.uid).length >= 8, "the learner's processes are running");
+  // The ender runs with a process limit of 4, which a shell as the learner's uid (with 8) cannot start under.
+  const accounts = path.join(projectRoot, "dist", "src", "engine", "unix-accounts.js");
+  const ender = `require(${JSON.stringify(accounts)}).endProcessesOf(${JSON.stringify(entry)}).then(() => console.log("ended"), (e) => { console.error(e.message); process.exit(1); })`;
+  const limited = spawnSync("prlimit", ["--nproc=4:4", process.execPath, "-e", ender], { encoding: "utf8" });
+  assert.equal(limited.status, 0, limited.stderr);
+  assert.deepEqual(processesOf(entry.uid), [], "no process of the learner is left");
 });
