@@ -38,7 +38,7 @@ import {
 import { lockHub } from "../src/engine/hub-lock.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { formatProblem, type Problem } from "../src/engine/problem.js";
-import { markedAccounts } from "../src/engine/unix-accounts.js";
+import { AccountBusy, markedAccounts } from "../src/engine/unix-accounts.js";
 import { readArgs, runMain } from "./run-main.mjs";
 
 const USAGE = [
@@ -99,7 +99,9 @@ async function main(): Promise<number> {
       removed.accounts.length ? `removed ${removed.accounts.join(", ")} and their homes` : `no accounts of class ${className} to remove`,
     );
     for (const line of describeKeptSubmissions(removed.submissions)) console.log(line);
-    return 0;
+    for (const busy of removed.busy) console.error(chalk.red(busy));
+    if (removed.busy.length) console.error("the class's logins file and hub state stay with those accounts until they are removed too.");
+    return removed.busy.length ? 1 : 0;
   }
 
   if (values["hand-out"]) {
@@ -188,14 +190,26 @@ async function run(plan: HubPlan, port: number, ip: string, className: string): 
     );
   await Promise.race([signalled, hub.exited]);
   if (!stopRequested) {
-    await hub.stop();
+    await stopHub(hub);
     console.error(chalk.red(`jupyterhub ended by itself; its log is in ${plan.stateDir}`));
     return 1;
   }
   console.log("stopping the hub, the proxy and every learner's server…");
-  await hub.stop();
+  if (!(await stopHub(hub))) return 1;
   console.log("stopped.");
   return 0;
+}
+
+/** Stops the hub; a learner's process that would not end is said as it is (false), not as a bug. */
+async function stopHub(hub: { stop(): Promise<void> }): Promise<boolean> {
+  try {
+    await hub.stop();
+    return true;
+  } catch (error) {
+    if (!(error instanceof AccountBusy)) throw error;
+    console.error(chalk.red(`the hub and the proxy stopped, but:\n${error.message}`));
+    return false;
+  }
 }
 
 runMain("hub", main);

@@ -8,7 +8,7 @@ import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { HUB_STATE_FILES } from "./hub-config.js";
-import { endProcessesOf, type PasswdEntry } from "./unix-accounts.js";
+import { AccountBusy, endProcessesOf, type PasswdEntry } from "./unix-accounts.js";
 
 /** Where Debian keeps the Node modules its packages need. */
 const DEBIAN_NODE_MODULES = "/usr/share/nodejs";
@@ -62,8 +62,8 @@ export async function startHub(options: StartHub): Promise<RunningHub> {
     for (const account of options.accounts) {
       try {
         await endProcessesOf(account);
-      } catch (e) {
-        left.push((e as Error).message);
+      } catch (error) {
+        left.push((error as Error).message);
       }
     }
     // the proxy, if the hub was killed before it could stop it
@@ -81,7 +81,7 @@ export async function startHub(options: StartHub): Promise<RunningHub> {
     child.stdout?.destroy();
     child.stderr?.destroy();
     log.end();
-    if (left.length) throw new Error(left.join("\n"));
+    if (left.length) throw new AccountBusy(left.join("\n"));
   };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {

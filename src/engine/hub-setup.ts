@@ -455,6 +455,8 @@ export interface KeptSubmissions {
 
 export interface RemovedHub {
   readonly accounts: readonly string[];
+  /** Why an account is still there (its processes did not end): its logins line and the hub's state stay with it. */
+  readonly busy: readonly string[];
   /** Undefined when the class had no submissions. */
   readonly submissions?: KeptSubmissions;
 }
@@ -472,11 +474,14 @@ export async function removeHub(classesDir: string, className: string, now = new
   if (badName) throw new Error(badName.message);
   const owners = new Map(markedAccounts(className).map((e) => [e.uid, e.user]));
   // first: it ends the learners' processes, so nobody adds a file while we move them
-  const accounts = await removeAccounts(className);
+  const { removed, busy } = await removeAccounts(className);
+  // kept even when an account stays: the removed ones' uids are free for the next accounts made
   const submissions = await keepSubmissions(classesDir, className, owners, now);
-  await rm(hubStateDir(classesDir, className), { recursive: true, force: true });
-  await rm(loginsFile(classesDir, className), { force: true });
-  return { accounts, ...(submissions ? { submissions } : {}) };
+  if (!busy.length) {
+    await rm(hubStateDir(classesDir, className), { recursive: true, force: true });
+    await rm(loginsFile(classesDir, className), { force: true });
+  }
+  return { accounts: removed, busy, ...(submissions ? { submissions } : {}) };
 }
 
 /** `20261202T072105123Z`: a time as a file name may hold it. */

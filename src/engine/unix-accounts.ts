@@ -144,26 +144,52 @@ export function processesOf(uid: number): number[] {
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A uid no account and no process has: the real and saved uid of the process that ends an account's processes. */
+const NO_ONE = 4294967294; // (uid_t)-2
+
 /**
- * Ends every process of an account, or throws naming what is left. Killing by id
- * loses to a process that forks and exits in a loop (its id is stale before the
- * signal lands), so a shell running as the account sends SIGKILL to `-1`: the
- * kernel signals every process of that uid in one pass that no fork can slip past.
- * Repeated until /proc shows none, since a process killed mid-fork may leave a child. Async, so
- * that a killed child of this very process (a hand-out worker) is reaped meanwhile.
+ * Sends SIGKILL to -1 with the learner's uid as effective uid and NO_ONE as real and saved
+ * uid: the kernel then signals every process whose real or saved uid is the learner's, in one
+ * pass no fork can slip past, while no process of the learner may signal this one (that asks
+ * for the learner's uid as its real or saved uid), so a learner stopping their own processes
+ * with `kill(-1, SIGSTOP)` in a loop cannot stop it. It starts as root, hence under no process limit.
+ */
+const KILL_AS_LEARNER = [
+  "import os, signal, sys",
+  "uid, gid, no_one = (int(a) for a in sys.argv[1:4])",
+  "os.setgroups([])",
+  "os.setresgid(no_one, gid, no_one)",
+  "os.setresuid(no_one, uid, no_one)",
+  "try:",
+  "    os.kill(-1, signal.SIGKILL)",
+  "except ProcessLookupError:",
+  "    pass",
+].join("\n");
+
+/**
+ * Ends every process of an account, or throws naming what is left. Killing by id loses to a
+ * process that forks and exits in a loop (its id is stale before the signal lands), so the
+ * kernel is asked to signal them all at once (KILL_AS_LEARNER), until /proc shows none,
+ * since a process killed mid-fork may leave a child. Async, so that a killed child of this
+ * very process (a hand-out worker) is reaped meanwhile.
  */
 export async function endProcessesOf(entry: Pick<PasswdEntry, "user" | "uid" | "gid">, timeoutMs = 10_000): Promise<void> {
-  if (entry.uid === 0) throw new Error("refusing to end the processes of uid 0");
+  if (entry.uid === 0 || entry.uid === NO_ONE) throw new Error(`refusing to end the processes of uid ${entry.uid}`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (processesOf(entry.uid).length === 0) return;
     if (Date.now() > deadline)
-      throw new Error(
+      throw new AccountBusy(
         `processes ${processesOf(entry.uid).join(", ")} of ${entry.user} did not end within ${timeoutMs / 1000} s; the account is left in place (end them, then run the same command again)`,
       );
-    const asThem = spawnSync("/bin/sh", ["-c", "kill -KILL -1"], { uid: entry.uid, gid: entry.gid, stdio: "ignore" });
-    // a uid at its process limit cannot start the shell: then by id, which a fork loop may outrun, but not forever
-    if (asThem.error || asThem.status === 127)
+    const killed = spawnSync("/usr/bin/python3", ["-I", "-c", KILL_AS_LEARNER, String(entry.uid), String(entry.gid), String(NO_ONE)], {
+      env: {},
+      stdio: "ignore",
+      timeout: 5_000,
+      killSignal: "SIGKILL",
+    });
+    // without Python, by id: a fork loop may outrun that for a while, but not forever
+    if (killed.error || killed.status !== 0)
       for (const pid of processesOf(entry.uid)) {
         try {
           process.kill(pid, "SIGKILL");
@@ -176,16 +202,33 @@ export async function endProcessesOf(entry: Pick<PasswdEntry, "user" | "uid" | "
   }
 }
 
+/** An account whose processes would not end: said to the instructor as it is, not as a bug of the kit. */
+export class AccountBusy extends Error {}
+
+/** The accounts `removeAccounts` removed, and the reason for each it left in place. */
+export interface RemovedAccounts {
+  readonly removed: readonly string[];
+  readonly busy: readonly string[];
+}
+
 /**
  * Removes the class's marked accounts and their homes (ending their processes
- * first); unmarked accounts are never looked at twice. Returns the names removed.
+ * first); unmarked accounts are never looked at twice. An account whose processes
+ * would not end stays, said in `busy`, and the others go on.
  */
-export async function removeAccounts(className: string): Promise<string[]> {
+export async function removeAccounts(className: string): Promise<RemovedAccounts> {
   const removed: string[] = [];
+  const busy: string[] = [];
   for (const entry of markedAccounts(className)) {
-    await endProcessesOf(entry);
+    try {
+      await endProcessesOf(entry);
+    } catch (error) {
+      if (!(error instanceof AccountBusy)) throw error;
+      busy.push(error.message);
+      continue;
+    }
     run("userdel", ["--remove", entry.user]);
     removed.push(entry.user);
   }
-  return removed;
+  return { removed, busy };
 }
