@@ -140,7 +140,7 @@ test("a lesson id that is a path is refused before anything is read or written",
   }
 });
 
-test("a submission swapped after collect looked at it (for a link to another's work, a FIFO, a file grown past 5 MB) is skipped, never copied", async () => {
+test("a submission swapped after collect looked at it (for a link to another's work, a FIFO, a file grown past 5 MB), or written again, is skipped, never copied; OUT is collect's own", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "rollcall-swap-"));
   try {
     const drop = path.join(dir, "drop");
@@ -160,6 +160,11 @@ test("a submission swapped after collect looked at it (for a link to another's w
         assert.equal(spawnSync("mkfifo", [file]).status, 0);
       },
       "a file grown past 5 MB": () => appendFile(file, Buffer.alloc(6 * 1024 * 1024, 32)),
+      // the same inode and a single link, but written after the look (after the due time, say)
+      "the same file written again": async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20)); // file times tick in jiffies
+        await writeFile(file, '{"cells":[],"written":"after the due time"}');
+      },
     };
     for (const [swap, make] of Object.entries(swaps)) {
       await rm(file, { force: true });
@@ -189,6 +194,16 @@ test("a submission swapped after collect looked at it (for a link to another's w
     assert.deepEqual(again.value.learners, []);
     assert.equal(await stat(path.join(out, "rc-me", "01-arrays.ipynb")).catch(() => undefined), undefined, "the earlier copy is gone");
     assert.match(again.value.notes.join("\n"), /from an earlier collect, with nothing from rc-me this time: removed/);
+
+    // an OUT collect did not write is refused: removing an earlier collect's copies there would remove
+    // anybody's LESSON.ipynb one folder down (OUT = the kit itself would lose notebooks/01-arrays.ipynb)
+    const kit = path.join(dir, "kit");
+    await mkdir(path.join(kit, "notebooks"), { recursive: true });
+    await writeFile(path.join(kit, "notebooks", "01-arrays.ipynb"), "the course");
+    const foreign = await copyCollected(planCollect([], [me], "01-arrays"), "01-arrays", kit);
+    assert.ok(!foreign.ok);
+    assert.match(foreign.problems[0]?.message ?? "", /holds files an earlier collect did not write: choose a new or empty folder/);
+    assert.equal(await readFile(path.join(kit, "notebooks", "01-arrays.ipynb"), "utf8"), "the course");
 
     // an OUT that cannot be a folder says so, as a problem
     const notFolder = path.join(dir, "a-file");

@@ -161,6 +161,9 @@ export async function droppedFiles(dir: string, ownerUid?: number): Promise<Drop
   return files;
 }
 
+/** The file that marks a folder collect wrote: only there are an earlier collect's copies removed. */
+const COLLECT_MARK = ".rollcall-collected";
+
 /**
  * Copies the planned files into `out` (0700, each copy 0600: the class's work is not for other
  * learners on this machine). Each is read by descriptor (`untrusted-file.ts`) and must still be
@@ -173,12 +176,25 @@ export async function copyCollected(plan: CollectPlan, lesson: string, out: stri
     (error: NodeJS.ErrnoException) => error,
   );
   if (made) return failed([{ file: out, message: `cannot be made a folder here (${made.code ?? made.message}): choose another OUT` }]);
+  // an earlier collect's copies are removed below, so OUT must be collect's own: new, empty, or marked
+  const present = await readdir(out);
+  if (present.length && !present.includes(COLLECT_MARK))
+    return failed([
+      {
+        file: out,
+        message: "holds files an earlier collect did not write: choose a new or empty folder for OUT (or one collect wrote before)",
+      },
+    ]);
+  if (!present.length)
+    await writeAtomically(path.join(out, COLLECT_MARK), "written by npm run collect (npm run grade takes this folder)\n", 0o600);
   const learners: string[] = [];
   const notes = [...plan.notes];
   for (const [learner, f] of plan.latest) {
     const read = await readUntrusted(f.path, SUBMISSION_MAX_BYTES, { singleLink: true }).catch((error: Error) => error);
-    if (read instanceof Error || read.info.ino !== f.ino) {
-      notes.push(`${f.file}: changed while being collected (${read instanceof Error ? read.message : "another file"}): skipped`);
+    // the file planned, as it was planned: a rewrite in place after the due time keeps the inode, not the ctime
+    const same = !(read instanceof Error) && read.info.ino === f.ino && read.info.ctimeMs === f.changedMs && read.info.size === f.size;
+    if (!same) {
+      notes.push(`${f.file}: changed while being collected (${read instanceof Error ? read.message : "written again since"}): skipped`);
       continue;
     }
     const target = path.join(out, learner, `${lesson}.ipynb`);

@@ -15,8 +15,9 @@ export interface UntrustedFile {
 
 /**
  * Opens `file` without following a link and without waiting on a FIFO, requires a regular
- * file (with no other name, when `singleLink`), and reads at most `maxBytes`; throws an Error
- * saying which of these it is not.
+ * file (with no other name, when `singleLink`), reads at most `maxBytes`, and requires the
+ * file to be as it was when opened (same size and ctime: not written meanwhile); throws an
+ * Error saying which of these it is not.
  */
 export async function readUntrusted(file: string, maxBytes: number, options: { singleLink?: boolean } = {}): Promise<UntrustedFile> {
   const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
@@ -28,14 +29,16 @@ export async function readUntrusted(file: string, maxBytes: number, options: { s
     const info = await handle.stat();
     if (!info.isFile()) throw new Error("it is not a regular file");
     if (options.singleLink && info.nlink !== 1) throw new Error("it has other names (a hard link)");
-    // sized by the cap, not by fstat: the file may grow while it is read
-    const buffer = Buffer.alloc(maxBytes + 1);
+    if (info.size > maxBytes) throw new Error(`it is over ${maxBytes} bytes`);
+    // one byte more than its size: a file that grows while it is read fills it
+    const buffer = Buffer.allocUnsafe(info.size + 1);
     let total = 0;
     for (let read = -1; read !== 0 && total < buffer.length;) {
       ({ bytesRead: read } = await handle.read(buffer, total, buffer.length - total, total));
       total += read;
     }
-    if (total > maxBytes) throw new Error(`it is over ${maxBytes} bytes`);
+    const now = await handle.stat();
+    if (total !== info.size || now.size !== info.size || now.ctimeMs !== info.ctimeMs) throw new Error("it changed while being read");
     return { bytes: buffer.subarray(0, total), info };
   } finally {
     await handle.close();
