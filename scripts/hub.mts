@@ -151,14 +151,16 @@ async function run(plan: HubPlan, port: number, ip: string, className: string): 
   // Ctrl-C is ours from before the set-up: a signal while accounts are made would end this process
   // between an account and its line in the logins file; later, it would leave the hub (its own
   // process group), the proxy and the servers behind. So a signal is noted, and acted on when safe.
+  // Every signal, not only the first: a second Ctrl-C while the servers stop would leave them running.
   let stopRequested = false;
   const signalled = new Promise<void>((resolve) => {
     const onSignal = (): void => {
+      if (stopRequested) console.log("still stopping: every learner's server and process is being ended…");
       stopRequested = true;
       resolve();
     };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
   });
   for (const line of plan.accounts.map(describeMapping)) if (line !== undefined) console.log(line);
   const setUp = await setUpHub(plan, { hubPort: await freePort(), proxyApiPort: await freePort() });

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, test } from "node:test";
 import { freePort } from "../src/engine/hub-setup.js";
@@ -78,3 +79,43 @@ test("Ctrl-C on a running class ends a learner's process that forks and exits in
   assert.equal(code, 0, `npm run hub ended with ${code}:\n${running.output()}`);
   assert.deepEqual(processesOf(ada.uid), [], "no process of the learner is left");
 });
+
+test(
+  "Ctrl-C from the terminal while the accounts are being made lets the set-up finish: every account has its login line",
+  { skip: !asRoot, timeout: 180_000 },
+  async () => {
+    await hub?.dispose();
+    hub = await hubClass("setupint");
+    const tag = `l${process.pid}`;
+    await hub.addLearners(Array.from({ length: 8 }, (_, i) => ({ name: `Learner ${i}`, email: `${tag}n${i}@example.com` })));
+    const { className, classesDir } = hub;
+    // in a process group of its own, which Ctrl-C signals whole, as a terminal does: the command and whatever it runs
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(projectRoot, "dist", "scripts", "hub.mjs"),
+        "--class",
+        className,
+        "--classes",
+        classesDir,
+        "--port",
+        String(await freePort()),
+      ],
+      { detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    // the moment the first account is there, the next ones are being made
+    while (hub.accounts().length === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+    process.kill(-(child.pid ?? 0), "SIGINT");
+    const code = await exited;
+    assert.equal(code, 0, output);
+    assert.match(output, /stopped before the hub started/);
+    const logins = await readFile(hub.loginsFile, "utf8");
+    const accounts = hub.accounts();
+    assert.equal(accounts.length, 8, "the set-up finished");
+    for (const { user } of accounts) assert.match(logins, new RegExp(`\\b${user},`), `${user} has a line in the logins file`);
+  },
+);

@@ -50,7 +50,15 @@ const WORKER_TIMEOUT_MS = 120_000;
 
 function runWorker<O>(who: LearnerId, worker: string, input: string): Promise<LearnerAnswer<O>> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [worker], { uid: who.uid, gid: who.gid, cwd: "/", env: {}, stdio: ["pipe", "pipe", "pipe"] });
+    // detached: Ctrl-C in the instructor's terminal reaches only the command, which lets this work finish
+    const child = spawn(process.execPath, [worker], {
+      uid: who.uid,
+      gid: who.gid,
+      cwd: "/",
+      env: {},
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
     // whatever a learner planted (a FIFO, a file that never ends), the class's command goes on without them
     const late = setTimeout(() => {
       child.kill("SIGKILL");

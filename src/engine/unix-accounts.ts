@@ -103,7 +103,8 @@ export function newPassword(): string {
 }
 
 function run(program: string, args: readonly string[], input?: string): void {
-  const done = spawnSync(program, args, { encoding: "utf8", ...(input !== undefined ? { input } : {}) });
+  // a session of its own (setsid): Ctrl-C in the instructor's terminal must not end useradd or chpasswd halfway (hub.mts acts on it when safe)
+  const done = spawnSync("setsid", ["--wait", program, ...args], { encoding: "utf8", ...(input !== undefined ? { input } : {}) });
   if (done.status !== 0) throw new Error(`${program} ${args.join(" ")} failed: ${(done.stderr || done.error?.message || "").trim()}`);
 }
 
@@ -182,12 +183,16 @@ export async function endProcessesOf(entry: Pick<PasswdEntry, "user" | "uid" | "
       throw new AccountBusy(
         `processes ${processesOf(entry.uid).join(", ")} of ${entry.user} did not end within ${timeoutMs / 1000} s; the account is left in place (end them, then run the same command again)`,
       );
-    const killed = spawnSync("/usr/bin/python3", ["-I", "-c", KILL_AS_LEARNER, String(entry.uid), String(entry.gid), String(NO_ONE)], {
-      env: {},
-      stdio: "ignore",
-      timeout: 5_000,
-      killSignal: "SIGKILL",
-    });
+    const killed = spawnSync(
+      "/usr/bin/setsid",
+      ["--wait", "/usr/bin/python3", "-I", "-c", KILL_AS_LEARNER, String(entry.uid), String(entry.gid), String(NO_ONE)],
+      {
+        env: {},
+        stdio: "ignore",
+        timeout: 5_000,
+        killSignal: "SIGKILL",
+      },
+    );
     // without Python, by id: a fork loop may outrun that for a while, but not forever
     if (killed.error || killed.status !== 0)
       for (const pid of processesOf(entry.uid)) {
