@@ -50,10 +50,10 @@ PORTS_TO = _random_ports_from()
 PORTS_FROM = max(1024, PORTS_TO - 8192)
 
 
-def _bindable(port):
+def _bindable(port, listened):
     """Whether a server could listen on `port` now, and nothing listens there on any address
-    (SO_REUSEADDR, as Tornado binds: a port in TIME_WAIT is free)."""
-    if _listening(port):
+    (`listened`, from `_listeners()`; SO_REUSEADDR, as Tornado binds: a port in TIME_WAIT is free)."""
+    if port in listened:
         return False
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -72,15 +72,18 @@ class ServerPorts:
         self.pick = random.SystemRandom()
 
     def port_for(self, user):
+        # the tables are read once: a learner listening on thousands of ports must not make
+        # each probe read them all again (the hub waits, for every learner, while this runs)
+        listened = _listeners()
         mine = self.given.get(user)
-        if mine is not None and _bindable(mine):
+        if mine is not None and _bindable(mine, listened):
             return mine
         others = {p for u, p in self.given.items() if u != user}
         size = PORTS_TO - PORTS_FROM
         first = self.pick.randrange(size)
         for step in range(size):
             port = PORTS_FROM + (first + step) % size
-            if port not in others and _bindable(port):
+            if port not in others and _bindable(port, listened):
                 self.given[user] = port
                 return port
         raise RuntimeError(f"no free port for a learner's server from {PORTS_FROM} to {PORTS_TO}")
@@ -164,9 +167,9 @@ class ForkServer:
             return await asyncio.get_running_loop().run_in_executor(None, self._fork, payload)
 
 
-def _listening(port):
-    """The uids of the sockets listening on `port`, on any address (from /proc/net/tcp and tcp6)."""
-    uids = set()
+def _listeners():
+    """Each port something listens on, on any address, with the uids of its sockets (from /proc/net/tcp and tcp6)."""
+    ports = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
@@ -175,9 +178,14 @@ def _listening(port):
             continue
         for row in rows:
             fields = row.split()
-            if len(fields) > 7 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                uids.add(int(fields[7]))
-    return uids
+            if len(fields) > 7 and fields[3] == "0A":
+                ports.setdefault(int(fields[1].rsplit(":", 1)[1], 16), set()).add(int(fields[7]))
+    return ports
+
+
+def _listening(port):
+    """The uids of the sockets listening on `port`, on any address."""
+    return _listeners().get(port, set())
 
 
 def class_spawner(learners):
