@@ -222,7 +222,27 @@ test("--due takes ISO times, local unless zoned, a date alone for the end of tha
   assert.equal(parseDueTime("2026-12-02"), new Date(2026, 11, 2, 23, 59, 59, 999).getTime());
   assert.equal(parseDueTime("2026-12-02T23:59Z"), Date.UTC(2026, 11, 2, 23, 59));
   assert.equal(parseDueTime("2026-12-02T23:59:00.5+01:30"), Date.UTC(2026, 11, 2, 22, 29, 0, 500));
-  for (const bad of ["Dec 2", "2", "2026-13-01", "2026-02-30", "2026-12-02T24:00", "tomorrow", "2026-12-02T23:59 +1"]) {
+  for (const bad of [
+    "Dec 2",
+    "2",
+    "2026-13-01",
+    "2026-02-30",
+    "2026-12-02T24:00",
+    "tomorrow",
+    "2026-12-02T23:59 +1",
+    "2026-12-02T23:59+99:99",
+  ]) {
     assert.equal(parseDueTime(bad), undefined, bad);
+  }
+  // a UTC time in the hour a local clock skips (Berlin, spring forward) is a time all the same
+  const tz = process.env.TZ;
+  process.env.TZ = "Europe/Berlin";
+  try {
+    assert.equal(parseDueTime("2026-03-29T02:30Z"), Date.UTC(2026, 2, 29, 2, 30));
+    assert.equal(parseDueTime("2026-03-29T02:30+00:00"), Date.UTC(2026, 2, 29, 2, 30));
+    assert.equal(parseDueTime("2026-03-29T02:30"), undefined, "that local time never happens in Berlin");
+  } finally {
+    if (tz === undefined) delete process.env.TZ;
+    else process.env.TZ = tz;
   }
 });

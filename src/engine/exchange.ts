@@ -68,21 +68,19 @@ export function parseDueTime(text: string): number | undefined {
   const [, y, mo, d, h, mi, sec, frac, zone] = match;
   const parts = [Number(y), Number(mo) - 1, Number(d), Number(h ?? 23), Number(mi ?? 59), Number(sec ?? (h ? 0 : 59))] as const;
   const ms = frac !== undefined ? Number(frac.padEnd(3, "0")) : h ? 0 : 999;
-  const local = new Date(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], ms);
-  // a field out of range rolls over in Date (Feb 30 → Mar 2): not a time anyone meant
-  if (
-    local.getFullYear() !== parts[0] ||
-    local.getMonth() !== parts[1] ||
-    local.getDate() !== parts[2] ||
-    local.getHours() !== parts[3] ||
-    local.getMinutes() !== parts[4] ||
-    local.getSeconds() !== parts[5]
-  )
-    return undefined;
-  if (zone === undefined) return local.getTime();
-  const utc = Date.UTC(...parts, ms);
-  const offset = zone === "Z" ? 0 : (zone.startsWith("-") ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
-  return utc - offset;
+  // a field out of range rolls over in Date (Feb 30 → Mar 2): not a time anyone meant. A zoned
+  // time is checked as UTC (the local clock may skip that hour), a local one as local
+  const time =
+    zone === undefined ? new Date(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], ms) : new Date(Date.UTC(...parts, ms));
+  const fields =
+    zone === undefined
+      ? [time.getFullYear(), time.getMonth(), time.getDate(), time.getHours(), time.getMinutes(), time.getSeconds()]
+      : [time.getUTCFullYear(), time.getUTCMonth(), time.getUTCDate(), time.getUTCHours(), time.getUTCMinutes(), time.getUTCSeconds()];
+  if (fields.some((field, i) => field !== parts[i])) return undefined;
+  if (zone === undefined || zone === "Z") return time.getTime();
+  const [hours, minutes] = [Number(zone.slice(1, 3)), Number(zone.slice(4, 6))];
+  if (hours > 14 || minutes > 59) return undefined; // no zone is further from UTC
+  return time.getTime() - (zone.startsWith("-") ? -1 : 1) * (hours * 60 + minutes) * 60_000;
 }
 
 /** One file in the drop folder, as `lstat` saw it. */
