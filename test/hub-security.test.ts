@@ -505,6 +505,16 @@ test(
         `require("fs").writeFileSync(${JSON.stringify(path.join(dropFolderOf(c.className), handedIn))}, '{"old":true}', { mode: 0o600 })`,
       ]);
       assert.equal(wrote.status, 0, String(wrote.stderr));
+      const linked = spawnSync("runuser", [
+        "-u",
+        sam.user,
+        "--",
+        "ln",
+        "-s",
+        "/etc/shadow",
+        path.join(dropFolderOf(c.className), "shadow.ipynb"),
+      ]);
+      assert.equal(linked.status, 0, String(linked.stderr));
       const removed = spawnSync(
         process.execPath,
         [path.join(projectRoot, "dist", "scripts", "hub.mjs"), "--class", c.className, "--classes", c.classesDir, "--remove"],
@@ -522,6 +532,7 @@ test(
       } finally {
         await rm(out, { recursive: true, force: true });
       }
+      assert.match(removed.stdout, /left out what collect would not take either: shadow\.ipynb \(it is a link\)/);
       const folder = /kept the class's 1 submissions in (\S+)/.exec(removed.stdout)?.[1] ?? "";
       assert.ok(folder.startsWith(path.join(c.classesDir, `${c.className}-removed-`)), removed.stdout);
       const kept = path.join(folder, sam.user, handedIn);

@@ -449,7 +449,7 @@ export interface KeptSubmissions {
   /** `…/submissions.csv`: each file, the account it was from, its uid and when it was handed in. */
   readonly index: string;
   readonly files: number;
-  /** Entries of the drop folder that were no plain file of their own (a link): not kept. */
+  /** Entries of the drop folder not kept, each with why: no plain file of its own (a link, a FIFO), or over 5 MB, which collect would not take either. */
   readonly skipped: readonly string[];
 }
 
@@ -506,9 +506,9 @@ async function keepSubmissions(
     const skipped: string[] = [];
     for (const name of names.sort()) {
       // never through a link, and never a file with another name elsewhere (a hard link)
-      const read = await readUntrusted(path.join(drop, name), SUBMISSION_MAX_BYTES, { singleLink: true }).catch(() => undefined);
-      if (!read) {
-        skipped.push(name);
+      const read = await readUntrusted(path.join(drop, name), SUBMISSION_MAX_BYTES, { singleLink: true }).catch((error: Error) => error);
+      if (read instanceof Error) {
+        skipped.push(`${name} (${read.message})`);
         continue;
       }
       const { info } = read;
@@ -534,7 +534,7 @@ export function describeKeptSubmissions(kept: KeptSubmissions | undefined): stri
   return [
     `kept the class's ${kept.files} submissions in ${kept.folder} (only root can read it; one folder per account, when each was handed in: ${kept.index})`,
     `  to collect from them: npm run collect -- CLASS LESSON OUT --folders ${kept.folder}`,
-    ...(kept.skipped.length ? [`left out what was no plain file of its own (a link): ${kept.skipped.join(", ")}`] : []),
+    ...(kept.skipped.length ? [`left out what collect would not take either: ${kept.skipped.join(", ")}`] : []),
   ];
 }
 
