@@ -4,11 +4,14 @@
  * loaded machine, is asked again and starts; it used to wait for that one answer until
  * its start timed out. And the ports it chooses for kernels are never chosen twice
  * while a kernel holds them: thirty kernels starting at once were given the same port.
+ * A kernel that could not bind a port it was given is started again on others.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { JupyterKernel, freePorts, givePortsBack, portIsHeld } from "../src/engine/kernel-client.js";
+import { JupyterKernel, couldNotBind, freePorts, givePortsBack, portIsHeld } from "../src/engine/kernel-client.js";
 import { projectRoot } from "../src/engine/paths.js";
 
 const FIXTURE = path.join(projectRoot, "test", "fixtures", "kernels", "drops-first-kernel-info.cjs");
@@ -48,4 +51,31 @@ test("a kernel holds its ports while it lives, and gives them back when it stops
   assert.ok(ports.every(portIsHeld), "a live kernel's port is not held");
   await kernel.stop();
   assert.ok(!ports.some(portIsHeld), "a stopped kernel's port is still held");
+});
+
+test("a kernel that could not bind a port it was given is started again on others", { timeout: 60_000 }, async () => {
+  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-bind-"));
+  const marker = path.join(folder, "failed-once");
+  const fixture = path.join(projectRoot, "test", "fixtures", "kernels", "fails-first-bind.cjs");
+  try {
+    const kernel = await JupyterKernel.start(
+      { name: "fails-first-bind", argv: [process.execPath, fixture, "{connection_file}", marker], abortWindowMs: 0 },
+      { cwd: projectRoot, startTimeoutMs: 15_000 },
+    );
+    await kernel.stop();
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test("only a bind error naming one of the kernel's own ports counts as a port taken", () => {
+  const said = (port: number): string[] => [
+    "UnhandledPromiseRejection: [Error: Socket is busy] {",
+    "  code: 'EBUSY',",
+    `  address: 'tcp://127.0.0.1:${port}'`,
+  ];
+  assert.equal(couldNotBind(said(5001), [5000, 5001]), true);
+  assert.equal(couldNotBind(said(6001), [5000, 5001]), false, "another address (a learner's own socket, say) is no port of the kernel's");
+  assert.equal(couldNotBind(["Error: Address already in use"], [5000]), true);
+  assert.equal(couldNotBind(["SyntaxError: Unexpected token"], [5000]), false);
 });

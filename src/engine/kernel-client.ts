@@ -93,7 +93,18 @@ class PortTaken extends Error {}
 const PORT_ATTEMPTS = 4;
 /** How long a kernel that has not answered kernel_info yet is given before it is asked again. */
 const REASK_MS = 1000;
-const isPortTaken = (line: string): boolean => /EADDRINUSE|Address already in use/.test(line);
+/**
+ * Whether a starting kernel's last words say it could not bind one of `ports`: "address
+ * already in use", or any bind error zeromq reports with the address it was given (one
+ * CI run saw EBUSY there), so that such a kernel is started again on other ports.
+ */
+export function couldNotBind(stderr: readonly string[], ports: readonly number[]): boolean {
+  const named = new Set(ports.map((p) => `tcp://127.0.0.1:${p}`));
+  return stderr.some(
+    (line) =>
+      /EADDRINUSE|Address already in use/.test(line) || [...line.matchAll(/address: '([^']+)'/g)].some((m) => named.has(m[1] ?? "")),
+  );
+}
 
 export class JupyterKernel implements Kernel {
   private readonly session = randomUUID();
@@ -232,8 +243,9 @@ export class JupyterKernel implements Kernel {
         };
         ask();
         timer = setInterval(() => {
-          if (this.exit) reject(this.stderr?.lines(20).some(isPortTaken) ? new PortTaken(this.exit) : new Error(this.exit));
-          else if (this.stderr?.lines(20).some(isPortTaken)) reject(new PortTaken(this.stderr.lines(3).join(" | ")));
+          const portTaken = couldNotBind(this.stderr?.lines(20) ?? [], this.ports);
+          if (this.exit) reject(portTaken ? new PortTaken(this.exit) : new Error(this.exit));
+          else if (portTaken) reject(new PortTaken(this.stderr?.lines(3).join(" | ") ?? ""));
           else if (Date.now() > deadline) {
             const last = this.stderr?.lines(5) ?? [];
             const said = last.length ? `; it said: ${last.join(" | ")}` : "";
