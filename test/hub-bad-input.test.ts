@@ -1,16 +1,18 @@
 /**
  * What stops `npm run hub` before it changes anything: not root, Debian's package
  * missing (both injected: the tests run as root, with the packages), a class with
- * no learners, a port in use, an account of the same name the kit did not make.
+ * no learners, a port in use, the class's hub running already, an account of the
+ * same name the kit did not make.
  * Each says what to do, and leaves no account, no logins file and no hub state.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { after, test } from "node:test";
+import { pathToFileURL } from "node:url";
 import { describeMapping, freePort, planHub, removeHub, systemChecks, type HubChecks, type HubOptions } from "../src/engine/hub-setup.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { projectRoot } from "../src/engine/paths.js";
@@ -83,6 +85,34 @@ test("a port in use: says to choose another with --port", { skip: !asRoot }, asy
   try {
     await refused(c, await optionsFor(c, port), systemChecks, new RegExp(`port ${port} on 127.0.0.1 is in use: .*--port`));
   } finally {
+    server.close();
+  }
+});
+
+test("the class's hub running already: says so and names its process, not that its port is in use", { skip: !asRoot }, async () => {
+  const c = await classWith(learners);
+  const server = createServer();
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
+  );
+  // the running command's hold on the class (a start of its own, as in hub-lock.test.ts)
+  const running = spawn(process.execPath, [
+    path.join(projectRoot, "test", "fixtures", "hub", "take-lock.mjs"),
+    pathToFileURL(path.join(projectRoot, "dist", "src", "engine", "hub-lock.js")).href,
+    c.stateDir,
+    "0",
+  ]);
+  try {
+    assert.equal(await new Promise((resolve) => running.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()))), "took");
+    const plan = await planHub(await optionsFor(c, port), systemChecks);
+    assert.ok(!plan.ok);
+    assert.match(
+      plan.problems.map(formatProblem).join("\n"),
+      new RegExp(`class ${c.className} is running already \\(npm run hub, process ${running.pid}\\)`),
+    );
+    assert.deepEqual(markedAccounts(c.className), []);
+  } finally {
+    running.stdin.end();
     server.close();
   }
 });

@@ -1,35 +1,82 @@
 /**
  * One `npm run hub` per class at a time. A second start of a running class would rewrite its
  * config and start a second JupyterHub, which stops the first one's proxy (it finds the proxy's
- * pid file and ends it): every learner of the live class loses their server. So the command
- * holds `hub.lock` (its pid and start time) in the class's hub state while it runs; a lock whose process is
- * gone (a killed command) is taken over.
+ * pid file and ends it): every learner of the live class loses their server.
+ *
+ * So the command holds a lock on `hub.lock` in the class's hub state while it runs: the
+ * system's own (flock), held by a child, `flock … cat`, that lives until its standard input
+ * closes, which happens when this process ends, however it ends (a kill -9 too). Nothing is
+ * judged stale, so two starts that find a killed command's lock cannot both take it, and a
+ * reused pid never holds a class. The file names its holder's pid, for the message only.
  */
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { failed, ok, type Result } from "./problem.js";
+import { failed, ok, type Problem, type Result } from "./problem.js";
 
 const LOCK_FILE = "hub.lock";
+const FLOCK = "/usr/bin/flock";
+/** What the holder says once it has the lock; flock exits with BUSY when another holds it. */
+const HELD = "held";
+const BUSY = 75;
 
-/** When a process started (clock ticks since boot, /proc/PID/stat's 22nd field): with its pid, it names one process for good. */
-async function startOf(pid: number): Promise<string | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  // the command's name (2nd field) may hold spaces and parentheses: count from the last ")"
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+const runningAlready = (className: string, pid: number | undefined): Problem => {
+  const which = pid === undefined ? "" : `, process ${pid}`;
+  const kill = pid === undefined ? "" : ` (or kill ${pid})`;
+  return {
+    message: `class ${className} is running already (npm run hub${which}): stop it with Ctrl-C where it runs${kill} before you start or remove it again; --hand-out works while it runs`,
+  };
+};
+
+/** The pid the holder wrote into the lock file, if it wrote one. */
+async function writtenPid(lock: string): Promise<number | undefined> {
+  const pid = Number((await readFile(lock, "utf8").catch(() => "")).trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-/**
- * The pid in the lock, if that very process still runs `npm run hub`: a pid is reused once its
- * process is gone (a learner's jupyterhub-singleuser may get it), so the lock holds the
- * process's start time too, and the command line must be the hub command's.
- */
-async function holder(lock: string): Promise<number | undefined> {
-  const [pidText = "", started] = (await readFile(lock, "utf8").catch(() => "")).trim().split(" ");
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
-  if (started !== undefined && started !== (await startOf(pid))) return undefined;
-  const command = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  return command.includes("hub.mjs") ? pid : undefined;
+/** The child that holds the lock, once it has it, or why it could not. */
+function holdLock(lock: string): Promise<{ held: ChildProcess } | { busy: true } | { error: string }> {
+  return new Promise((resolve) => {
+    // a session of its own: a Ctrl-C at the terminal goes to the command's process group, and
+    // must not end the lock before the class has stopped
+    const child = spawn(FLOCK, ["--nonblock", "--conflict-exit-code", String(BUSY), lock, "/bin/sh", "-c", `echo ${HELD}; exec cat`], {
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
+    let said = "";
+    let errors = "";
+    child.stderr.on("data", (d: Buffer) => (errors += d.toString()));
+    child.stdout.on("data", (d: Buffer) => {
+      said += d.toString();
+      if (said.startsWith(HELD)) resolve({ held: child });
+    });
+    child.once("error", (error) => resolve({ error: error.message }));
+    child.once("exit", (code) =>
+      resolve(code === BUSY ? { busy: true } : { error: errors.trim() || `flock exited with code ${String(code)}` }),
+    );
+  });
+}
+
+/** Why the class cannot start because its hub runs already, or undefined; holds nothing afterwards. */
+export async function hubRunning(stateDir: string, className: string): Promise<Problem | undefined> {
+  const lock = path.join(stateDir, LOCK_FILE);
+  // no state yet, no hub: and asking must not make the folder
+  if ((await readFile(lock).catch(() => undefined)) === undefined) return undefined;
+  const tried = await holdLock(lock);
+  if ("held" in tried) {
+    await release(tried.held);
+    return undefined;
+  }
+  return "busy" in tried ? runningAlready(className, await writtenPid(lock)) : undefined;
+}
+
+function release(holder: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (holder.exitCode !== null || holder.signalCode !== null) return resolve();
+    holder.once("exit", () => resolve());
+    holder.ref(); // waited for now: a holder of lockHub's is unref'd
+    holder.stdin?.end();
+  });
 }
 
 export interface HubLock {
@@ -40,21 +87,16 @@ export interface HubLock {
 export async function lockHub(stateDir: string, className: string): Promise<Result<HubLock>> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const lock = path.join(stateDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(lock, `${process.pid} ${(await startOf(process.pid)) ?? ""}`.trim() + "\n", { flag: "wx", mode: 0o600 });
-      return ok({ release: () => rm(lock, { force: true }) });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    const pid = await holder(lock);
-    if (pid !== undefined)
-      return failed([
-        {
-          message: `class ${className} is running already (npm run hub, process ${pid}): stop it with Ctrl-C where it runs (or kill ${pid}) before you start or remove it again; --hand-out works while it runs`,
-        },
-      ]);
-    await rm(lock, { force: true }); // left by a command that was killed
-  }
-  return failed([{ message: `could not take ${lock}: another npm run hub of class ${className} is starting; try again` }]);
+  const tried = await holdLock(lock);
+  if ("busy" in tried) return failed([runningAlready(className, await writtenPid(lock))]);
+  if ("error" in tried)
+    return failed([{ message: `could not lock ${lock} (${tried.error}): is util-linux's flock installed (apt-get install util-linux)?` }]);
+  const holder = tried.held;
+  // the holder's stdout is done with; its stdin stays open as long as this process lives
+  holder.stdout?.destroy();
+  holder.stderr?.destroy();
+  holder.unref();
+  (holder.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  await writeFile(lock, `${process.pid}\n`, { mode: 0o600 });
+  return ok({ release: () => release(holder) });
 }

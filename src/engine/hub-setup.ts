@@ -27,6 +27,7 @@ import { readUntrusted } from "./untrusted-file.js";
 import { HUB_PACKAGES, installCommand, missingPackages } from "./debian-packages.js";
 import { handOutClass, type ClassHandOut } from "./hand-out.js";
 import { hubConfig, HUB_STATE_FILES } from "./hub-config.js";
+import { hubRunning } from "./hub-lock.js";
 import { installKernelSpec } from "./jupyter-setup.js";
 import { ensureTslabSnapshot } from "./tslab-snapshot.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
@@ -143,7 +144,7 @@ export function freePort(): Promise<number> {
 /**
  * Checks, in order, what would stop the hub, and changes nothing: root, Debian's
  * packages (saying the apt command), a class with learners, Unix names that are
- * free or already this class's, and the port.
+ * free or already this class's, the class's hub not running already, and the port.
  */
 export async function planHub(options: HubOptions, checks: HubChecks = systemChecks): Promise<Result<HubPlan>> {
   const pulseUrl = options.pulseUrl === undefined ? undefined : checkPulseUrl(options.pulseUrl);
@@ -192,6 +193,8 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
   if (clashes.length) return failed(clashes);
   const badIp = ipProblem(options.ip);
   if (badIp) return failed([badIp]);
+  const running = await hubRunning(stateDir, options.className);
+  if (running) return failed([running]);
   const cannotListen = await listenProblem(options.ip, options.port);
   if (cannotListen) return failed([{ message: cannotListen }]);
   return ok({
