@@ -5,6 +5,7 @@
  * group, running with its proxy. And once it runs, a learner's process that forks and
  * exits in a loop (so that no id of it lives long enough to be killed by id) ends too, and a
  * second start of the same class is refused instead of stopping the running one's proxy.
+ * A set-up killed outright while it makes the accounts leaves none that its logins file cannot open.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -117,5 +118,63 @@ test(
     const accounts = hub.accounts();
     assert.equal(accounts.length, 8, "the set-up finished");
     for (const { user } of accounts) assert.match(logins, new RegExp(`\\b${user},`), `${user} has a line in the logins file`);
+  },
+);
+
+/** Whether `password` is the one /etc/shadow holds for `user` (crypt(3), by Debian's Python). */
+function passwordWorks(user: string, password: string): boolean {
+  const check =
+    "import crypt, spwd, sys\nh = spwd.getspnam(sys.argv[1]).sp_pwdp\nsys.exit(0 if crypt.crypt(sys.stdin.read(), h) == h else 1)";
+  return spawnSync("/usr/bin/python3", ["-W", "ignore", "-c", check, user], { input: password }).status === 0;
+}
+
+test(
+  "a set-up killed (kill -9) while it makes the accounts: the next start leaves every account with the password its logins line gives",
+  { skip: !asRoot, timeout: 240_000 },
+  async () => {
+    await hub?.dispose();
+    hub = await hubClass("setupkill");
+    const tag = `k${process.pid}`;
+    await hub.addLearners(Array.from({ length: 8 }, (_, i) => ({ name: `Learner ${i}`, email: `${tag}n${i}@example.com` })));
+    const { className, classesDir } = hub;
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(projectRoot, "dist", "scripts", "hub.mjs"),
+        "--class",
+        className,
+        "--classes",
+        classesDir,
+        "--port",
+        String(await freePort()),
+      ],
+      { detached: true, stdio: "ignore" },
+    );
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    // the moment the first account is there: the command ends with no chance to finish
+    while (hub.accounts().length === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+    process.kill(-(child.pid ?? 0), "SIGKILL");
+    await exited;
+    assert.ok(hub.accounts().length < 8, "killed before every account was made");
+
+    const again = await hub.start([], /is on http/);
+    assert.equal(await hub.interrupt(), 0, again.output());
+    const logins = new Map(
+      (await readFile(hub.loginsFile, "utf8"))
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((line) => line.split(","))
+        .map(([, , user = "", password = ""]) => [user, password]),
+    );
+    const accounts = hub.accounts();
+    assert.equal(accounts.length, 8);
+    const locked = accounts.filter(({ user }) => !passwordWorks(user, logins.get(user) ?? "")).map((a) => a.user);
+    assert.deepEqual(locked, [], `accounts whose logins line does not let them in:\n${again.output()}`);
+    assert.match(
+      again.output(),
+      /had no password yet \(a set-up was stopped before it set it\)/,
+      "the killed set-up's accounts were mended, and said so",
+    );
   },
 );

@@ -39,6 +39,7 @@ import {
   learnerKey,
   planAccounts,
   removeAccounts,
+  hasPassword,
   setPasswords,
   type PasswdEntry,
   type PlannedAccount,
@@ -292,15 +293,23 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   const fresh = plan.accounts.filter((a) => !mine.has(a.user));
   const logins = await readLogins(plan.loginsFile);
   const passwords = new Map(fresh.map((a) => [a.user, newPassword()]));
-  for (const account of fresh) createAccount(plan.className, account.user);
-  setPasswords(plan.className, passwords);
   const rows = [
     ...logins.filter((l) => !passwords.has(l.user)),
     ...fresh.map((a) => ({ name: a.learner, email: a.email, user: a.user, password: passwords.get(a.user) ?? "" })),
   ];
+  // The logins before the accounts: a set-up killed (kill -9) after making an account has
+  // written the password it was about to set, and the next set-up sets it (below).
   if (fresh.length || !existsSync(plan.loginsFile))
     await writePrivate(plan.loginsFile, stringify(rows, { header: true, columns: ["name", "email", "user", "password"] }));
+  for (const account of fresh) createAccount(plan.className, account.user);
+  const recorded = new Map(logins.map((l) => [l.user, l.password]));
+  const unset = plan.accounts.filter((a) => mine.has(a.user) && recorded.has(a.user) && !hasPassword(a.user)).map((a) => a.user);
+  setPasswords(plan.className, new Map([...passwords, ...unset.map((user) => [user, recorded.get(user) ?? ""] as const)]));
   const notes: string[] = [];
+  if (unset.length)
+    notes.push(
+      `${unset.join(", ")} had no password yet (a set-up was stopped before it set it): each now has the one in ${plan.loginsFile}`,
+    );
   const listed = new Set(rows.map((r) => r.user));
   const unlisted = plan.accounts.filter((a) => !listed.has(a.user)).map((a) => a.user);
   if (unlisted.length)
