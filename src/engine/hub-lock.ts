@@ -10,7 +10,7 @@
  * reused pid never holds a class. The file names its holder's pid, for the message only.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 
@@ -57,17 +57,24 @@ function holdLock(lock: string): Promise<{ held: ChildProcess } | { busy: true }
   });
 }
 
-/** Why the class cannot start because its hub runs already, or undefined; holds nothing afterwards. */
+/**
+ * Whether someone holds the lock on `lock`, read from /proc/locks (a line per lock: its kind,
+ * the holder's pid, and the file as major:minor:inode, the device numbers in hex): asking takes nothing.
+ */
+async function isLocked(lock: string): Promise<boolean> {
+  const file = await stat(lock).catch(() => undefined);
+  if (!file) return false;
+  const major = (file.dev >> 8) & 0xfff;
+  const minor = (file.dev & 0xff) | ((file.dev >> 12) & 0xfff00);
+  const id = `${major.toString(16).padStart(2, "0")}:${minor.toString(16).padStart(2, "0")}:${file.ino}`;
+  const locks = await readFile("/proc/locks", "utf8").catch(() => "");
+  return locks.split("\n").some((line) => /\bFLOCK\b/.test(line) && line.split(/\s+/).includes(id));
+}
+
+/** Why the class cannot start because its hub runs already, or undefined; takes nothing, makes nothing. */
 export async function hubRunning(stateDir: string, className: string): Promise<Problem | undefined> {
   const lock = path.join(stateDir, LOCK_FILE);
-  // no state yet, no hub: and asking must not make the folder
-  if ((await readFile(lock).catch(() => undefined)) === undefined) return undefined;
-  const tried = await holdLock(lock);
-  if ("held" in tried) {
-    await release(tried.held);
-    return undefined;
-  }
-  return "busy" in tried ? runningAlready(className, await writtenPid(lock)) : undefined;
+  return (await isLocked(lock)) ? runningAlready(className, await writtenPid(lock)) : undefined;
 }
 
 function release(holder: ChildProcess): Promise<void> {
