@@ -92,9 +92,9 @@ async function main(): Promise<number> {
     if (!systemChecks.isRoot()) return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }]);
     if (!markedAccounts(className).length && !existsSync(hubStateDir(dir, className)) && !existsSync(dropFolderOf(className)))
       return fail([{ message: `nothing of class ${className} is on this machine to remove: is the name right? (npm run class -- list)` }]);
-    const locked = await lockHub(hubStateDir(dir, className), className);
+    const locked = await lockHub(dir, className);
     if (!locked.ok) return fail(locked.problems);
-    const removed = await removeHub(dir, className).finally(() => locked.value.release());
+    const removed = await removeHub(dir, className).finally(() => locked.value.release(true));
     console.log(
       removed.accounts.length ? `removed ${removed.accounts.join(", ")} and their homes` : `no accounts of class ${className} to remove`,
     );
@@ -137,7 +137,7 @@ async function main(): Promise<number> {
     ...(values.pulse !== undefined ? { pulseUrl: values.pulse } : {}),
   });
   if (!plan.ok) return fail(plan.problems);
-  const locked = await lockHub(plan.value.stateDir, className);
+  const locked = await lockHub(dir, className);
   if (!locked.ok) return fail(locked.problems);
   try {
     return await run(plan.value, port, values.ip, className);
@@ -161,7 +161,12 @@ async function run(plan: HubPlan, port: number, ip: string, className: string): 
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // a closed terminal (an ssh connection dropped) stops the class as Ctrl-C does, not this
+    // command alone: the hub, in a process group of its own, would run on without it
+    process.on("SIGHUP", onSignal);
   });
+  // nor may writing to that closed terminal end the command midway through the stop
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   for (const line of plan.accounts.map(describeMapping)) if (line !== undefined) console.log(line);
   const setUp = await setUpHub(plan, { hubPort: await freePort(), proxyApiPort: await freePort() });
   if (setUp.created.length)

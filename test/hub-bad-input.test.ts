@@ -99,8 +99,10 @@ test("the class's hub running already: says so and names its process, not that i
   const running = spawn(process.execPath, [
     path.join(projectRoot, "test", "fixtures", "hub", "take-lock.mjs"),
     pathToFileURL(path.join(projectRoot, "dist", "src", "engine", "hub-lock.js")).href,
-    c.stateDir,
+    c.classesDir,
+    c.className,
     "0",
+    "hub.mjs",
   ]);
   try {
     assert.equal(await new Promise((resolve) => running.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()))), "took");

@@ -98,7 +98,7 @@ test("passwords are long, unambiguous and never the same", () => {
   for (const p of many) assert.match(p, /^[a-hjkmnp-z2-9]{4}(-[a-hjkmnp-z2-9]{4}){3}$/);
 });
 
-test("only accounts carrying the class's marker are the kit's", async () => {
+test("only accounts carrying the class's marker are the kit's, whatever their learner wrote in the other fields", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "rollcall-passwd-"));
   const file = path.join(dir, "passwd");
   await writeFile(
@@ -109,10 +109,13 @@ test("only accounts carrying the class's marker are the kit's", async () => {
       `rc-bob:x:1002:1002:${accountMarker("b2")}:/home/rc-bob:/bin/bash`,
       "rc-own:x:1003:1003:Someone else's rc- account:/home/rc-own:/bin/bash",
       `ada:x:1004:1004:${accountMarker("b1")}:/home/ada:/bin/bash`,
+      // a learner's own `chfn -r 12 -w 555` (Debian lets a user change room and phones, not the name the marker is in)
+      `rc-cy:x:1005:1005:${accountMarker("b1")},12,555,:/home/rc-cy:/bin/bash`,
+      `rc-dee:x:1006:1006:${accountMarker("b1")}x:/home/rc-dee:/bin/bash`,
     ].join("\n"),
   );
   assert.deepEqual(
     markedAccounts("b1", passwdEntries(file)).map((e) => e.user),
-    ["rc-ada"],
+    ["rc-ada", "rc-cy"],
   );
 });

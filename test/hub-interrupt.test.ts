@@ -10,11 +10,13 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { parse } from "csv-parse/sync";
 import path from "node:path";
 import { after, test } from "node:test";
 import { freePort } from "../src/engine/hub-setup.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { processesOf } from "../src/engine/unix-accounts.js";
+import { hubApi, startServer } from "../src/engine/hub-client.js";
 import { hubClass, type HubClass } from "./support/hub-class.js";
 
 const asRoot = process.getuid?.() === 0;
@@ -43,24 +45,23 @@ test(
 
 let running: { url: string; output: () => string } | undefined;
 
+/** `npm run hub` of the class, on a free port: node's arguments. */
+const hubArguments = async (c: HubClass): Promise<string[]> => [
+  path.join(projectRoot, "dist", "scripts", "hub.mjs"),
+  "--class",
+  c.className,
+  "--classes",
+  c.classesDir,
+  "--port",
+  String(await freePort()),
+];
+
 test("a second start of a running class is refused, and the running class goes on", { skip: !asRoot, timeout: 180_000 }, async () => {
   await hub?.dispose();
   hub = await hubClass("twice");
   await hub.addLearners([{ name: "Ada Lovelace", email: "ada@example.com" }]);
   running = await hub.start();
-  const again = spawnSync(
-    process.execPath,
-    [
-      path.join(projectRoot, "dist", "scripts", "hub.mjs"),
-      "--class",
-      hub.className,
-      "--classes",
-      hub.classesDir,
-      "--port",
-      String(await freePort()),
-    ],
-    { encoding: "utf8", timeout: 120_000 },
-  );
+  const again = spawnSync(process.execPath, await hubArguments(hub), { encoding: "utf8", timeout: 120_000 });
   assert.equal(again.status, 1, again.stdout + again.stderr);
   assert.match(again.stderr, new RegExp(`class ${hub.className} is running already`));
   // a second JupyterHub would have stopped the first one's proxy: the class's URL would not answer
@@ -81,37 +82,78 @@ test("Ctrl-C on a running class ends a learner's process that forks and exits in
   assert.deepEqual(processesOf(ada.uid), [], "no process of the learner is left");
 });
 
+/** The JupyterHub and proxy processes of the class whose hub state is `stateDir` and whose URL is `url`. */
+function hubProcesses(stateDir: string, url: string): string[] {
+  const port = new URL(url).port;
+  return execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.includes(stateDir) || (line.includes("configurable-http-proxy") && line.includes(`--port ${port}`)));
+}
+
+/** Waits up to `ms` for `done`. */
+async function until(done: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (done()) return true;
+  return done();
+}
+
+for (const [signal, what] of [
+  ["SIGHUP", "the instructor's terminal closing (SIGHUP: an ssh connection dropped)"],
+  ["SIGKILL", "the command killed outright (kill -9)"],
+] as const) {
+  test(`${what} stops the class's hub, its proxy and the learners' servers too`, { skip: !asRoot, timeout: 180_000 }, async () => {
+    await hub?.dispose();
+    hub = await hubClass(signal === "SIGHUP" ? "hangup" : "killed");
+    await hub.addLearners([{ name: "Ada Lovelace", email: "ada@example.com" }]);
+    const { url, token } = await hub.start();
+    const [ada] = hub.accounts();
+    assert.ok(ada);
+    await startServer(hubApi(url, token), ada.user, 120_000);
+    assert.ok(processesOf(ada.uid).length > 0, "the learner's server runs");
+    // a learner's own process, outside their server: after a kill -9 no command is left to end it
+    const stray = spawn("runuser", ["-u", ada.user, "--", "setsid", "sleep", "300"], { stdio: "ignore" });
+    const strayPid = stray.pid ?? 0;
+    const code = signal === "SIGHUP" ? await hub.interrupt("SIGHUP") : await hub.interrupt("SIGKILL");
+    const { stateDir } = hub;
+    assert.ok(await until(() => hubProcesses(stateDir, url).length === 0, 30_000), `the hub or its proxy runs on after ${signal}`);
+    if (signal === "SIGHUP") {
+      assert.equal(code, 0, "a hang-up stops the class as Ctrl-C does");
+      assert.deepEqual(processesOf(ada.uid), [], "no process of the learner is left");
+      return;
+    }
+    // the hub stopped the servers; the next start ends what else the learner left
+    assert.ok(await until(() => processesOf(ada.uid).length === 1, 30_000), "only the learner's own process is left");
+    const again = await hub.start();
+    assert.deepEqual(processesOf(ada.uid), [], `the next start ended it (process ${strayPid}):\n${again.output()}`);
+    assert.match(again.output(), new RegExp(`ended what ${ada.user} left running when the class last ran`));
+  });
+}
+
+/**
+ * A new class of 8 learners whose `npm run hub` is sent `signal` the moment its first account is
+ * there (the next ones are being made then), to its whole process group, as a terminal's Ctrl-C
+ * goes to the command and whatever it runs. Resolves once the command has ended.
+ */
+async function signalledDuringSetUp(tag: string, signal: NodeJS.Signals): Promise<{ code: number | null; output: string }> {
+  await hub?.dispose();
+  hub = await hubClass(tag);
+  const learnerTag = `${tag}${process.pid}`;
+  await hub.addLearners(Array.from({ length: 8 }, (_, i) => ({ name: `Learner ${i}`, email: `${learnerTag}n${i}@example.com` })));
+  const child = spawn(process.execPath, await hubArguments(hub), { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  while (hub.accounts().length === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+  process.kill(-(child.pid ?? 0), signal);
+  return { code: await exited, output };
+}
+
 test(
   "Ctrl-C from the terminal while the accounts are being made lets the set-up finish: every account has its login line",
   { skip: !asRoot, timeout: 180_000 },
   async () => {
-    await hub?.dispose();
-    hub = await hubClass("setupint");
-    const tag = `l${process.pid}`;
-    await hub.addLearners(Array.from({ length: 8 }, (_, i) => ({ name: `Learner ${i}`, email: `${tag}n${i}@example.com` })));
-    const { className, classesDir } = hub;
-    // in a process group of its own, which Ctrl-C signals whole, as a terminal does: the command and whatever it runs
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(projectRoot, "dist", "scripts", "hub.mjs"),
-        "--class",
-        className,
-        "--classes",
-        classesDir,
-        "--port",
-        String(await freePort()),
-      ],
-      { detached: true, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-    // the moment the first account is there, the next ones are being made
-    while (hub.accounts().length === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
-    process.kill(-(child.pid ?? 0), "SIGINT");
-    const code = await exited;
+    const { code, output } = await signalledDuringSetUp("setupint", "SIGINT");
+    assert.ok(hub);
     assert.equal(code, 0, output);
     assert.match(output, /stopped before the hub started/);
     const logins = await readFile(hub.loginsFile, "utf8");
@@ -132,41 +174,14 @@ test(
   "a set-up killed (kill -9) while it makes the accounts: the next start leaves every account with the password its logins line gives",
   { skip: !asRoot, timeout: 240_000 },
   async () => {
-    await hub?.dispose();
-    hub = await hubClass("setupkill");
-    const tag = `k${process.pid}`;
-    await hub.addLearners(Array.from({ length: 8 }, (_, i) => ({ name: `Learner ${i}`, email: `${tag}n${i}@example.com` })));
-    const { className, classesDir } = hub;
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(projectRoot, "dist", "scripts", "hub.mjs"),
-        "--class",
-        className,
-        "--classes",
-        classesDir,
-        "--port",
-        String(await freePort()),
-      ],
-      { detached: true, stdio: "ignore" },
-    );
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    // the moment the first account is there: the command ends with no chance to finish
-    while (hub.accounts().length === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
-    process.kill(-(child.pid ?? 0), "SIGKILL");
-    await exited;
+    await signalledDuringSetUp("setupkill", "SIGKILL"); // the command ends with no chance to finish
+    assert.ok(hub);
     assert.ok(hub.accounts().length < 8, "killed before every account was made");
 
     const again = await hub.start([], /is on http/);
     assert.equal(await hub.interrupt(), 0, again.output());
-    const logins = new Map(
-      (await readFile(hub.loginsFile, "utf8"))
-        .trim()
-        .split("\n")
-        .slice(1)
-        .map((line) => line.split(","))
-        .map(([, , user = "", password = ""]) => [user, password]),
-    );
+    const rows = parse(await readFile(hub.loginsFile, "utf8"), { columns: true }) as { user: string; password: string }[];
+    const logins = new Map(rows.map((r) => [r.user, r.password]));
     const accounts = hub.accounts();
     assert.equal(accounts.length, 8);
     const locked = accounts.filter(({ user }) => !passwordWorks(user, logins.get(user) ?? "")).map((a) => a.user);

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { hubRunning, lockHub } from "../src/engine/hub-lock.js";
+import { hubLockFile, hubRunning, lockHub } from "../src/engine/hub-lock.js";
 import type { Result } from "../src/engine/problem.js";
 import { projectRoot } from "../src/engine/paths.js";
 
@@ -15,22 +15,25 @@ import { projectRoot } from "../src/engine/paths.js";
 async function start(dir: string): Promise<{ said: string; process: ChildProcessWithoutNullStreams }> {
   const script = path.join(projectRoot, "test", "fixtures", "hub", "take-lock.mjs");
   const module = pathToFileURL(path.join(projectRoot, "dist", "src", "engine", "hub-lock.js")).href;
-  const child = spawn(process.execPath, [script, module, dir, String(Date.now())]);
+  const child = spawn(process.execPath, [script, module, dir, "c1", String(Date.now()), "hub.mjs"]);
   const said = await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim())));
   return { said, process: child };
 }
 
 test("the lock is refused while its holder runs, named by its pid, and free once the holder is gone, even killed", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "rollcall-lock-"));
+  const holders: ChildProcessWithoutNullStreams[] = [];
   try {
     const mine = await lockHub(dir, "c1");
     assert.ok(mine.ok);
     const second = await start(dir);
+    holders.push(second.process);
     assert.equal(second.said, "refused", "a second start while the first holds the class");
     second.process.stdin.end();
     await mine.value.release();
 
     const holder = await start(dir);
+    holders.push(holder.process);
     assert.equal(holder.said, "took");
     const refused = await lockHub(dir, "c1");
     assert.ok(!refused.ok);
@@ -47,6 +50,7 @@ test("the lock is refused while its holder runs, named by its pid, and free once
     await taken.value.release();
     assert.equal(await hubRunning(dir, "c1"), undefined);
   } finally {
+    for (const child of holders) child.kill("SIGKILL");
     await rm(dir, { recursive: true, force: true });
   }
 });
@@ -55,11 +59,11 @@ test("a lock file that names a live process which holds no lock (its pid reused,
   const dir = await mkdtemp(path.join(os.tmpdir(), "rollcall-lock-"));
   const server = spawn("/bin/sh", ["-c", "sleep 60", "hub.mjs"], { stdio: "ignore" });
   try {
-    await writeFile(path.join(dir, "hub.lock"), `${server.pid}\n`);
+    await writeFile(hubLockFile(dir, "c1"), `${server.pid}\n`);
     assert.equal(await hubRunning(dir, "c1"), undefined);
     const taken = await lockHub(dir, "c1");
     assert.ok(taken.ok);
-    assert.equal(await readFile(path.join(dir, "hub.lock"), "utf8"), `${process.pid}\n`, "the file names the holder");
+    assert.equal(await readFile(hubLockFile(dir, "c1"), "utf8"), `${process.pid}\n`, "the file names the holder");
     await taken.value.release();
   } finally {
     server.kill("SIGKILL");
@@ -89,12 +93,14 @@ async function race(dir: string): Promise<{ said: string[]; pids: number[]; held
   const moment = Date.now() + 150;
   const script = path.join(projectRoot, "test", "fixtures", "hub", "take-lock.mjs");
   const module = pathToFileURL(path.join(projectRoot, "dist", "src", "engine", "hub-lock.js")).href;
-  const starts = [0, 1].map(() => spawn(process.execPath, [script, module, dir, String(moment)], { stdio: ["pipe", "pipe", "inherit"] }));
+  const starts = [0, 1].map(() =>
+    spawn(process.execPath, [script, module, dir, "c1", String(moment), "hub.mjs"], { stdio: ["pipe", "pipe", "inherit"] }),
+  );
   try {
     const said = await Promise.all(
       starts.map((s) => new Promise<string>((resolve) => s.stdout.once("data", (d: Buffer) => resolve(d.toString().trim())))),
     );
-    const held = await readFile(path.join(dir, "hub.lock"), "utf8").catch(() => "");
+    const held = await readFile(hubLockFile(dir, "c1"), "utf8").catch(() => "");
     return { said, pids: starts.map((s) => s.pid ?? 0), held };
   } finally {
     await Promise.all(starts.map((s) => new Promise((resolve) => (s.once("exit", resolve), s.stdin.end()))));
@@ -111,7 +117,7 @@ test(
     try {
       const wrong: string[] = [];
       for (let round = 0; round < 40; round++) {
-        await writeFile(path.join(dir, "hub.lock"), `${dead.pid}\n`); // left by a killed command
+        await writeFile(hubLockFile(dir, "c1"), `${dead.pid}\n`); // left by a killed command
         const { said, pids, held } = await race(dir);
         const took = pids.filter((_, i) => said[i] === "took");
         if (took.length !== 1 || held !== `${took[0]}\n`) wrong.push(`round ${round}: ${said.join("/")}, the lock holds "${held.trim()}"`);

@@ -3,22 +3,34 @@
  * config and start a second JupyterHub, which stops the first one's proxy (it finds the proxy's
  * pid file and ends it): every learner of the live class loses their server.
  *
- * So the command holds a lock on `hub.lock` in the class's hub state while it runs: the
- * system's own (flock), held by a child, `flock … cat`, that lives until its standard input
- * closes, which happens when this process ends, however it ends (a kill -9 too). Nothing is
+ * So the command holds the system's lock (flock) on `classes/NAME-hub.lock` while it runs, on a
+ * file it keeps open: the lock ends when the file is closed, which the system does when the
+ * process ends, however it ends (a kill -9 too), and no other process holds it. Nothing is
  * judged stale, so two starts that find a killed command's lock cannot both take it, and a
- * reused pid never holds a class. The file names its holder's pid, for the message only.
+ * reused pid never holds a class. The file is beside the hub's state, not in it, because
+ * `--remove` deletes the state while it holds the lock. The file names its holder's pid, for
+ * the message only.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { constants } from "node:fs";
+import { mkdir, open, readFile, rm, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 
-const LOCK_FILE = "hub.lock";
 const FLOCK = "/usr/bin/flock";
-/** What the holder says once it has the lock; flock exits with BUSY when another holds it. */
-const HELD = "held";
+/** flock's exit code when another holds the lock. */
 const BUSY = 75;
+
+/** The class's lock file, in the classes folder (root's, 0700 once a hub has been set up). */
+export const hubLockFile = (classesDir: string, className: string): string => path.join(classesDir, `${className}-hub.lock`);
+
+/** The pid written into the lock file, if that process runs `npm run hub` (a pid is reused: never name another). */
+async function holderPid(lock: string): Promise<number | undefined> {
+  const pid = Number((await readFile(lock, "utf8").catch(() => "")).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const command = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  return command.includes("hub.mjs") ? pid : undefined;
+}
 
 const runningAlready = (className: string, pid: number | undefined): Problem => {
   const which = pid === undefined ? "" : `, process ${pid}`;
@@ -28,38 +40,11 @@ const runningAlready = (className: string, pid: number | undefined): Problem => 
   };
 };
 
-/** The pid the holder wrote into the lock file, if it wrote one. */
-async function writtenPid(lock: string): Promise<number | undefined> {
-  const pid = Number((await readFile(lock, "utf8").catch(() => "")).trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-/** The child that holds the lock, once it has it, or why it could not. */
-function holdLock(lock: string): Promise<{ held: ChildProcess } | { busy: true } | { error: string }> {
-  return new Promise((resolve) => {
-    // a session of its own: a Ctrl-C at the terminal goes to the command's process group, and
-    // must not end the lock before the class has stopped
-    const child = spawn(FLOCK, ["--nonblock", "--conflict-exit-code", String(BUSY), lock, "/bin/sh", "-c", `echo ${HELD}; exec cat`], {
-      stdio: ["pipe", "pipe", "pipe"],
-      detached: true,
-    });
-    let said = "";
-    let errors = "";
-    child.stderr.on("data", (d: Buffer) => (errors += d.toString()));
-    child.stdout.on("data", (d: Buffer) => {
-      said += d.toString();
-      if (said.startsWith(HELD)) resolve({ held: child });
-    });
-    child.once("error", (error) => resolve({ error: error.message }));
-    child.once("exit", (code) =>
-      resolve(code === BUSY ? { busy: true } : { error: errors.trim() || `flock exited with code ${String(code)}` }),
-    );
-  });
-}
-
 /**
  * Whether someone holds the lock on `lock`, read from /proc/locks (a line per lock: its kind,
- * the holder's pid, and the file as major:minor:inode, the device numbers in hex): asking takes nothing.
+ * the holder's pid, and the file as major:minor:inode, the device numbers in hex): asking takes
+ * nothing. Where the system names the device otherwise (btrfs subvolumes), a held lock is not
+ * seen here, and `lockHub` still refuses.
  */
 async function isLocked(lock: string): Promise<boolean> {
   const file = await stat(lock).catch(() => undefined);
@@ -72,38 +57,65 @@ async function isLocked(lock: string): Promise<boolean> {
 }
 
 /** Why the class cannot start because its hub runs already, or undefined; takes nothing, makes nothing. */
-export async function hubRunning(stateDir: string, className: string): Promise<Problem | undefined> {
-  const lock = path.join(stateDir, LOCK_FILE);
-  return (await isLocked(lock)) ? runningAlready(className, await writtenPid(lock)) : undefined;
+export async function hubRunning(classesDir: string, className: string): Promise<Problem | undefined> {
+  const lock = hubLockFile(classesDir, className);
+  return (await isLocked(lock)) ? runningAlready(className, await holderPid(lock)) : undefined;
 }
 
-function release(holder: ChildProcess): Promise<void> {
+/** flock(1) on the open file `file` (handed to it as its fd 3): the lock is then the open file's, not flock's. */
+function flockOn(file: FileHandle): Promise<"held" | "busy" | string> {
   return new Promise((resolve) => {
-    if (holder.exitCode !== null || holder.signalCode !== null) return resolve();
-    holder.once("exit", () => resolve());
-    holder.ref(); // waited for now: a holder of lockHub's is unref'd
-    holder.stdin?.end();
+    const child = spawn(FLOCK, ["--nonblock", "--conflict-exit-code", String(BUSY), "3"], { stdio: ["ignore", "ignore", "pipe", file.fd] });
+    let said = "";
+    child.stderr?.on("data", (d: Buffer) => (said += d.toString()));
+    child.once("error", (error) => resolve(error.message));
+    child.once("close", (code) =>
+      resolve(code === 0 ? "held" : code === BUSY ? "busy" : said.trim() || `flock exited with code ${String(code)}`),
+    );
   });
 }
 
+/** The open lock files: kept from the garbage collector, which would close them, and their locks with them. */
+const held = new Set<FileHandle>();
+
 export interface HubLock {
-  release(): Promise<void>;
+  /** Ends the hold; with `removeFile` (after --remove) the lock file goes too. */
+  release(removeFile?: boolean): Promise<void>;
+}
+
+/** Whether `lock` still names the file `file` is: a start that opened it before `--remove` deleted it holds nothing. */
+async function stillThere(lock: string, file: FileHandle): Promise<boolean> {
+  const [named, opened] = await Promise.all([stat(lock).catch(() => undefined), file.stat()]);
+  return named !== undefined && named.ino === opened.ino && named.dev === opened.dev;
 }
 
 /** Takes the class's lock, or says which process holds it and how to stop it. */
-export async function lockHub(stateDir: string, className: string): Promise<Result<HubLock>> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const lock = path.join(stateDir, LOCK_FILE);
-  const tried = await holdLock(lock);
-  if ("busy" in tried) return failed([runningAlready(className, await writtenPid(lock))]);
-  if ("error" in tried)
-    return failed([{ message: `could not lock ${lock} (${tried.error}): is util-linux's flock installed (apt-get install util-linux)?` }]);
-  const holder = tried.held;
-  // the holder's stdout is done with; its stdin stays open as long as this process lives
-  holder.stdout?.destroy();
-  holder.stderr?.destroy();
-  holder.unref();
-  (holder.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-  await writeFile(lock, `${process.pid}\n`, { mode: 0o600 });
-  return ok({ release: () => release(holder) });
+export async function lockHub(classesDir: string, className: string): Promise<Result<HubLock>> {
+  await mkdir(classesDir, { recursive: true, mode: 0o700 });
+  const lock = hubLockFile(classesDir, className);
+  for (;;) {
+    // not truncated on opening: the holder's pid stays readable until this start holds the lock;
+    // and never through a link, whoever could have made one
+    const file = await open(lock, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+    const tried = await flockOn(file);
+    if (tried === "held" && !(await stillThere(lock, file))) {
+      await file.close(); // deleted by the --remove that held it: the next file is the lock now
+      continue;
+    }
+    if (tried !== "held") {
+      await file.close();
+      if (tried === "busy") return failed([runningAlready(className, await holderPid(lock))]);
+      return failed([{ message: `could not lock ${lock} (${tried}): is util-linux's flock there (apt-get install util-linux)?` }]);
+    }
+    await file.truncate(0);
+    await file.write(`${process.pid}\n`);
+    held.add(file);
+    return ok({
+      release: async (removeFile = false) => {
+        if (removeFile) await rm(lock, { force: true }); // while held: a start that opened it finds it gone
+        held.delete(file);
+        await file.close();
+      },
+    });
+  }
 }

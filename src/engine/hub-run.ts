@@ -39,7 +39,9 @@ export async function startHub(options: StartHub): Promise<RunningHub> {
   // its own process group: Ctrl-C reaches us, and we stop it in order
   // Debian's configurable-http-proxy finds its modules in /usr/share/nodejs only when Debian's own Node runs it
   const env = { ...process.env, NODE_PATH: [DEBIAN_NODE_MODULES, process.env["NODE_PATH"]].filter(Boolean).join(path.delimiter) };
-  const child = spawn("jupyterhub", ["-f", options.configFile], {
+  // and it gets SIGTERM when this process ends, however it ends (kill -9 too): it then stops the
+  // proxy and the servers itself, instead of running on with no command to stop it
+  const child = spawn("/usr/bin/setpriv", ["--pdeathsig", "SIGTERM", "--", "jupyterhub", "-f", options.configFile], {
     cwd: options.stateDir,
     env,
     detached: true,

@@ -33,11 +33,14 @@ import { ensureTslabSnapshot } from "./tslab-snapshot.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 import {
   createAccount,
+  endProcessesOf,
   markedAccounts,
+  markerOf,
   newPassword,
   passwdEntries,
   learnerKey,
   planAccounts,
+  processesOf,
   removeAccounts,
   hasPassword,
   setPasswords,
@@ -183,7 +186,8 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
   const clashes: Problem[] = accounts
     .filter((a) => !mine.has(a.user) && entries.some((e) => e.user === a.user))
     .map((a) => {
-      const other = entries.find((e) => e.user === a.user)?.gecos.match(/^rollcall\/(.+)$/)?.[1];
+      const entry = entries.find((e) => e.user === a.user);
+      const other = entry && markerOf(entry).match(/^rollcall\/(.+)$/)?.[1];
       return {
         message:
           other !== undefined
@@ -194,7 +198,7 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
   if (clashes.length) return failed(clashes);
   const badIp = ipProblem(options.ip);
   if (badIp) return failed([badIp]);
-  const running = await hubRunning(stateDir, options.className);
+  const running = await hubRunning(options.classesDir, options.className);
   if (running) return failed([running]);
   const cannotListen = await listenProblem(options.ip, options.port);
   if (cannotListen) return failed([{ message: cannotListen }]);
@@ -337,6 +341,11 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   });
   await writePrivate(configFile, config);
 
+  // What a learner left running when the class last stopped without its command (killed): no hub
+  // of the class runs now (the command holds its lock), so no process of theirs belongs to one.
+  const leftOver = markedAccounts(plan.className).filter((e) => processesOf(e.uid).length > 0);
+  for (const e of leftOver) await endProcessesOf(e).catch((error: unknown) => notes.push((error as Error).message));
+  if (leftOver.length) notes.push(`ended what ${leftOver.map((e) => e.user).join(", ")} left running when the class last ran`);
   for (const e of markedAccounts(plan.className)) await linkKit(e.home, e.uid, e.gid, plan.projectRoot);
   const handed = await handOutToClass(plan.className, plan.projectRoot);
   if (!handed.ok)

@@ -91,9 +91,17 @@ export function passwdEntries(file = "/etc/passwd"): PasswdEntry[] {
     });
 }
 
+/**
+ * The marker an account carries: the first of its comment's comma-separated fields, the full
+ * name, which Debian does not let a user change (CHFN_RESTRICT rwh); the others (room, phones)
+ * a learner may set with chfn, and so could hide their account from the kit's clean-up if the
+ * whole comment were compared.
+ */
+export const markerOf = (entry: PasswdEntry): string => entry.gecos.split(",")[0] ?? "";
+
 /** The accounts carrying the class's marker, and only those. */
 export const markedAccounts = (className: string, entries: readonly PasswdEntry[] = passwdEntries()): PasswdEntry[] =>
-  entries.filter((e) => e.gecos === accountMarker(className) && e.user.startsWith(ACCOUNT_PREFIX));
+  entries.filter((e) => markerOf(e) === accountMarker(className) && e.user.startsWith(ACCOUNT_PREFIX));
 
 /** A password to hand out: 4 groups of 4 from an alphabet without look-alikes, from the OS's CSPRNG (about 78 bits). */
 export function newPassword(): string {

@@ -29,8 +29,8 @@ export interface HubClass {
   start(extra?: readonly string[], until?: RegExp): Promise<{ url: string; token: string; output: () => string }>;
   /** The class's accounts, as /etc/passwd has them. */
   accounts(): PasswdEntry[];
-  /** Sends Ctrl-C (SIGINT) to the hub command; resolves with its exit code. */
-  interrupt(): Promise<number | null>;
+  /** Sends Ctrl-C (SIGINT, or `signal`) to the hub command; resolves with its exit code. */
+  interrupt(signal?: NodeJS.Signals): Promise<number | null>;
   /** Stops whatever runs and removes the accounts, the homes and the folder. */
   dispose(): Promise<void>;
 }
@@ -79,9 +79,9 @@ export async function hubClass(tag: string): Promise<HubClass> {
       return { url: `http://127.0.0.1:${port}/`, token, output: () => output };
     },
     accounts: () => markedAccounts(className),
-    async interrupt() {
+    async interrupt(signal = "SIGINT") {
       if (!child || child.exitCode !== null) return child?.exitCode ?? null;
-      child.kill("SIGINT");
+      child.kill(signal);
       return exited ?? null;
     },
     async dispose() {
