@@ -45,6 +45,8 @@ export const HUB_STATE_FILES = {
   log: "jupyterhub.log",
   /** Which learner has which account (`hub-setup.ts`). */
   accounts: "accounts.json",
+  /** The accounts a set-up is making, until their passwords are set (`hub-setup.ts`). */
+  pendingPasswords: "passwords-pending.json",
 } as const;
 
 /** A Python string literal for any text (JSON's escapes are Python's too, for what JSON emits). */

@@ -42,7 +42,6 @@ import {
   planAccounts,
   processesOf,
   removeAccounts,
-  hasPassword,
   setPasswords,
   type PasswdEntry,
   type PlannedAccount,
@@ -269,6 +268,14 @@ async function writeSecretOnce(file: string, bytes: number): Promise<void> {
   if (!existsSync(file)) await writePrivate(file, randomBytes(bytes).toString("hex") + "\n");
 }
 
+/** The accounts a set-up was making when it stopped, before it could set their passwords. */
+async function readPending(file: string): Promise<string[]> {
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return [];
+  const users: unknown = JSON.parse(text);
+  return Array.isArray(users) ? users.filter((u): u is string => typeof u === "string") : [];
+}
+
 /** What the setup did, for the instructor. */
 export interface HubSetUp {
   readonly configFile: string;
@@ -301,19 +308,22 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
     ...logins.filter((l) => !passwords.has(l.user)),
     ...fresh.map((a) => ({ name: a.learner, email: a.email, user: a.user, password: passwords.get(a.user) ?? "" })),
   ];
-  // The logins before the accounts: a set-up killed (kill -9) after making an account has
-  // written the password it was about to set, and the next set-up sets it (below).
+  // The logins, and which accounts are about to be made, before the accounts: a set-up killed
+  // (kill -9) after making an account has written the password it was about to set, and the
+  // next set-up sets it (below), for those accounts alone.
+  const pendingFile = path.join(plan.stateDir, HUB_STATE_FILES.pendingPasswords);
+  const pending = new Set(await readPending(pendingFile));
   if (fresh.length || !existsSync(plan.loginsFile))
     await writePrivate(plan.loginsFile, stringify(rows, { header: true, columns: ["name", "email", "user", "password"] }));
+  await writePrivate(pendingFile, `${JSON.stringify([...new Set([...pending, ...fresh.map((a) => a.user)])])}\n`);
   for (const account of fresh) createAccount(plan.className, account.user);
   const recorded = new Map(logins.map((l) => [l.user, l.password]));
-  const unset = plan.accounts.filter((a) => mine.has(a.user) && recorded.has(a.user) && !hasPassword(a.user)).map((a) => a.user);
+  const unset = plan.accounts.filter((a) => mine.has(a.user) && pending.has(a.user) && recorded.get(a.user)).map((a) => a.user);
   setPasswords(plan.className, new Map([...passwords, ...unset.map((user) => [user, recorded.get(user) ?? ""] as const)]));
+  await rm(pendingFile, { force: true });
   const notes: string[] = [];
   if (unset.length)
-    notes.push(
-      `${unset.join(", ")} had no password yet (a set-up was stopped before it set it): each now has the one in ${plan.loginsFile}`,
-    );
+    notes.push(`a set-up was stopped while it made ${unset.join(", ")}: each now has the password ${plan.loginsFile} gives it`);
   const listed = new Set(rows.map((r) => r.user));
   const unlisted = plan.accounts.filter((a) => !listed.has(a.user)).map((a) => a.user);
   if (unlisted.length)

@@ -125,18 +125,6 @@ export function createAccount(className: string, user: string): PasswdEntry {
   return entry;
 }
 
-/**
- * Whether the account has a password (/etc/shadow holds a hash, locked or not): useradd
- * leaves "!" there, which no password opens.
- */
-export function hasPassword(user: string): boolean {
-  const line = readFileSync("/etc/shadow", "utf8")
-    .split("\n")
-    .find((l) => l.startsWith(`${user}:`));
-  const hash = line?.split(":")[1] ?? "";
-  return hash.replace(/^!+/, "").startsWith("$");
-}
-
 /** Sets the passwords of marked accounts (chpasswd reads them on stdin, so they never appear in a process list). */
 export function setPasswords(className: string, passwords: ReadonlyMap<string, string>): void {
   const marked = new Set(markedAccounts(className).map((e) => e.user));
