@@ -18,7 +18,7 @@ import { chalk } from "zx";
 import { dropFolderOf } from "../src/engine/exchange.js";
 import { classNameProblem, classesDir, fromUserFolder } from "../src/engine/class-file.js";
 import { HUB_PACKAGES, installMissing } from "../src/engine/debian-packages.js";
-import { startHub } from "../src/engine/hub-run.js";
+import { endLeftovers, startHub } from "../src/engine/hub-run.js";
 import { describeHandOut } from "../src/engine/hand-out.js";
 import {
   checkPulseUrl,
@@ -168,6 +168,7 @@ async function run(plan: HubPlan, port: number, ip: string, className: string): 
   // nor may writing to that closed terminal end the command midway through the stop
   for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   for (const line of plan.accounts.map(describeMapping)) if (line !== undefined) console.log(line);
+  for (const line of await endLeftovers(plan.stateDir, markedAccounts(className))) console.log(chalk.yellow(line));
   const setUp = await setUpHub(plan, { hubPort: await freePort(), proxyApiPort: await freePort() });
   if (setUp.created.length)
     console.log(`made ${setUp.created.length} accounts; their passwords are in ${plan.loginsFile} (only root can read it)`);

@@ -5,11 +5,14 @@
  * group, running with its proxy. And once it runs, a learner's process that forks and
  * exits in a loop (so that no id of it lives long enough to be killed by id) ends too, and a
  * second start of the same class is refused instead of stopping the running one's proxy.
- * A set-up killed outright while it makes the accounts leaves none that its logins file cannot open.
+ * A set-up killed outright while it makes the accounts leaves none that its logins file cannot open,
+ * nor a home others can read. A closed terminal (SIGHUP) stops the class as Ctrl-C does; a killed
+ * command's JupyterHub stops too, and the next start ends what was left (a hub that would not stop,
+ * a learner's process), but leaves a learner's processes alone after a clean stop.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { parse } from "csv-parse/sync";
 import path from "node:path";
@@ -46,6 +49,14 @@ test(
 
 let running: { url: string; output: () => string } | undefined;
 
+/** A new class of one learner, Ada, in place of the test before's. */
+async function adaClass(tag: string): Promise<HubClass> {
+  await hub?.dispose();
+  const made = await hubClass(tag);
+  await made.addLearners([{ name: "Ada Lovelace", email: "ada@example.com" }]);
+  return made;
+}
+
 /** `npm run hub` of the class, on a free port: node's arguments. */
 const hubArguments = async (c: HubClass): Promise<string[]> => [
   path.join(projectRoot, "dist", "scripts", "hub.mjs"),
@@ -58,9 +69,7 @@ const hubArguments = async (c: HubClass): Promise<string[]> => [
 ];
 
 test("a second start of a running class is refused, and the running class goes on", { skip: !asRoot, timeout: 180_000 }, async () => {
-  await hub?.dispose();
-  hub = await hubClass("twice");
-  await hub.addLearners([{ name: "Ada Lovelace", email: "ada@example.com" }]);
+  hub = await adaClass("twice");
   running = await hub.start();
   const again = spawnSync(process.execPath, await hubArguments(hub), { encoding: "utf8", timeout: 120_000 });
   assert.equal(again.status, 1, again.stdout + again.stderr);
@@ -102,9 +111,7 @@ for (const [signal, what] of [
   ["SIGKILL", "the command killed outright (kill -9)"],
 ] as const) {
   test(`${what} stops the class's hub, its proxy and the learners' servers too`, { skip: !asRoot, timeout: 180_000 }, async () => {
-    await hub?.dispose();
-    hub = await hubClass(signal === "SIGHUP" ? "hangup" : "killed");
-    await hub.addLearners([{ name: "Ada Lovelace", email: "ada@example.com" }]);
+    hub = await adaClass(signal === "SIGHUP" ? "hangup" : "killed");
     const { url, token } = await hub.start();
     const [ada] = hub.accounts();
     assert.ok(ada);
@@ -119,6 +126,16 @@ for (const [signal, what] of [
     if (signal === "SIGHUP") {
       assert.equal(code, 0, "a hang-up stops the class as Ctrl-C does");
       assert.deepEqual(processesOf(ada.uid), [], "no process of the learner is left");
+      // after a clean stop, what the learner starts (an ssh session, say) is theirs: the next start leaves it
+      const own = spawn("runuser", ["-u", ada.user, "--", "setsid", "sleep", "300"], { stdio: "ignore" });
+      await until(() => processesOf(ada.uid).length === 1, 10_000);
+      try {
+        await hub.start();
+        assert.equal(processesOf(ada.uid).length, 1, "the next start ended a process of the learner's after a clean stop");
+      } finally {
+        own.kill("SIGKILL");
+        for (const pid of processesOf(ada.uid)) process.kill(pid, "SIGKILL");
+      }
       return;
     }
     // the hub stopped the servers; the next start ends what else the learner left
@@ -185,6 +202,8 @@ test(
     const logins = new Map(rows.map((r) => [r.user, r.password]));
     const accounts = hub.accounts();
     assert.equal(accounts.length, 8);
+    const open = accounts.filter((a) => (statSync(a.home).mode & 0o777) !== 0o700).map((a) => a.user);
+    assert.deepEqual(open, [], "homes another learner could read");
     const locked = accounts.filter(({ user }) => !passwordWorks(user, logins.get(user) ?? "")).map((a) => a.user);
     assert.deepEqual(locked, [], `accounts whose logins line does not let them in:\n${again.output()}`);
     assert.match(
@@ -199,9 +218,7 @@ test(
   "an account an administrator disabled (usermod -p '*') stays disabled at the next start",
   { skip: !asRoot, timeout: 180_000 },
   async () => {
-    await hub?.dispose();
-    hub = await hubClass("disabled");
-    await hub.addLearners([{ name: "Ada Lovelace", email: "ada@example.com" }]);
+    hub = await adaClass("disabled");
     await hub.start([], /made 1 accounts/);
     await hub.interrupt();
     const [ada] = hub.accounts();
@@ -213,5 +230,28 @@ test(
       .split("\n")
       .find((l) => l.startsWith(`${ada.user}:`));
     assert.equal(shadow?.split(":")[1], "*", `the start gave the disabled account a password:\n${again.output()}`);
+  },
+);
+
+test(
+  "a kill -9 while its JupyterHub does not stop: the next start stops that hub before it starts its own",
+  { skip: !asRoot, timeout: 240_000 },
+  async () => {
+    hub = await adaClass("stuck");
+    await hub.start();
+    const old = Number((await readFile(path.join(hub.stateDir, "jupyterhub.pid"), "utf8")).trim());
+    process.kill(old, "SIGSTOP"); // so that the SIGTERM the command's death sends it waits
+    await hub.interrupt("SIGKILL");
+    try {
+      const again = await hub.start();
+      assert.throws(() => process.kill(old, 0), "the old JupyterHub runs beside the new one");
+      assert.match(again.output(), new RegExp(`stopped the JupyterHub \\(process ${old}\\)`));
+    } finally {
+      try {
+        process.kill(old, "SIGKILL");
+      } catch {
+        // stopped by the start
+      }
+    }
   },
 );

@@ -45,6 +45,10 @@ export const HUB_STATE_FILES = {
   log: "jupyterhub.log",
   /** Which learner has which account (`hub-setup.ts`). */
   accounts: "accounts.json",
+  /** There while a hub of the class may run or have left processes behind: from its start to its clean stop (`hub-run.ts`). */
+  running: "hub.running",
+  /** JupyterHub's pid, as it writes it (its config says where). */
+  hubPid: "jupyterhub.pid",
   /** The accounts a set-up is making, until their passwords are set (`hub-setup.ts`). */
   pendingPasswords: "passwords-pending.json",
 } as const;
@@ -78,7 +82,7 @@ export function hubConfig(o: HubConfigOptions): string {
     `c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:${o.proxyApiPort}"`,
     `c.ConfigurableHTTPProxy.auth_token = _secret(${state(HUB_STATE_FILES.proxyToken)})`,
     `c.ConfigurableHTTPProxy.pid_file = ${state("proxy.pid")}`,
-    `c.JupyterHub.pid_file = ${state("jupyterhub.pid")}`,
+    `c.JupyterHub.pid_file = ${state(HUB_STATE_FILES.hubPid)}`,
     `c.JupyterHub.db_url = "sqlite:///" + ${state(HUB_STATE_FILES.database)}`,
     `c.JupyterHub.cookie_secret_file = ${state(HUB_STATE_FILES.cookieSecret)}`,
     "# Ctrl-C stops the proxy and every learner's server with the hub.",

@@ -4,11 +4,11 @@
  * (the hub's own cleanup first; then, by id, whatever a learner left running).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { createWriteStream, existsSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { HUB_STATE_FILES } from "./hub-config.js";
-import { AccountBusy, endProcessesOf, type PasswdEntry } from "./unix-accounts.js";
+import { AccountBusy, endProcessesOf, processesOf, type PasswdEntry } from "./unix-accounts.js";
 
 /** Where Debian keeps the Node modules its packages need. */
 const DEBIAN_NODE_MODULES = "/usr/share/nodejs";
@@ -33,8 +33,67 @@ export interface StartHub {
   readonly readyTimeoutMs?: number;
 }
 
+/** The process whose pid `file` holds, if its command line still contains `must` (a pid is reused once its process is gone). */
+async function processIn(file: string, must: string): Promise<number | undefined> {
+  const pid = (await readFile(file, "utf8").catch(() => "")).trim();
+  if (!/^\d+$/.test(pid)) return undefined;
+  const command = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  return command.includes(must) ? Number(pid) : undefined;
+}
+
+/** Sends `signal` to `pid`, which may have ended meanwhile. */
+function sendSignal(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // it ended meanwhile
+  }
+}
+
+/** Stops the class's proxy if it still runs: only if the pid it wrote is still the proxy. */
+async function endProxy(stateDir: string): Promise<void> {
+  const proxy = await processIn(path.join(stateDir, "proxy.pid"), "configurable-http-proxy");
+  if (proxy !== undefined) sendSignal(proxy, "SIGTERM");
+}
+
+const gone = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+/**
+ * Ends what the class's last hub left, before a new one is set up: called with the class's lock
+ * held, so no command of the class runs, and a JupyterHub of its config still running is one
+ * whose command was killed (it is told to stop, but may still be stopping its servers). Then, if
+ * that hub never stopped cleanly, every process of the learners: a learner's own process outlives
+ * a killed command. Returns what it ended, for the instructor.
+ */
+export async function endLeftovers(stateDir: string, accounts: readonly PasswdEntry[]): Promise<string[]> {
+  const said: string[] = [];
+  const previous = await processIn(path.join(stateDir, HUB_STATE_FILES.hubPid), path.join(stateDir, HUB_STATE_FILES.config));
+  if (previous !== undefined) {
+    for (const signal of ["SIGTERM", "SIGCONT"] as const) sendSignal(previous, signal); // SIGCONT: a stopped hub must act on it
+    for (const end = Date.now() + 30_000; !gone(previous) && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
+    if (!gone(previous)) sendSignal(previous, "SIGKILL");
+    said.push(`stopped the JupyterHub (process ${previous}) that the class's killed command had left`);
+  }
+  await endProxy(stateDir);
+  if (!existsSync(path.join(stateDir, HUB_STATE_FILES.running))) return said;
+  const left = accounts.filter((e) => processesOf(e.uid).length > 0);
+  for (const e of left) await endProcessesOf(e).catch((error: unknown) => said.push((error as Error).message));
+  if (left.length) said.push(`ended what ${left.map((e) => e.user).join(", ")} left running when the class last ran`);
+  await rm(path.join(stateDir, HUB_STATE_FILES.running), { force: true });
+  return said;
+}
+
 /** Starts `jupyterhub -f CONFIG` in the state folder (its log goes to jupyterhub.log there) and waits for its API. */
 export async function startHub(options: StartHub): Promise<RunningHub> {
+  // until a clean stop: a kill -9 from here on may leave learners' processes for the next start to end
+  await writeFile(path.join(options.stateDir, HUB_STATE_FILES.running), `${process.pid}\n`, { mode: 0o600 });
   const log = createWriteStream(path.join(options.stateDir, HUB_STATE_FILES.log), { flags: "a", mode: 0o600 });
   // its own process group: Ctrl-C reaches us, and we stop it in order
   // Debian's configurable-http-proxy finds its modules in /usr/share/nodejs only when Debian's own Node runs it
@@ -68,22 +127,13 @@ export async function startHub(options: StartHub): Promise<RunningHub> {
         left.push((error as Error).message);
       }
     }
-    // the proxy, if the hub was killed before it could stop it
-    const proxyPid = await readFile(path.join(options.stateDir, "proxy.pid"), "utf8").catch(() => "");
-    // only if that id is still the proxy (an id is reused once its process is gone)
-    const command = /^\d+\s*$/.test(proxyPid) ? await readFile(`/proc/${proxyPid.trim()}/cmdline`, "utf8").catch(() => "") : "";
-    if (command.includes("configurable-http-proxy")) {
-      try {
-        process.kill(Number(proxyPid), "SIGTERM");
-      } catch {
-        // stopped by the hub
-      }
-    }
+    await endProxy(options.stateDir); // if the hub was killed before it could stop it
     // a server the hub could not stop would hold its output pipes, and this process, open
     child.stdout?.destroy();
     child.stderr?.destroy();
     log.end();
     if (left.length) throw new AccountBusy(left.join("\n"));
+    await rm(path.join(options.stateDir, HUB_STATE_FILES.running), { force: true }); // stopped cleanly: nothing is left
   };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {

@@ -33,14 +33,13 @@ import { ensureTslabSnapshot } from "./tslab-snapshot.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 import {
   createAccount,
-  endProcessesOf,
   markedAccounts,
   markerOf,
+  neverHadPassword,
   newPassword,
   passwdEntries,
   learnerKey,
   planAccounts,
-  processesOf,
   removeAccounts,
   setPasswords,
   type PasswdEntry,
@@ -268,12 +267,18 @@ async function writeSecretOnce(file: string, bytes: number): Promise<void> {
   if (!existsSync(file)) await writePrivate(file, randomBytes(bytes).toString("hex") + "\n");
 }
 
-/** The accounts a set-up was making when it stopped, before it could set their passwords. */
-async function readPending(file: string): Promise<string[]> {
+/** The accounts a set-up was making when it stopped, before it could set their passwords; a file it cannot read is said in `notes`. */
+async function readPending(file: string, notes: string[]): Promise<string[]> {
   const text = await readFile(file, "utf8").catch(() => undefined);
   if (text === undefined) return [];
-  const users: unknown = JSON.parse(text);
-  return Array.isArray(users) ? users.filter((u): u is string => typeof u === "string") : [];
+  try {
+    const users: unknown = JSON.parse(text);
+    if (Array.isArray(users)) return users.filter((u): u is string => typeof u === "string");
+  } catch {
+    // said below
+  }
+  notes.push(`${file} is not a list of accounts (cut short?): no password was set from the logins file; passwd USER sets one by hand`);
+  return [];
 }
 
 /** What the setup did, for the instructor. */
@@ -300,6 +305,7 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   const record = read.value;
   for (const a of plan.accounts) record.set(learnerKey({ name: a.learner, email: a.email }), a.user);
   await writePrivate(path.join(plan.stateDir, HUB_STATE_FILES.accounts), `${JSON.stringify(Object.fromEntries(record), null, 2)}\n`);
+  const notes: string[] = [];
   const mine = new Set(markedAccounts(plan.className).map((e) => e.user));
   const fresh = plan.accounts.filter((a) => !mine.has(a.user));
   const logins = await readLogins(plan.loginsFile);
@@ -312,16 +318,17 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   // (kill -9) after making an account has written the password it was about to set, and the
   // next set-up sets it (below), for those accounts alone.
   const pendingFile = path.join(plan.stateDir, HUB_STATE_FILES.pendingPasswords);
-  const pending = new Set(await readPending(pendingFile));
+  const pending = new Set(await readPending(pendingFile, notes));
   if (fresh.length || !existsSync(plan.loginsFile))
     await writePrivate(plan.loginsFile, stringify(rows, { header: true, columns: ["name", "email", "user", "password"] }));
   await writePrivate(pendingFile, `${JSON.stringify([...new Set([...pending, ...fresh.map((a) => a.user)])])}\n`);
   for (const account of fresh) createAccount(plan.className, account.user);
   const recorded = new Map(logins.map((l) => [l.user, l.password]));
-  const unset = plan.accounts.filter((a) => mine.has(a.user) && pending.has(a.user) && recorded.get(a.user)).map((a) => a.user);
+  const unset = plan.accounts
+    .filter((a) => mine.has(a.user) && pending.has(a.user) && recorded.get(a.user) && neverHadPassword(a.user))
+    .map((a) => a.user);
   setPasswords(plan.className, new Map([...passwords, ...unset.map((user) => [user, recorded.get(user) ?? ""] as const)]));
   await rm(pendingFile, { force: true });
-  const notes: string[] = [];
   if (unset.length)
     notes.push(`a set-up was stopped while it made ${unset.join(", ")}: each now has the password ${plan.loginsFile} gives it`);
   const listed = new Set(rows.map((r) => r.user));
@@ -351,11 +358,6 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   });
   await writePrivate(configFile, config);
 
-  // What a learner left running when the class last stopped without its command (killed): no hub
-  // of the class runs now (the command holds its lock), so no process of theirs belongs to one.
-  const leftOver = markedAccounts(plan.className).filter((e) => processesOf(e.uid).length > 0);
-  for (const e of leftOver) await endProcessesOf(e).catch((error: unknown) => notes.push((error as Error).message));
-  if (leftOver.length) notes.push(`ended what ${leftOver.map((e) => e.user).join(", ")} left running when the class last ran`);
   for (const e of markedAccounts(plan.className)) await linkKit(e.home, e.uid, e.gid, plan.projectRoot);
   const handed = await handOutToClass(plan.className, plan.projectRoot);
   if (!handed.ok)

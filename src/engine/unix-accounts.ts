@@ -116,13 +116,35 @@ function run(program: string, args: readonly string[], input?: string): void {
   if (done.status !== 0) throw new Error(`${program} ${args.join(" ")} failed: ${(done.stderr || done.error?.message || "").trim()}`);
 }
 
-/** Creates a marked account with a private home (mode 0700: Debian's default home is readable by all). */
+/**
+ * Creates a marked account with a private home (mode 0700: Debian's default home is readable by
+ * all), made so by useradd itself: a set-up killed just after useradd must not leave it open.
+ */
 export function createAccount(className: string, user: string): PasswdEntry {
-  run("useradd", ["--create-home", "--shell", "/bin/bash", "--comment", accountMarker(className), "--user-group", user]);
+  const args = [
+    "--create-home",
+    "--key",
+    "HOME_MODE=0700",
+    "--shell",
+    "/bin/bash",
+    "--comment",
+    accountMarker(className),
+    "--user-group",
+    user,
+  ];
+  run("useradd", args);
   const entry = passwdEntries().find((e) => e.user === user);
   if (!entry) throw new Error(`useradd made no account ${user}`);
   chmodSync(entry.home, 0o700);
   return entry;
+}
+
+/** Whether the account has never had a password: /etc/shadow holds what useradd writes, "!", and nothing else. */
+export function neverHadPassword(user: string): boolean {
+  const line = readFileSync("/etc/shadow", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${user}:`));
+  return line?.split(":")[1] === "!";
 }
 
 /** Sets the passwords of marked accounts (chpasswd reads them on stdin, so they never appear in a process list). */
