@@ -63,14 +63,16 @@ export async function hubRunning(classesDir: string, className: string): Promise
 }
 
 /** flock(1) on the open file `file` (handed to it as its fd 3): the lock is then the open file's, not flock's. */
-function flockOn(file: FileHandle): Promise<"held" | "busy" | string> {
+function flockOn(file: FileHandle): Promise<{ held: true } | { busy: true } | { error: string }> {
   return new Promise((resolve) => {
     const child = spawn(FLOCK, ["--nonblock", "--conflict-exit-code", String(BUSY), "3"], { stdio: ["ignore", "ignore", "pipe", file.fd] });
     let said = "";
     child.stderr?.on("data", (d: Buffer) => (said += d.toString()));
-    child.once("error", (error) => resolve(error.message));
+    child.once("error", (error) => resolve({ error: error.message }));
     child.once("close", (code) =>
-      resolve(code === 0 ? "held" : code === BUSY ? "busy" : said.trim() || `flock exited with code ${String(code)}`),
+      resolve(
+        code === 0 ? { held: true } : code === BUSY ? { busy: true } : { error: said.trim() || `flock exited with code ${String(code)}` },
+      ),
     );
   });
 }
@@ -98,14 +100,14 @@ export async function lockHub(classesDir: string, className: string): Promise<Re
     // and never through a link, whoever could have made one
     const file = await open(lock, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
     const tried = await flockOn(file);
-    if (tried === "held" && !(await stillThere(lock, file))) {
+    if (!("held" in tried)) {
+      await file.close();
+      if ("busy" in tried) return failed([runningAlready(className, await holderPid(lock))]);
+      return failed([{ message: `could not lock ${lock} (${tried.error}): is util-linux's flock there (apt-get install util-linux)?` }]);
+    }
+    if (!(await stillThere(lock, file))) {
       await file.close(); // deleted by the --remove that held it: the next file is the lock now
       continue;
-    }
-    if (tried !== "held") {
-      await file.close();
-      if (tried === "busy") return failed([runningAlready(className, await holderPid(lock))]);
-      return failed([{ message: `could not lock ${lock} (${tried}): is util-linux's flock there (apt-get install util-linux)?` }]);
     }
     await file.truncate(0);
     await file.write(`${process.pid}\n`);

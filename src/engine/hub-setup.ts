@@ -281,6 +281,37 @@ async function readPending(file: string, notes: string[]): Promise<string[]> {
   return [];
 }
 
+/**
+ * Makes the `fresh` accounts, each with a new password written to the logins file first, and
+ * the logins rows as they now are. The logins, and which accounts are about to be made, go
+ * before the accounts: a set-up killed (kill -9) after making an account has written the
+ * password it was about to set, and the next set-up sets it, for those accounts alone and only
+ * while they have none.
+ */
+async function makeAccounts(plan: HubPlan, fresh: readonly PlannedAccount[], mine: ReadonlySet<string>, notes: string[]): Promise<Login[]> {
+  const logins = await readLogins(plan.loginsFile);
+  const passwords = new Map(fresh.map((a) => [a.user, newPassword()]));
+  const rows = [
+    ...logins.filter((l) => !passwords.has(l.user)),
+    ...fresh.map((a) => ({ name: a.learner, email: a.email, user: a.user, password: passwords.get(a.user) ?? "" })),
+  ];
+  const pendingFile = path.join(plan.stateDir, HUB_STATE_FILES.pendingPasswords);
+  const pending = new Set(await readPending(pendingFile, notes));
+  if (fresh.length || !existsSync(plan.loginsFile))
+    await writePrivate(plan.loginsFile, stringify(rows, { header: true, columns: ["name", "email", "user", "password"] }));
+  await writePrivate(pendingFile, `${JSON.stringify([...new Set([...pending, ...fresh.map((a) => a.user)])])}\n`);
+  for (const account of fresh) createAccount(plan.className, account.user);
+  const recorded = new Map(logins.map((l) => [l.user, l.password]));
+  const unset = plan.accounts
+    .filter((a) => mine.has(a.user) && pending.has(a.user) && recorded.get(a.user) && neverHadPassword(a.user))
+    .map((a) => a.user);
+  setPasswords(plan.className, new Map([...passwords, ...unset.map((user) => [user, recorded.get(user) ?? ""] as const)]));
+  await rm(pendingFile, { force: true });
+  if (unset.length)
+    notes.push(`a set-up was stopped while it made ${unset.join(", ")}: each now has the password ${plan.loginsFile} gives it`);
+  return rows;
+}
+
 /** What the setup did, for the instructor. */
 export interface HubSetUp {
   readonly configFile: string;
@@ -308,29 +339,7 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   const notes: string[] = [];
   const mine = new Set(markedAccounts(plan.className).map((e) => e.user));
   const fresh = plan.accounts.filter((a) => !mine.has(a.user));
-  const logins = await readLogins(plan.loginsFile);
-  const passwords = new Map(fresh.map((a) => [a.user, newPassword()]));
-  const rows = [
-    ...logins.filter((l) => !passwords.has(l.user)),
-    ...fresh.map((a) => ({ name: a.learner, email: a.email, user: a.user, password: passwords.get(a.user) ?? "" })),
-  ];
-  // The logins, and which accounts are about to be made, before the accounts: a set-up killed
-  // (kill -9) after making an account has written the password it was about to set, and the
-  // next set-up sets it (below), for those accounts alone.
-  const pendingFile = path.join(plan.stateDir, HUB_STATE_FILES.pendingPasswords);
-  const pending = new Set(await readPending(pendingFile, notes));
-  if (fresh.length || !existsSync(plan.loginsFile))
-    await writePrivate(plan.loginsFile, stringify(rows, { header: true, columns: ["name", "email", "user", "password"] }));
-  await writePrivate(pendingFile, `${JSON.stringify([...new Set([...pending, ...fresh.map((a) => a.user)])])}\n`);
-  for (const account of fresh) createAccount(plan.className, account.user);
-  const recorded = new Map(logins.map((l) => [l.user, l.password]));
-  const unset = plan.accounts
-    .filter((a) => mine.has(a.user) && pending.has(a.user) && recorded.get(a.user) && neverHadPassword(a.user))
-    .map((a) => a.user);
-  setPasswords(plan.className, new Map([...passwords, ...unset.map((user) => [user, recorded.get(user) ?? ""] as const)]));
-  await rm(pendingFile, { force: true });
-  if (unset.length)
-    notes.push(`a set-up was stopped while it made ${unset.join(", ")}: each now has the password ${plan.loginsFile} gives it`);
+  const rows = await makeAccounts(plan, fresh, mine, notes);
   const listed = new Set(rows.map((r) => r.user));
   const unlisted = plan.accounts.filter((a) => !listed.has(a.user)).map((a) => a.user);
   if (unlisted.length)
