@@ -16,6 +16,7 @@ import { constants } from "node:fs";
 import { mkdir, open, readFile, rm, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { failed, ok, type Problem, type Result } from "./problem.js";
+import { processNamedIn } from "./unix-accounts.js";
 
 const FLOCK = "/usr/bin/flock";
 /** flock's exit code when another holds the lock. */
@@ -25,12 +26,7 @@ const BUSY = 75;
 export const hubLockFile = (classesDir: string, className: string): string => path.join(classesDir, `${className}-hub.lock`);
 
 /** The pid written into the lock file, if that process runs `npm run hub` (a pid is reused: never name another). */
-async function holderPid(lock: string): Promise<number | undefined> {
-  const pid = Number((await readFile(lock, "utf8").catch(() => "")).trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  const command = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  return command.includes("hub.mjs") ? pid : undefined;
-}
+const holderPid = (lock: string): Promise<number | undefined> => processNamedIn(lock, "hub.mjs");
 
 const runningAlready = (className: string, pid: number | undefined): Problem => {
   const which = pid === undefined ? "" : `, process ${pid}`;

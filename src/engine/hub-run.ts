@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { HUB_STATE_FILES } from "./hub-config.js";
-import { AccountBusy, endProcessesOf, processesOf, type PasswdEntry } from "./unix-accounts.js";
+import { AccountBusy, endProcessesOf, processesOf, processNamedIn, type PasswdEntry } from "./unix-accounts.js";
 
 /** Where Debian keeps the Node modules its packages need. */
 const DEBIAN_NODE_MODULES = "/usr/share/nodejs";
@@ -33,14 +33,6 @@ export interface StartHub {
   readonly readyTimeoutMs?: number;
 }
 
-/** The process whose pid `file` holds, if its command line still contains `must` (a pid is reused once its process is gone). */
-async function processIn(file: string, must: string): Promise<number | undefined> {
-  const pid = (await readFile(file, "utf8").catch(() => "")).trim();
-  if (!/^\d+$/.test(pid)) return undefined;
-  const command = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  return command.includes(must) ? Number(pid) : undefined;
-}
-
 /** Sends `signal` to `pid`, which may have ended meanwhile. */
 function sendSignal(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -52,9 +44,12 @@ function sendSignal(pid: number, signal: NodeJS.Signals): void {
 
 /** Stops the class's proxy if it still runs: only if the pid it wrote is still the proxy. */
 async function endProxy(stateDir: string): Promise<void> {
-  const proxy = await processIn(path.join(stateDir, "proxy.pid"), "configurable-http-proxy");
+  const proxy = await processNamedIn(path.join(stateDir, "proxy.pid"), "configurable-http-proxy");
   if (proxy !== undefined) sendSignal(proxy, "SIGTERM");
 }
+
+/** The state file that says a hub of the class may have left processes behind (there from its start to its clean stop). */
+const runningMarker = (stateDir: string): string => path.join(stateDir, HUB_STATE_FILES.running);
 
 const gone = (pid: number): boolean => {
   try {
@@ -74,7 +69,7 @@ const gone = (pid: number): boolean => {
  */
 export async function endLeftovers(stateDir: string, accounts: readonly PasswdEntry[]): Promise<string[]> {
   const said: string[] = [];
-  const previous = await processIn(path.join(stateDir, HUB_STATE_FILES.hubPid), path.join(stateDir, HUB_STATE_FILES.config));
+  const previous = await processNamedIn(path.join(stateDir, HUB_STATE_FILES.hubPid), path.join(stateDir, HUB_STATE_FILES.config));
   if (previous !== undefined) {
     for (const signal of ["SIGTERM", "SIGCONT"] as const) sendSignal(previous, signal); // SIGCONT: a stopped hub must act on it
     for (const end = Date.now() + 30_000; !gone(previous) && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
@@ -82,18 +77,18 @@ export async function endLeftovers(stateDir: string, accounts: readonly PasswdEn
     said.push(`stopped the JupyterHub (process ${previous}) that the class's killed command had left`);
   }
   await endProxy(stateDir);
-  if (!existsSync(path.join(stateDir, HUB_STATE_FILES.running))) return said;
+  if (!existsSync(runningMarker(stateDir))) return said;
   const left = accounts.filter((e) => processesOf(e.uid).length > 0);
   for (const e of left) await endProcessesOf(e).catch((error: unknown) => said.push((error as Error).message));
   if (left.length) said.push(`ended what ${left.map((e) => e.user).join(", ")} left running when the class last ran`);
-  await rm(path.join(stateDir, HUB_STATE_FILES.running), { force: true });
+  await rm(runningMarker(stateDir), { force: true });
   return said;
 }
 
 /** Starts `jupyterhub -f CONFIG` in the state folder (its log goes to jupyterhub.log there) and waits for its API. */
 export async function startHub(options: StartHub): Promise<RunningHub> {
   // until a clean stop: a kill -9 from here on may leave learners' processes for the next start to end
-  await writeFile(path.join(options.stateDir, HUB_STATE_FILES.running), `${process.pid}\n`, { mode: 0o600 });
+  await writeFile(runningMarker(options.stateDir), `${process.pid}\n`, { mode: 0o600 });
   const log = createWriteStream(path.join(options.stateDir, HUB_STATE_FILES.log), { flags: "a", mode: 0o600 });
   // its own process group: Ctrl-C reaches us, and we stop it in order
   // Debian's configurable-http-proxy finds its modules in /usr/share/nodejs only when Debian's own Node runs it
@@ -133,7 +128,7 @@ export async function startHub(options: StartHub): Promise<RunningHub> {
     child.stderr?.destroy();
     log.end();
     if (left.length) throw new AccountBusy(left.join("\n"));
-    await rm(path.join(options.stateDir, HUB_STATE_FILES.running), { force: true }); // stopped cleanly: nothing is left
+    await rm(runningMarker(options.stateDir), { force: true }); // stopped cleanly: nothing is left
   };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {

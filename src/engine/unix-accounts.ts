@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { chmodSync, readdirSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 
 /** Every learner's Unix name starts with this. */
 export const ACCOUNT_PREFIX = "rc-";
@@ -155,6 +156,14 @@ export function setPasswords(className: string, passwords: ReadonlyMap<string, s
     return `${user}:${password}`;
   });
   if (lines.length) run("chpasswd", [], lines.join("\n") + "\n");
+}
+
+/** The process whose pid `file` holds, if its command line still contains `must` (a pid is reused once its process is gone). */
+export async function processNamedIn(file: string, must: string): Promise<number | undefined> {
+  const pid = (await readFile(file, "utf8").catch(() => "")).trim();
+  if (!/^\d+$/.test(pid)) return undefined;
+  const command = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  return command.includes(must) ? Number(pid) : undefined;
 }
 
 /** The ids of the processes running as `uid`, from /proc. */
