@@ -5,8 +5,11 @@
  * each opens a tslab kernel over its server's WebSocket channels and runs lesson
  * 01's cells (the instructor copy, so every check passes) at the same moment.
  * Beside it, the same Run All on N kernels started directly (no hub): plain tslab,
- * then the kit's kernel (tslab from its start-up snapshot), with their ratio. The accounts are removed afterwards, even when the run fails.
+ * then the kit's kernel (tslab from its start-up snapshot), with their ratio. Then, the class idle, where
+ * one learner's warm cell spends the machine's CPU, part by part: the p95 under load is that cost
+ * shared among every busy learner. The accounts are removed afterwards, even when the run fails.
  */
+import { cpus } from "node:os";
 import { buildLesson } from "../src/engine/build.js";
 import { hubApi, openKernel, startServer, type CellRun, type RemoteKernel } from "../src/engine/hub-client.js";
 import { JupyterKernel } from "../src/engine/kernel-client.js";
@@ -43,6 +46,62 @@ async function residentKb(uids: readonly number[]): Promise<number> {
     }
   }
   return total;
+}
+
+/** The CPU time (ms) each process on the machine has used, with what it is: from /proc, whose ticks are 10 ms. */
+async function cpuOfProcesses(learnerUid: number, classUids: ReadonlySet<number>): Promise<Map<number, { part: string; ms: number }>> {
+  const { readFile, readdir } = await import("node:fs/promises");
+  const seen = new Map<number, { part: string; ms: number }>();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const [stat, status, cmdline] = await Promise.all(
+      ["stat", "status", "cmdline"].map((f) => readFile(`/proc/${entry}/${f}`, "utf8").catch(() => "")),
+    );
+    if (!stat || status === undefined || cmdline === undefined) continue;
+    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+    const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+    const command = cmdline.split("\0").join(" ");
+    const part =
+      Number(entry) === process.pid
+        ? "the simulated learners (this bench)"
+        : uid === learnerUid
+          ? /tslab|--snapshot-blob/.test(command)
+            ? "the learner's kernel"
+            : "the learner's server"
+          : classUids.has(uid)
+            ? "the other learners (idle)"
+            : /configurable-http-proxy/.test(command)
+              ? "the proxy"
+              : /jupyterhub/.test(command)
+                ? "JupyterHub"
+                : "the rest of the machine";
+    seen.set(Number(entry), { part, ms });
+  }
+  return seen;
+}
+
+/**
+ * Where a warm cell's CPU goes, on one learner's kernel while the class is idle: the CPU each
+ * part of the machine used per cell. Under load every busy learner shares the cores fairly, so
+ * with all N busy a cell waits about this total × N ÷ cores: what p95 is made of.
+ */
+async function cpuPerWarmCell(
+  kernel: RemoteKernel,
+  learnerUid: number,
+  classUids: ReadonlySet<number>,
+  cells: number,
+): Promise<Record<string, number>> {
+  for (let i = 0; i < 20; i++) await kernel.execute(`${i} * 2`); // warm again after the load
+  const before = await cpuOfProcesses(learnerUid, classUids);
+  for (let i = 0; i < cells; i++) await kernel.execute(`${i} * 3`);
+  const after = await cpuOfProcesses(learnerUid, classUids);
+  const parts: Record<string, number> = {};
+  for (const [pid, now] of after) {
+    const used = now.ms - (before.get(pid)?.ms ?? 0);
+    if (used > 0) parts[now.part] = (parts[now.part] ?? 0) + used / cells;
+  }
+  return parts;
 }
 
 interface Learned {
@@ -153,6 +212,21 @@ export async function benchClass(): Promise<Record<string, number>> {
     figures["hub: warm cell p95 under load (ms)"] = quantile(warm, 0.95);
     figures["hub: memory per learner, server + kernel (MB)"] = ((await residentKb(uids)) - before) / 1024 / Math.max(1, kernels.length);
     figures["hub: failures"] = failures;
+    const [alone] = kernels;
+    const aloneUid = hub.accounts().find((e) => e.user === ready.filter((_, i) => opened[i]?.status === "fulfilled")[0])?.uid;
+    if (alone !== undefined && aloneUid !== undefined) {
+      const parts = await cpuPerWarmCell(alone, aloneUid, new Set(uids), 200);
+      // the server's side: what a class of real learners, whose browsers are elsewhere, would cost this machine
+      const serverSide = ["the learner's kernel", "the learner's server", "the proxy", "JupyterHub", "the other learners (idle)"];
+      let total = 0;
+      for (const [part, ms] of Object.entries(parts).sort(([, a], [, b]) => b - a)) {
+        figures[`hub, one learner alone: CPU per warm cell, ${part} (ms)`] = ms;
+        if (serverSide.includes(part)) total += ms;
+      }
+      figures["hub, one learner alone: CPU per warm cell, the server's side (ms)"] = total;
+      // a fair share of the cores among every learner's busy kernel: the wait a cell meets when all are busy
+      figures["hub: warm cell with every learner busy, by fair share (ms)"] = (total * kernels.length) / cpus().length;
+    }
     await Promise.all(kernels.map((k: RemoteKernel) => k.close()));
   } finally {
     process.off("SIGINT", interrupted);

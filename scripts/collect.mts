@@ -65,7 +65,16 @@ async function main(): Promise<number> {
   const of = folders === undefined ? ` of ${accounts.length}` : "";
   console.log(`collected ${lesson} from ${result.value.learners.length}${of} learners into ${out}`);
   if (missing.length > 0) console.log(`nothing from: ${missing.join(", ")}`);
-  console.log(`next: npm run grade -- --lesson ${lesson} --out MARKS ${out}   then: npm run return -- ${className} ${lesson} MARKS`);
+  if (result.value.learners.length === 0) {
+    console.log("nothing to grade yet: collect again once learners have submitted (submit() in their notebook)");
+    return 0;
+  }
+  // the same words the instructor runs here: npm run on one machine; on Kubernetes the instructor's pod's node commands, with --to
+  console.log(
+    folders === undefined
+      ? `next: npm run grade -- --lesson ${lesson} --out MARKS ${out}   then: npm run return -- ${className} ${lesson} MARKS`
+      : `next: node dist/scripts/grade.mjs --lesson ${lesson} --out MARKS ${out}   then: node dist/scripts/return.mjs ${className} ${lesson} MARKS --to OUTBOUND`,
+  );
   return 0;
 }
 

@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import { chalk } from "zx";
+import { fromUserFolder } from "../src/engine/class-file.js";
 import { DEFAULT_MAX_BYTES, gradeBatch, outFolderRefusal } from "../src/engine/grade-batch.js";
 import { formatShard, parseShard } from "../src/engine/grade-shard.js";
 import { mergeShards } from "../src/engine/merge-shards.js";
@@ -58,8 +59,10 @@ async function main(): Promise<number> {
     },
   });
   if (!parsed) return 2;
-  const { values, positionals } = parsed;
-  if (values.merge !== undefined) return merge(values.merge, positionals, values);
+  const { values } = parsed;
+  // a relative path counts from the folder the command was typed in, as collect's and return's do (npm run starts in the project)
+  const positionals = parsed.positionals.map(fromUserFolder);
+  if (values.merge !== undefined) return merge(fromUserFolder(values.merge), positionals, values);
   const shard = values.shard === undefined ? undefined : parseShard(values.shard);
   if (shard && "problem" in shard) {
     console.error(`${shard.problem}\n${USAGE}`);
@@ -100,7 +103,8 @@ async function main(): Promise<number> {
     lesson.problems.forEach((p) => console.error(formatProblem(p)));
     return 2;
   }
-  const refusal = await outFolderRefusal(values.out, values.lesson, shard);
+  const out = fromUserFolder(values.out);
+  const refusal = await outFolderRefusal(out, values.lesson, shard);
   if (refusal) {
     console.error(refusal);
     return 2;
@@ -114,7 +118,7 @@ async function main(): Promise<number> {
   try {
     const outcome = await gradeBatch(positionals, lesson.value, {
       lessonId: values.lesson,
-      out: path.resolve(values.out),
+      out,
       jobs,
       force: values.force,
       limits,
@@ -125,6 +129,7 @@ async function main(): Promise<number> {
     });
     bar.stop();
     outcome.problems.forEach((p) => console.error(chalk.yellow(formatProblem(p))));
+    for (const { name, source } of outcome.removed) console.log(`removed ${name}'s earlier result: its submission ${source} is gone`);
     const others = outcome.inOtherShards ?? 0;
     if (outcome.graded + outcome.skipped + others === 0) {
       console.error(`nothing to grade: no submissions found\n${USAGE}`);

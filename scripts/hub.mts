@@ -14,9 +14,10 @@
  * account that gets a removed learner's uid later.
  */
 import { existsSync } from "node:fs";
+import { networkInterfaces, type NetworkInterfaceInfo } from "node:os";
 import { chalk } from "zx";
 import { dropFolderOf } from "../src/engine/exchange.js";
-import { classNameProblem, classesDir, fromUserFolder } from "../src/engine/class-file.js";
+import { classNameProblem, classesDir, fromUserFolder, openClass } from "../src/engine/class-file.js";
 import { HUB_PACKAGES, installMissing } from "../src/engine/debian-packages.js";
 import { endLeftovers, startHub } from "../src/engine/hub-run.js";
 import { describeHandOut } from "../src/engine/hand-out.js";
@@ -35,7 +36,7 @@ import {
   hubStateDir,
   type HubPlan,
 } from "../src/engine/hub-setup.js";
-import { lockHub } from "../src/engine/hub-lock.js";
+import { hubRunningElsewhere, lockHub } from "../src/engine/hub-lock.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { formatProblem, type Problem } from "../src/engine/problem.js";
 import { AccountBusy, markedAccounts } from "../src/engine/unix-accounts.js";
@@ -47,9 +48,10 @@ const USAGE = [
   "       npm run hub -- --class NAME --hand-out",
 ].join("\n");
 
-function fail(problems: readonly Problem[]): number {
+/** Says each problem, then what was left as it was (`nothing was set up.` for a start). */
+function fail(problems: readonly Problem[], untouched = "nothing was set up."): number {
   for (const p of problems) console.error(chalk.red(`rollcall hub: ${formatProblem(p)}`));
-  console.error("nothing was set up.");
+  console.error(untouched);
   return 1;
 }
 
@@ -89,11 +91,21 @@ async function main(): Promise<number> {
   const badName = classNameProblem(className);
   if (badName) return fail([badName]);
   if (values.remove) {
-    if (!systemChecks.isRoot()) return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }]);
+    if (!systemChecks.isRoot())
+      return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }], "nothing was removed.");
     if (!markedAccounts(className).length && !existsSync(hubStateDir(dir, className)) && !existsSync(dropFolderOf(className)))
-      return fail([{ message: `nothing of class ${className} is on this machine to remove: is the name right? (npm run class -- list)` }]);
+      return fail(
+        [{ message: `nothing of class ${className} is on this machine to remove: is the name right? (npm run class -- list)` }],
+        "nothing was removed.",
+      );
     const locked = await lockHub(dir, className);
-    if (!locked.ok) return fail(locked.problems);
+    if (!locked.ok) return fail(locked.problems, "nothing was removed.");
+    // the lock is this folder's; a class started from another folder holds none here
+    const running = await hubRunningElsewhere(dir, className);
+    if (running) {
+      await locked.value.release();
+      return fail([running], "nothing was removed.");
+    }
     const removed = await removeHub(dir, className).finally(() => locked.value.release(true));
     console.log(
       removed.accounts.length ? `removed ${removed.accounts.join(", ")} and their homes` : `no accounts of class ${className} to remove`,
@@ -106,23 +118,34 @@ async function main(): Promise<number> {
 
   if (values["hand-out"]) {
     if (!systemChecks.isRoot())
-      return fail([{ message: "handing out into learners' homes needs root: sudo npm run hub -- --class NAME --hand-out" }]);
+      return fail(
+        [{ message: "handing out into learners' homes needs root: sudo npm run hub -- --class NAME --hand-out" }],
+        "nothing was handed out.",
+      );
     if (!markedAccounts(className).length)
-      return fail([
-        {
-          message: `class ${className} has no learner accounts on this machine: set it up first (sudo npm run hub -- --class ${className})`,
-        },
-      ]);
+      return fail(
+        [
+          {
+            message: `class ${className} has no learner accounts on this machine: set it up first (sudo npm run hub -- --class ${className})`,
+          },
+        ],
+        "nothing was handed out.",
+      );
     const handed = await handOutToClass(className, projectRoot);
-    if (!handed.ok) return fail(handed.problems);
+    if (!handed.ok) return fail(handed.problems, "nothing was handed out.");
     for (const report of handed.value.reports) for (const line of describeHandOut(report)) console.log(`${report.home}: ${line}`);
     for (const problem of handed.value.problems) console.error(chalk.yellow(formatProblem(problem)));
     console.log(
       `handed out to ${handed.value.reports.length} learners of ${className}; what a learner changed is kept, the new version beside it`,
     );
-    return 0;
+    // a script that hands out (after an update, say) must see that some learners got nothing
+    return handed.value.problems.length ? 1 : 0;
   }
 
+  // a mistyped class name is said before anything is installed
+  const known = await openClass(className, { dir });
+  if (!known.ok) return fail(known.problems);
+  known.value.close();
   if (systemChecks.isRoot()) {
     const installed = installMissing(HUB_PACKAGES, (line) => console.log(line));
     if (!installed.ok) return fail(installed.problems);
@@ -189,11 +212,14 @@ async function run(plan: HubPlan, port: number, ip: string, className: string): 
     return 0;
   }
   const accounts = markedAccounts(className);
-  const hub = await startHub({ configFile: setUp.configFile, stateDir: plan.stateDir, ip, port, accounts });
+  const started = await startHub({ configFile: setUp.configFile, stateDir: plan.stateDir, ip, port, accounts });
+  // its port taken since the check, a broken config or package: the user's to fix, not a bug
+  if (!started.ok) return fail(started.problems, "the hub did not start; the accounts and their passwords are kept.");
+  const hub = started.value;
   if (!stopRequested)
     console.log(
       chalk.green(
-        `class ${className} is on ${hub.url}  (log in as a learner with the logins file; ${plan.admin} is admin). Ctrl-C stops it.`,
+        `class ${className} is on ${hub.url}${elsewhere(ip, port)}  (log in as a learner with the logins file; ${plan.admin} is admin). Ctrl-C stops it.`,
       ),
     );
   await Promise.race([signalled, hub.exited]);
@@ -206,6 +232,16 @@ async function run(plan: HubPlan, port: number, ip: string, className: string): 
   if (!(await stopHub(hub))) return 1;
   console.log("stopped.");
   return 0;
+}
+
+/** On every address (`--ip 0.0.0.0`): the addresses learners' machines can use, which the loopback URL is not. */
+function elsewhere(ip: string, port: number): string {
+  if (ip !== "0.0.0.0" && ip !== "::") return "";
+  const addresses = Object.values(networkInterfaces())
+    .flatMap((list): NetworkInterfaceInfo[] => list ?? [])
+    .filter((a) => !a.internal && !a.address.startsWith("fe80:") && (ip === "::" || a.family === "IPv4")) // a link-local one needs its interface named
+    .map((a) => (a.family === "IPv6" ? `http://[${a.address}]:${port}/` : `http://${a.address}:${port}/`));
+  return addresses.length ? `, for learners ${addresses.join(" or ")}` : "";
 }
 
 /** Stops the hub; a learner's process that would not end is said as it is (false), not as a bug. */

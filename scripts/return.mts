@@ -29,6 +29,13 @@ async function main(): Promise<number> {
     console.error(`no learner accounts of class ${className} on this machine; set them up with \`npm run hub -- --class ${className}\``);
     return 1;
   }
+  // each page is written as its learner, which only root may become: said once, not once per learner
+  if (to === undefined && process.getuid?.() !== 0) {
+    console.error(
+      `return writes into each learner's home as that learner: run it as root (sudo npm run return -- ${className} ${lesson} ${marks})`,
+    );
+    return 1;
+  }
   const result =
     to !== undefined
       ? await returnToFolders(fromUserFolder(marks), fromUserFolder(to), lesson)

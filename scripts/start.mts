@@ -19,7 +19,7 @@ import { $, chalk } from "zx";
 import { installMissing, isDebianLike, START_PACKAGES } from "../src/engine/debian-packages.js";
 import {
   findJupyter,
-  installKernelSpec,
+  installKitKernel,
   jupyterEnv,
   trustNotebooks,
   userJupyterDataDir,
@@ -28,7 +28,6 @@ import {
 import { lessonIds } from "../src/engine/lesson-files.js";
 import { jupyterDataDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
-import { ensureTslabSnapshot } from "../src/engine/tslab-snapshot.js";
 import { PULSE_SETTINGS_FILE, pulseSettings, pulseSettingsText } from "../src/pulse.js";
 import { runMain } from "./run-main.mjs";
 
@@ -105,17 +104,17 @@ async function findOrInstallJupyter(): Promise<JupyterFound> {
   return found;
 }
 
-/** The kit's kernel into a Jupyter data folder: first its start-up snapshot (made once), so kernels start on less CPU. */
-async function installKitKernel(dataDir: string): Promise<string> {
-  const snapshot = await ensureTslabSnapshot(projectRoot);
-  if (!snapshot.ok) say(chalk.yellow(snapshot.problems.map(formatProblem).join("\n")));
-  return installKernelSpec(dataDir, projectRoot);
+/** The kit's kernel into a Jupyter data folder, saying why it starts without its snapshot if it must. */
+async function installKernel(dataDir: string): Promise<string> {
+  const { folder, problems } = await installKitKernel(dataDir, projectRoot);
+  if (problems.length) say(chalk.yellow(problems.map(formatProblem).join("\n")));
+  return folder;
 }
 
 async function installUserKernel(python: string): Promise<number> {
   const dataDir = await userJupyterDataDir(python);
   if (!dataDir) return fail(`could not ask ${python} -m jupyter --data-dir where your Jupyter keeps its kernels`);
-  const folder = await installKitKernel(dataDir);
+  const folder = await installKernel(dataDir);
   say(`installed the "TypeScript (rollcall)" kernel (name: tslab) in ${folder}`);
   say("pick it in VS Code (Select Kernel → Jupyter Kernel…), JupyterLab or any Jupyter you start yourself");
   return 0;
@@ -142,7 +141,7 @@ function adviceForJupyterLog(output: string, options: Options): string {
 }
 
 async function openCourse(python: string, options: Options): Promise<number> {
-  await installKitKernel(jupyterDataDir);
+  await installKernel(jupyterDataDir);
   await mkdir(jupyterDataDir, { recursive: true });
   const course = [...(await lessonIds()), "glossary"].map((id) => path.join(notebooksDir, `${id}.ipynb`)).filter((f) => existsSync(f));
   const untrusted = await trustNotebooks(python, jupyterDataDir, course);

@@ -6,7 +6,7 @@
 // (the ROLLCALL_SUBMIT_DIR variable, or the file ~/.rollcall-submit-dir). In that folder you
 // can add files but not see anyone's, and nobody can see yours.
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -21,6 +21,19 @@ function dropFolder(): string | undefined {
   if (fromEnv) return fromEnv;
   const file = path.join(os.homedir(), ".rollcall-submit-dir");
   return existsSync(file) ? readFileSync(file, "utf8").trim() || undefined : undefined;
+}
+
+/** `01-arrays (new version 2026-12-02 2)`, as the hand-out names a newer lesson put beside a learner's own: the lesson's id first. */
+const NEW_VERSION = /^(.+) \(new version [0-9-]+(?: \d+)?\)$/;
+
+/** A newer version of the lesson the hand-out put beside `notebook`, saved after `savedMs`: the file a learner may have meant. */
+function newerVersionBeside(notebook: string, id: string, savedMs: number): string | undefined {
+  const folder = path.dirname(notebook);
+  return readdirSync(folder)
+    .filter((file) => file.endsWith(".ipynb") && NEW_VERSION.exec(file.slice(0, -".ipynb".length))?.[1] === id)
+    .filter((file) => path.join(folder, file) !== notebook && statSync(path.join(folder, file)).mtimeMs > savedMs)
+    .sort()
+    .at(-1);
 }
 
 /** The saved notebook: next to the running notebook first (Jupyter starts the kernel there), then ~/course/. */
@@ -42,7 +55,9 @@ const clock = (at: Date): string => at.toTimeString().slice(0, 5);
  * submit("01-arrays"); // submitted 01-arrays at 10:42 (saved 10:41)
  */
 export function submit(lesson: string): void {
-  const id = lesson.replace(/\.ipynb$/, "");
+  const name = lesson.replace(/\.ipynb$/, "");
+  // the hand-out's "01-arrays (new version 2026-12-02)" is the lesson 01-arrays too
+  const id = NEW_VERSION.exec(name)?.[1] ?? name;
   if (!LESSON.test(id)) {
     console.log(`"${lesson}" is no lesson name: write it as the notebook's name without .ipynb, e.g. submit("01-arrays").`);
     return;
@@ -54,9 +69,9 @@ export function submit(lesson: string): void {
     );
     return;
   }
-  const notebook = findNotebook(id);
+  const notebook = findNotebook(name);
   if (!notebook) {
-    console.log(`There is no ${id}.ipynb here nor in ~/course/. Check the lesson's name (the notebook's file name, without .ipynb).`);
+    console.log(`There is no ${name}.ipynb here nor in ~/course/. Check the lesson's name (the notebook's file name, without .ipynb).`);
     return;
   }
   const saved = statSync(notebook);
@@ -81,6 +96,11 @@ export function submit(lesson: string): void {
   const ageMinutes = Math.round((at.getTime() - saved.mtimeMs) / 60000);
   const note = ageMinutes >= 2 ? ` If you changed it since, save (Ctrl-S) and submit again.` : "";
   console.log(`submitted ${id} at ${clock(at)} (saved ${clock(saved.mtime)}).${note}`);
+  const later = newerVersionBeside(notebook, id, saved.mtimeMs);
+  if (later)
+    console.log(
+      `The file sent is ${path.basename(notebook)}, but ${later} beside it was saved later. If you worked in that one, submit("${later.replace(/\.ipynb$/, "")}").`,
+    );
 }
 
 /** Writes `bytes` to a file of its own (0600) at a fresh `name()`, trying another name when one is taken; the error if it could not. */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -147,7 +147,11 @@ test("values.yaml, the Dockerfile and the exchange agree: image, uid, home, moun
     `${script} is not in the project`,
   );
   const instructor = read("instructor.yaml");
-  assert.ok(instructor.includes(`claimName: ${claim}`) && instructor.includes(`image: ${singleuser.image.name}:`));
+  assert.ok(instructor.includes(`claimName: ${claim}`));
+  // the learners' image is the Dockerfile's last stage; the instructor's pod runs its `instructor` stage
+  assert.match(singleuser.image.name, /rollcall-singleuser$/);
+  assert.match(instructor, /image: \S+\/rollcall-instructor:/);
+  assert.ok(steps.some((s) => s.op === "FROM" && / AS instructor$/.test(s.args)));
 });
 
 test("every RUN step of the Dockerfile is one the tests and CI run", () => {
@@ -172,6 +176,52 @@ test("every RUN step of the Dockerfile is one the tests and CI run", () => {
     else assert.fail(`RUN ${run}: no test or CI step runs this`);
   }
   assert.ok(runs.length >= 3);
+});
+
+/** What the learners' image (the Dockerfile's last stage) copies from the built project: paths under IMAGE_ROOT. */
+function learnerImagePaths(): string[] {
+  const steps = dockerfile();
+  const last = steps.map((s) => s.op).lastIndexOf("FROM");
+  return steps.slice(last).flatMap((s) => {
+    if (s.op !== "COPY") return [];
+    const from = s.args.split(" ").filter((a) => !a.startsWith("--"))[0] ?? "";
+    assert.ok(s.args.includes("--from=instructor") && from.startsWith(`${IMAGE_ROOT}/`), `the learners' image copies ${s.args}`);
+    return [path.posix.relative(IMAGE_ROOT, from)];
+  });
+}
+
+test("the learners' image holds none of the lessons' answers, and nothing of the classes'", () => {
+  // the lessons' sources (solutions, hidden tests), the instructor copies, the tests' right answers, rosters and logins
+  const secret = ["lessons", "build", "dist/test", "dist/bench", "test", "bench", "classes", ".git"];
+  for (const copied of learnerImagePaths())
+    for (const s of secret)
+      assert.ok(copied !== s && !s.startsWith(`${copied}/`) && !copied.startsWith(`${s}/`) && copied !== "", `${copied} holds ${s}`);
+  const ignored = readFileSync(path.join(projectRoot, ".dockerignore"), "utf8").split("\n");
+  for (const left of ["classes/", "build/", "node_modules/", "dist/"]) assert.ok(ignored.includes(left), `.dockerignore sends ${left}`);
+});
+
+test("the learners' image has what the postStart hook runs: it hands the course out from a copy of just that", async () => {
+  const image = await mkdtemp(path.join(os.tmpdir(), "rollcall-learner-image-"));
+  try {
+    for (const copied of learnerImagePaths()) {
+      const target = path.join(image, copied);
+      await mkdir(path.dirname(target), { recursive: true });
+      // node_modules by a link: 1 GB to copy, and the hook's imports resolve through it alike
+      if (copied === "node_modules") await symlink(path.join(projectRoot, copied), target);
+      else await cp(path.join(projectRoot, copied), target, { recursive: true });
+    }
+    const home = path.join(image, "home");
+    await mkdir(home);
+    const done = spawnSync(process.execPath, [path.join(image, "deploy", "z2jh", "post-start.mjs")], {
+      env: { ...process.env, HOME: home },
+      encoding: "utf8",
+    });
+    assert.equal(done.status, 0, done.stderr);
+    assert.equal(done.stderr, "");
+    assert.match(done.stdout, /rollcall: 01-arrays\.ipynb: copied/);
+  } finally {
+    await rm(image, { recursive: true, force: true });
+  }
 });
 
 test("the postStart hook hands the course out into the home it runs in", async () => {

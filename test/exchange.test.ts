@@ -5,11 +5,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { appendFile, stat, symlink } from "node:fs/promises";
+import { appendFile, chmod, stat, symlink } from "node:fs/promises";
 import {
   collectFolders,
   copyCollected,
   droppedFiles,
+  KEPT_INDEX,
   parseDueTime,
   parseSubmissionName,
   planCollect,
@@ -25,6 +26,11 @@ const bob: Account = { name: "rc-bob", uid: 2002, gid: 2002, home: "/home/rc-bob
 test("a submission's name says user, lesson and time; anything else is no submission", () => {
   assert.deepEqual(parseSubmissionName("rc-ada+01-arrays+20261202T104213123Z.ipynb"), { user: "rc-ada", lesson: "01-arrays" });
   assert.deepEqual(parseSubmissionName("rc-ada+01-arrays+20261202T104213123Z-9f3ac01b.ipynb"), { user: "rc-ada", lesson: "01-arrays" });
+  // a hub's name for a learner may be an email with a "+" in it (Kubernetes)
+  assert.deepEqual(parseSubmissionName("a+b@x.org+01-arrays+20261202T104213123Z-9f3ac01b.ipynb"), {
+    user: "a+b@x.org",
+    lesson: "01-arrays",
+  });
   for (const bad of [
     "rc-ada+01-arrays.ipynb",
     "rc-ada+../x+20261202T104213123Z.ipynb",
@@ -41,6 +47,7 @@ const dropped = (file: string, ownerUid: number, changedMs: number, extra: Parti
   path: `/drop/${file}`,
   ownerUid,
   changedMs,
+  handedInMs: changedMs,
   regular: true,
   links: 1,
   size: 100,
@@ -87,6 +94,10 @@ test("on Kubernetes the folder says who: collect takes each folder's latest, ret
   const root = await mkdtemp(path.join(os.tmpdir(), "rollcall-exchange-folders-"));
   try {
     const inbound = path.join(root, "inbound");
+    // Bob's server names a file for Ada, before his own: it is Bob's (only his server writes into his folder), never Ada's
+    await mkdir(path.join(inbound, "bob"), { recursive: true });
+    await writeFile(path.join(inbound, "bob", "ada+01-arrays+20261202T090000000Z.ipynb"), "bob as ada");
+    await new Promise((resolve) => setTimeout(resolve, 15));
     for (const [who, stamp, text] of [
       ["ada", "20261202T100000000Z", "ada 1"],
       ["ada", "20261202T110000000Z", "ada 2"],
@@ -96,14 +107,24 @@ test("on Kubernetes the folder says who: collect takes each folder's latest, ret
       await writeFile(path.join(inbound, who, `${who}+01-arrays+${stamp}.ipynb`), text);
       await new Promise((resolve) => setTimeout(resolve, 15)); // distinct ctimes
     }
-    await writeFile(path.join(inbound, "bob", "ada+01-arrays+20261202T120000000Z.ipynb"), "bob as ada");
+    // KubeSpawner names the folder with the hub's name escaped; submit() names the file with the name itself
+    for (const [folder, user] of [
+      ["ada-2elovelace", "ada.lovelace"],
+      ["grace-2bhopper-40navy-2emil", "grace+hopper@navy.mil"],
+    ] as const) {
+      await mkdir(path.join(inbound, folder), { recursive: true });
+      await writeFile(path.join(inbound, folder, `${user}+01-arrays+20261202T100000000Z-0badc0de.ipynb`), `${user} 1`);
+    }
     const out = path.join(root, "out");
     const collected = await collectFolders(inbound, "01-arrays", out);
     assert.ok(collected.ok);
-    assert.deepEqual(collected.value.learners, ["ada", "bob"]);
+    assert.deepEqual(collected.value.learners, ["ada", "ada-2elovelace", "bob", "grace-2bhopper-40navy-2emil"]);
     assert.equal(await readFile(path.join(out, "ada", "01-arrays.ipynb"), "utf8"), "ada 2");
     assert.equal(await readFile(path.join(out, "bob", "01-arrays.ipynb"), "utf8"), "bob 1");
-    assert.ok(collected.value.notes.some((n) => /named for ada but owned by bob: rejected/.test(n)));
+    assert.equal(await readFile(path.join(out, "ada-2elovelace", "01-arrays.ipynb"), "utf8"), "ada.lovelace 1");
+    assert.equal(await readFile(path.join(out, "grace-2bhopper-40navy-2emil", "01-arrays.ipynb"), "utf8"), "grace+hopper@navy.mil 1");
+    assert.ok(collected.value.notes.some((n) => /named for ada, in bob's folder: taken as bob's/.test(n)));
+    assert.equal(collected.value.notes.filter((n) => /named for/.test(n)).length, 1, collected.value.notes.join("\n"));
 
     const marks = path.join(root, "marks");
     await mkdir(path.join(marks, "feedback"), { recursive: true });
@@ -128,6 +149,50 @@ test("on Kubernetes the folder says who: collect takes each folder's latest, ret
     assert.match(wrong.problems[0]?.message ?? "", /holds the marks of 02-random, not 01-arrays/);
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("a folder --remove kept is collected by the hand-in times it recorded, not by when the files were moved", async () => {
+  const removed = await mkdtemp(path.join(os.tmpdir(), "rollcall-removed-"));
+  try {
+    const kept = path.join(removed, "submissions");
+    const rows = [
+      ["rc-ada/rc-ada+01-arrays+20261202T100000000Z-00000001.ipynb", "rc-ada", "2026-12-02T10:00:00.000Z", "ada on time"],
+      ["rc-ada/rc-ada+01-arrays+20261203T100000000Z-00000002.ipynb", "rc-ada", "2026-12-03T10:00:00.000Z", "ada late"],
+      ["rc-bob/rc-bob+01-arrays+20261203T090000000Z-00000003.ipynb", "rc-bob", "2026-12-03T09:00:00.000Z", "bob late"],
+    ];
+    for (const [file, , , text] of rows) {
+      await mkdir(path.dirname(path.join(kept, file!)), { recursive: true });
+      await writeFile(path.join(kept, file!), text!); // moved today: the files' ctimes are now, after every due time
+    }
+    await writeFile(
+      path.join(removed, KEPT_INDEX),
+      `file,account,uid,handedIn\n${rows.map(([file, account, at]) => `${file},${account},1001,${at}`).join("\n")}\n`,
+    );
+    const due = parseDueTime("2026-12-02T23:59Z");
+    const out = path.join(removed, "out");
+    const collected = await collectFolders(kept, "01-arrays", out, due);
+    assert.ok(collected.ok);
+    assert.deepEqual(collected.value.learners, ["rc-ada"]);
+    assert.equal(await readFile(path.join(out, "rc-ada", "01-arrays.ipynb"), "utf8"), "ada on time");
+    assert.ok(
+      collected.value.notes.some((n) => /2 submission\(s\) after the due time/.test(n)),
+      collected.value.notes.join("\n"),
+    );
+  } finally {
+    await rm(removed, { recursive: true, force: true });
+  }
+});
+
+test("an OUT folder that was there already, empty, is made private too: its names are the class's accounts", async () => {
+  const out = await mkdtemp(path.join(os.tmpdir(), "rollcall-out-there-"));
+  try {
+    await chmod(out, 0o755);
+    const got = await copyCollected({ latest: new Map(), notes: [] }, "01-arrays", out);
+    assert.ok(got.ok);
+    assert.equal((await stat(out)).mode & 0o777, 0o700);
+  } finally {
+    await rm(out, { recursive: true, force: true });
   }
 });
 

@@ -1,7 +1,7 @@
 /** The grader end to end on known submissions: exact scores, the CSV agreeing with the JSON, and resuming after kill -9. */
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -156,6 +156,15 @@ test("a grader killed with -9 mid-batch loses nothing: the next run grades only 
 
   const forced = await run(process.execPath, [GRADE, "--lesson", "01-arrays", "--out", out, "--force", path.join(folder, "ada.ipynb")]);
   assert.match(forced.stdout, /graded 1 submission; 7 in/);
+
+  // collect found nothing from Ada this time and removed her old copy: her old marks go too, not into the gradebook nor back to her
+  await rm(path.join(folder, "ada.ipynb"));
+  const without = await run(process.execPath, [GRADE, "--lesson", "01-arrays", "--out", out, folder]);
+  assert.match(without.stdout, /removed ada's earlier result: its submission .*ada\.ipynb is gone/);
+  assert.match(without.stdout, /6 in/);
+  assert.ok(!(await readResults(out)).has("ada"));
+  assert.ok(!(await readdir(path.join(out, "feedback"))).includes("ada.html"));
+  assert.doesNotMatch(await readFile(path.join(out, "gradebook.csv"), "utf8"), /^ada,/m);
 });
 
 test("grader misuse is a message and a non-zero exit, never a stack trace", async () => {

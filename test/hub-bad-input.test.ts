@@ -243,3 +243,82 @@ test('--remove of a name that is no class ("", ".", "..", "../other"): refused, 
     rmSync(top, { recursive: true, force: true });
   }
 });
+
+test(
+  "--remove given another classes folder than the running class's: refused, naming that folder, and nothing is removed",
+  { skip: !asRoot },
+  async () => {
+    // the lock is per classes folder, the accounts are the machine's: `sudo` drops ROLLCALL_CLASSES, and --classes is easy to forget
+    const top = mkdtempSync(path.join(os.tmpdir(), "rollcall-elsewhere-"));
+    const name = `elsewhere${process.pid}`;
+    const [running, given] = [path.join(top, "running"), path.join(top, "given")];
+    for (const dir of [running, given]) mkdirSync(path.join(dir, `${name}-hub`), { recursive: true });
+    // a JupyterHub of the class, as `npm run hub` starts it, from the other folder
+    const config = path.join(running, `${name}-hub`, "jupyterhub_config.py");
+    const hubProcess = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)", "--", "-f", config], {
+      argv0: "jupyterhub",
+      stdio: "ignore",
+    });
+    try {
+      await new Promise((resolve) => hubProcess.once("spawn", resolve));
+      const hub = path.join(projectRoot, "dist", "scripts", "hub.mjs");
+      const removed = spawnSync(process.execPath, [hub, "--class", name, "--classes", given, "--remove"], { encoding: "utf8" });
+      assert.equal(removed.status, 1, removed.stdout + removed.stderr);
+      assert.match(
+        removed.stderr,
+        new RegExp(`class ${name} is running from the classes folder ${running} \\(its JupyterHub is process ${hubProcess.pid}\\)`),
+      );
+      assert.match(removed.stderr, /nothing was removed\./);
+      assert.ok(existsSync(path.join(given, `${name}-hub`)), "the state was removed");
+    } finally {
+      hubProcess.kill("SIGKILL");
+      rmSync(top, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  "a kit in a folder other users cannot enter (a home, 0700): says so and how to fix it, and sets nothing up",
+  { skip: !asRoot },
+  async () => {
+    const c = await classWith(learners);
+    const home = mkdtempSync(path.join(os.tmpdir(), "rollcall-private-home-")); // 0700, as Debian 12 makes a home
+    try {
+      const kit = path.join(home, "rollcall");
+      for (const part of ["node_modules", "dist", "notebooks"]) mkdirSync(path.join(kit, part), { recursive: true });
+      await refused(
+        c,
+        { ...(await optionsFor(c)), projectRoot: kit },
+        systemChecks,
+        new RegExp(
+          `${home}: is closed to other users \\(mode 700\\), so no learner's server can reach the kit in ${kit}: .*chmod o\\+x ${home}`,
+        ),
+      );
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  },
+);
+
+test("JupyterHub that stops before it answers: the end of its log, what to do, exit 1, never 'a bug'", { skip: !asRoot }, async () => {
+  const c = await classWith(learners);
+  const bin = mkdtempSync(path.join(os.tmpdir(), "rollcall-fake-hub-"));
+  try {
+    // a JupyterHub that fails as a broken install or a port taken since the check would
+    writeFileSync(path.join(bin, "jupyterhub"), "#!/bin/sh\necho 'fake: the hub could not bind its port' >&2\nexit 3\n", { mode: 0o755 });
+    const hub = path.join(projectRoot, "dist", "scripts", "hub.mjs");
+    const ran = spawnSync(process.execPath, [hub, "--class", c.className, "--classes", c.classesDir, "--port", String(await freePort())], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` },
+      timeout: 120_000,
+    });
+    assert.equal(ran.status, 1, ran.stdout + ran.stderr);
+    assert.match(ran.stderr, /JupyterHub stopped with code 3 before it answered/);
+    assert.match(ran.stderr, /fake: the hub could not bind its port/);
+    assert.match(ran.stderr, /the hub did not start; the accounts and their passwords are kept\./);
+    assert.doesNotMatch(ran.stderr, /a bug/);
+    assert.ok(existsSync(c.loginsFile), "the set-up was kept");
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});

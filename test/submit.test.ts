@@ -118,3 +118,29 @@ test("a classmate who made files under every name submit would use in the next s
   const mine = (await readdir(squatted)).filter((f) => parseSubmissionName(f)?.user === "rc-ada");
   assert.equal(mine.length, 3001, "the submission is there beside the squatter's files");
 });
+
+test("a learner who worked in the hand-out's new version is told that the older file was sent, and can submit the new one", async () => {
+  const fresh = path.join(scratch, "fresh");
+  await mkdir(fresh);
+  process.env.ROLLCALL_SUBMIT_DIR = fresh;
+  const newer = path.join(course, "01-arrays (new version 2026-12-02).ipynb");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await writeFile(newer, '{"cells":[],"worked":"here"}'); // saved after 01-arrays.ipynb
+  try {
+    const said = captureStdout(() => submit("01-arrays"));
+    assert.match(said, /^submitted 01-arrays at/);
+    assert.match(said, /The file sent is 01-arrays\.ipynb, but 01-arrays \(new version 2026-12-02\)\.ipynb beside it was saved later/);
+    assert.match(said, /submit\("01-arrays \(new version 2026-12-02\)"\)/);
+    assert.match(
+      captureStdout(() => submit("01-arrays (new version 2026-12-02)")),
+      /^submitted 01-arrays at \d\d:\d\d \(saved \d\d:\d\d\)\.\n$/,
+    );
+    const sent = (await readdir(fresh)).sort();
+    assert.equal(sent.length, 2);
+    for (const file of sent) assert.deepEqual(parseSubmissionName(file), { user: "rc-ada", lesson: "01-arrays" });
+    const texts = await Promise.all(sent.map((f) => readFile(path.join(fresh, f), "utf8")));
+    assert.ok(texts.includes('{"cells":[],"worked":"here"}'), "the new version was sent");
+  } finally {
+    await rm(newer, { force: true });
+  }
+});

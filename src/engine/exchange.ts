@@ -7,6 +7,7 @@
  */
 import { chmod, chown, lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import { parse } from "csv-parse/sync";
 import { asLearner } from "./as-learner.js";
 import { writeAtomically } from "./atomic-write.js";
 import { LEARNER_FILES } from "./learner-files.js";
@@ -53,7 +54,8 @@ export async function makeDropFolder(className: string, root = EXCHANGE_ROOT): P
 
 /** `rc-ada+01-arrays+20261202T104213123Z-9f3ac01b.ipynb`, as `submit()` names it (the random tail is optional: older kits wrote none). */
 export function parseSubmissionName(file: string): { readonly user: string; readonly lesson: string } | undefined {
-  const match = /^([^+/]+)\+([A-Za-z0-9][A-Za-z0-9._-]*)\+(\d{8}T\d{9}Z)(?:-[0-9a-f]{8})?\.ipynb$/.exec(file);
+  // a hub's name for a learner may hold "+" (an email); a lesson id and the time cannot, so the last two "+" split it
+  const match = /^([^/]+)\+([A-Za-z0-9][A-Za-z0-9._-]*)\+(\d{8}T\d{9}Z)(?:-[0-9a-f]{8})?\.ipynb$/.exec(file);
   return match ? { user: match[1] as string, lesson: match[2] as string } : undefined;
 }
 
@@ -89,8 +91,10 @@ export interface DroppedFile {
   readonly file: string;
   readonly path: string;
   readonly ownerUid: number;
-  /** Last change of the inode (ms): a learner can set mtime, not ctime. */
+  /** Last change of the inode (ms): a learner can set mtime, not ctime. The file copied must still have it. */
   readonly changedMs: number;
+  /** When it was handed in (ms), for `--due` and which is latest: its ctime, or what `--remove` recorded when it moved the file. */
+  readonly handedInMs: number;
   readonly regular: boolean;
   readonly links: number;
   readonly size: number;
@@ -106,10 +110,28 @@ export interface CollectPlan {
 }
 
 /**
- * Each learner's latest submission of `lesson` at or before `dueMs`: the learner is the file's
- * owner; a file whose name says another user is passed over with a note, never credited to anyone.
+ * KubeSpawner's `{username}` for a hub's name for a learner (its escape scheme, chart 2.0.0):
+ * a-z and 0-9 kept, every other byte of the name in UTF-8 as "-" and its hex, lowercased
+ * (`ada.lovelace` → `ada-2elovelace`). The learner's folder on a Kubernetes exchange has this name.
  */
-export function planCollect(files: readonly DroppedFile[], accounts: readonly Account[], lesson: string, dueMs?: number): CollectPlan {
+export const kubeSpawnerName = (user: string): string =>
+  [...Buffer.from(user, "utf8")]
+    .map((b) => (/^[a-z0-9]$/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `-${b.toString(16)}`))
+    .join("");
+
+/**
+ * Each learner's latest submission of `lesson` at or before `dueMs`. Who it is from: on one
+ * machine the file's owner, and a file whose name says another user is passed over with a note,
+ * never credited to anyone; on Kubernetes (`by: "folder"`) the folder, which only that learner's
+ * server can write into, whatever the file's name says (a name that is not the folder's is noted).
+ */
+export function planCollect(
+  files: readonly DroppedFile[],
+  accounts: readonly Account[],
+  lesson: string,
+  dueMs?: number,
+  by: "owner" | "folder" = "owner",
+): CollectPlan {
   const byUid = new Map(accounts.map((a) => [a.uid, a]));
   const latest = new Map<string, DroppedFile>();
   const notes: string[] = [];
@@ -119,14 +141,16 @@ export function planCollect(files: readonly DroppedFile[], accounts: readonly Ac
     if (!named || named.lesson !== lesson) continue;
     const owner = byUid.get(f.ownerUid);
     if (!owner) notes.push(`${f.file}: owned by uid ${f.ownerUid}, no account of this class: skipped`);
-    else if (named.user !== owner.name)
+    else if (by === "owner" && named.user !== owner.name)
       notes.push(`${f.file}: named for ${named.user} but owned by ${owner.name}: rejected (a submission is its owner's)`);
     else if (!f.regular || f.links !== 1) notes.push(`${f.file}: not a plain file (a link?): skipped`);
     else if (f.size > SUBMISSION_MAX_BYTES) notes.push(`${f.file}: ${f.size} bytes, over 5 MB: skipped`);
-    else if (dueMs !== undefined && f.changedMs > dueMs) late += 1;
+    else if (dueMs !== undefined && f.handedInMs > dueMs) late += 1;
     else {
+      if (by === "folder" && named.user !== owner.name && kubeSpawnerName(named.user) !== owner.name)
+        notes.push(`${f.file}: named for ${named.user}, in ${owner.name}'s folder: taken as ${owner.name}'s (the folder says who)`);
       const kept = latest.get(owner.name);
-      if (!kept || f.changedMs > kept.changedMs || (f.changedMs === kept.changedMs && f.file > kept.file)) latest.set(owner.name, f);
+      if (!kept || f.handedInMs > kept.handedInMs || (f.handedInMs === kept.handedInMs && f.file > kept.file)) latest.set(owner.name, f);
     }
   }
   if (late > 0) notes.push(`${late} submission(s) after the due time were left out`);
@@ -150,6 +174,7 @@ export async function droppedFiles(dir: string, ownerUid?: number): Promise<Drop
       path: path.join(dir, file),
       ownerUid: uid,
       changedMs: info.ctimeMs,
+      handedInMs: info.ctimeMs,
       regular: info.isFile(),
       links: info.nlink,
       size: info.size,
@@ -183,6 +208,8 @@ export async function copyCollected(plan: CollectPlan, lesson: string, out: stri
         message: "holds files an earlier collect did not write: choose a new or empty folder for OUT (or one collect wrote before)",
       },
     ]);
+  // made private even when it was there already (mkdir's mode is only for a folder it makes): its names are the class's accounts
+  await chmod(out, 0o700);
   if (!present.length)
     await writeAtomically(path.join(out, COLLECT_MARK), "written by npm run collect (npm run grade takes this folder)\n", 0o600);
   const learners: string[] = [];
@@ -261,8 +288,35 @@ export async function collectFolders(root: string, lesson: string, out: string, 
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
   const folders = await learnerFolders(root);
   if (!folders) return failed([{ file: root, message: "cannot read the exchange's inbound folder; mount the exchange volume here" }]);
-  const files = (await Promise.all(folders.map((f) => droppedFiles(f.home, f.uid)))).flat();
-  return copyCollected(planCollect(files, folders, lesson, dueMs), lesson, out);
+  const handedIn = await recordedHandIns(root);
+  const files = (await Promise.all(folders.map((f) => droppedFiles(f.home, f.uid)))).flat().map((f) => {
+    const at = handedIn.get(path.relative(root, f.path));
+    return at === undefined ? f : { ...f, handedInMs: at };
+  });
+  return copyCollected(planCollect(files, folders, lesson, dueMs, "folder"), lesson, out);
+}
+
+/** The index `--remove` writes beside the submissions it keeps (hub-setup.ts): `file,account,uid,handedIn`. */
+export const KEPT_INDEX = "submissions.csv";
+
+/**
+ * When each file of a folder `--remove` kept was handed in, from its index beside it (file → ms):
+ * the copies' ctimes are the time of the move. Empty for any other folder (a Kubernetes exchange
+ * has no index, and a learner's pod cannot write one there: it mounts its own folder alone).
+ */
+async function recordedHandIns(root: string): Promise<Map<string, number>> {
+  const times = new Map<string, number>();
+  const text = await readFile(path.join(path.dirname(path.resolve(root)), KEPT_INDEX), "utf8").catch(() => undefined);
+  if (text === undefined) return times;
+  try {
+    for (const row of parse(text, { columns: true, skip_empty_lines: true }) as { file?: string; handedIn?: string }[]) {
+      const at = Date.parse(row.handedIn ?? "");
+      if (row.file && Number.isFinite(at)) times.set(row.file, at);
+    }
+  } catch {
+    // a damaged index: the files' own times, as for any folder
+  }
+  return times;
 }
 
 /** Which feedback page goes to which home; a name that is no account of the class is reported, never written. */

@@ -7,6 +7,7 @@
  * the batch and the gradebook go on.
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { gradeSubmission, unreadable, type GradableLesson, type Graded } from "./grade.js";
@@ -52,6 +53,8 @@ export interface BatchOutcome {
   readonly inOtherShards?: number;
   /** Inputs that named nothing to grade, and results the disk refused (said, and passed over). */
   readonly problems: readonly Problem[];
+  /** Earlier results whose submission file is gone (collect removed it: nothing handed in this time), removed with their pages. */
+  readonly removed: readonly { readonly name: string; readonly source: string }[];
 }
 
 export const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
@@ -247,6 +250,7 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
       await pool.close();
     }
   }
+  const removed = await removeResultsOfGoneFiles(out, new Set(all.map((s) => s.source)));
   const inGradebook = await writeClassReports(out, lessonId, grading.tests.exercises);
   await marker(true);
   return {
@@ -255,7 +259,33 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
     inGradebook,
     ...(shard ? { inOtherShards: all.length - named.length } : {}),
     problems,
+    removed,
   };
+}
+
+/**
+ * Removes each result in `out` (and its feedback page) whose submission is not among this run's
+ * and no longer exists: a collect that found nothing from a learner this time removed their old
+ * copy, and their old marks must not go into the gradebook or back to them as this time's. A
+ * result of a file that is still there (another folder graded into the same `out`) stays.
+ */
+async function removeResultsOfGoneFiles(out: string, sources: ReadonlySet<string>): Promise<BatchOutcome["removed"]> {
+  const removed: { name: string; source: string }[] = [];
+  const results = path.join(out, "results");
+  for (const file of (await readdir(results).catch(() => [] as string[])).filter((f) => f.endsWith(".json")).sort()) {
+    let source: unknown;
+    try {
+      source = (JSON.parse(await readFile(path.join(results, file), "utf8")) as { source?: unknown }).source;
+    } catch {
+      continue; // a damaged result says nothing of its file; the gradebook says it is damaged
+    }
+    if (typeof source !== "string" || sources.has(source) || existsSync(source)) continue;
+    const name = file.slice(0, -".json".length);
+    await rm(path.join(results, file), { force: true });
+    await rm(path.join(out, "feedback", `${name}.html`), { force: true });
+    removed.push({ name, source });
+  }
+  return removed;
 }
 
 /** A page cut to its cap, closed so that it still renders. */

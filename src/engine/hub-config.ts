@@ -5,7 +5,7 @@
  * One Unix user per learner, PAM login (JupyterHub's default authenticator), each
  * learner's server a local process (`jupyterhub-singleuser`, Debian's Notebook)
  * rooted in their home, the hub's state in one private folder, and a service token
- * the instructor's commands (and the tests and the bench) use for the REST API.
+ * for the REST API (the tests and the bench use it; root may, from the hub's state).
  */
 import { SUBMIT_DIR_VARIABLE } from "./exchange.js";
 import { kitConfigDir } from "./jupyter-setup.js";
@@ -110,7 +110,7 @@ export function hubConfig(o: HubConfigOptions): string {
     "c.Spawner.start_timeout = 120",
     "c.Spawner.http_timeout = 120",
     "",
-    "# The instructor's commands reach the REST API with this service's token.",
+    "# The REST API's token for the instructor's scripts (root's, in the hub's state).",
     `c.JupyterHub.services = [{"name": ${py(HUB_SERVICE)}, "api_token": _secret(${state(HUB_STATE_FILES.apiToken)})}]`,
     `c.JupyterHub.load_roles = [{"name": "rollcall-instructor", "scopes": ["admin:users", "admin:servers", "access:servers", "tokens"], "services": [${py(HUB_SERVICE)}]}]`,
     "",

@@ -13,8 +13,9 @@
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { mkdir, open, readFile, rm, stat, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
+import { HUB_STATE_FILES } from "./hub-config.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 import { processNamedIn } from "./unix-accounts.js";
 
@@ -52,10 +53,39 @@ async function isLocked(lock: string): Promise<boolean> {
   return locks.split("\n").some((line) => /\bFLOCK\b/.test(line) && line.split(/\s+/).includes(id));
 }
 
-/** Why the class cannot start because its hub runs already, or undefined; takes nothing, makes nothing. */
+/**
+ * The classes folder of a JupyterHub of this class that runs from another folder than
+ * `classesDir` (its `-f DIR/NAME-hub/jupyterhub_config.py`), with its pid. The lock is per
+ * classes folder, but the class's accounts are the machine's: a `--remove` given the wrong folder
+ * (or none, where `sudo` dropped ROLLCALL_CLASSES) would remove a live class's learners.
+ */
+async function runningFromElsewhere(classesDir: string, className: string): Promise<{ dir: string; pid: number } | undefined> {
+  const config = path.join(`${className}-hub`, HUB_STATE_FILES.config);
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0");
+    const file = argv[argv.indexOf("-f") + 1];
+    if (!argv.some((a) => path.basename(a) === "jupyterhub") || argv.indexOf("-f") < 0 || !file?.endsWith(`/${config}`)) continue;
+    const dir = path.dirname(path.dirname(file));
+    if (path.resolve(dir) !== path.resolve(classesDir)) return { dir, pid: Number(entry) };
+  }
+  return undefined;
+}
+
+/** Why the class runs from another classes folder than `classesDir`, or undefined; takes nothing. */
+export async function hubRunningElsewhere(classesDir: string, className: string): Promise<Problem | undefined> {
+  const elsewhere = await runningFromElsewhere(classesDir, className);
+  if (!elsewhere) return undefined;
+  return {
+    message: `class ${className} is running from the classes folder ${elsewhere.dir} (its JupyterHub is process ${elsewhere.pid}), not ${classesDir}: stop it with Ctrl-C where it runs, and give that folder with --classes ${elsewhere.dir} (sudo leaves ROLLCALL_CLASSES out of the environment)`,
+  };
+}
+
+/** Why the class cannot start because its hub runs already (here or from another classes folder), or undefined; takes nothing, makes nothing. */
 export async function hubRunning(classesDir: string, className: string): Promise<Problem | undefined> {
   const lock = hubLockFile(classesDir, className);
-  return (await isLocked(lock)) ? runningAlready(className, await holderPid(lock)) : undefined;
+  if (await isLocked(lock)) return runningAlready(className, await holderPid(lock));
+  return hubRunningElsewhere(classesDir, className);
 }
 
 /** flock(1) on the open file `file` (handed to it as its fd 3): the lock is then the open file's, not flock's. */

@@ -8,6 +8,8 @@ import { createWriteStream, existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { HUB_STATE_FILES } from "./hub-config.js";
+import { failed, ok, type Result } from "./problem.js";
+import { keepStderrTail } from "./stderr-tail.js";
 import { AccountBusy, endProcessesOf, processesOf, processNamedIn, type PasswdEntry } from "./unix-accounts.js";
 
 /** Where Debian keeps the Node modules its packages need. */
@@ -86,7 +88,7 @@ export async function endLeftovers(stateDir: string, accounts: readonly PasswdEn
 }
 
 /** Starts `jupyterhub -f CONFIG` in the state folder (its log goes to jupyterhub.log there) and waits for its API. */
-export async function startHub(options: StartHub): Promise<RunningHub> {
+export async function startHub(options: StartHub): Promise<Result<RunningHub>> {
   // until a clean stop: a kill -9 from here on may leave learners' processes for the next start to end
   await writeFile(runningMarker(options.stateDir), `${process.pid}\n`, { mode: 0o600 });
   const log = createWriteStream(path.join(options.stateDir, HUB_STATE_FILES.log), { flags: "a", mode: 0o600 });
@@ -103,6 +105,7 @@ export async function startHub(options: StartHub): Promise<RunningHub> {
   });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
+  const said = keepStderrTail(child.stderr); // JupyterHub logs to stderr: why it could not start, for the message
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const host = options.ip === "0.0.0.0" ? "127.0.0.1" : options.ip;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${options.port}/`;
@@ -130,23 +133,27 @@ export async function startHub(options: StartHub): Promise<RunningHub> {
     if (left.length) throw new AccountBusy(left.join("\n"));
     await rm(runningMarker(options.stateDir), { force: true }); // stopped cleanly: nothing is left
   };
+  // not started: whatever it did start is stopped, and the set-up stays for the next try
+  const notStarted = async (why: string): Promise<Result<RunningHub>> => {
+    await stop().catch(() => undefined); // a learner's process that will not end is the next start's to end
+    const tail = said.lines(5).map((line) => `  ${line}`);
+    return failed([
+      {
+        file: path.join(options.stateDir, HUB_STATE_FILES.log),
+        message: `${why}. The end of its log:\n${tail.join("\n") || "  (empty)"}\nFix what it says, then run the same command again: the accounts and the set-up are kept.`,
+      },
+    ]);
+  };
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   for (;;) {
-    if (child.exitCode !== null) {
-      log.end();
-      throw new Error(`jupyterhub exited with code ${child.exitCode}; its log is ${path.join(options.stateDir, HUB_STATE_FILES.log)}`);
-    }
+    if (child.exitCode !== null) return notStarted(`JupyterHub stopped with code ${child.exitCode} before it answered`);
     const up = await fetch(new URL("hub/api/", url)).then(
       (r) => r.ok,
       () => false,
     );
-    if (up) return { url, child, stop, exited };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        `jupyterhub did not answer at ${url} within ${(options.readyTimeoutMs ?? 60_000) / 1000} s; its log is in ${options.stateDir}`,
-      );
-    }
+    if (up) return ok({ url, child, stop, exited });
+    if (Date.now() > deadline)
+      return notStarted(`JupyterHub did not answer at ${url} within ${(options.readyTimeoutMs ?? 60_000) / 1000} s`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -22,14 +22,13 @@ import { stringify } from "csv-stringify/sync";
 import { classNameProblem, openClass } from "./class-file.js";
 import { openPulseStore, pulseFileFor } from "./pulse-store.js";
 import { digestOfSettings, pulseSettingsFor, removePulseSettings, writePulseSettings } from "./pulse-hub.js";
-import { dropFolderOf, makeDropFolder, SUBMISSION_MAX_BYTES } from "./exchange.js";
+import { dropFolderOf, KEPT_INDEX, makeDropFolder, SUBMISSION_MAX_BYTES } from "./exchange.js";
 import { readUntrusted } from "./untrusted-file.js";
 import { HUB_PACKAGES, installCommand, missingPackages } from "./debian-packages.js";
 import { handOutClass, type ClassHandOut } from "./hand-out.js";
 import { hubConfig, HUB_STATE_FILES } from "./hub-config.js";
 import { hubRunning } from "./hub-lock.js";
-import { installKernelSpec } from "./jupyter-setup.js";
-import { ensureTslabSnapshot } from "./tslab-snapshot.js";
+import { installKitKernel } from "./jupyter-setup.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
 import {
   createAccount,
@@ -162,6 +161,8 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
       },
     ]);
   }
+  const unreachable = await learnersCannotReach(options.projectRoot);
+  if (unreachable) return failed([unreachable]);
   const opened = await openClass(options.className, { dir: options.classesDir });
   if (!opened.ok) return opened;
   const learners = opened.value.learners().filter((l) => !l.left);
@@ -208,6 +209,38 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
     loginsFile: loginsFile(options.classesDir, options.className),
     jupyterPath: options.jupyterPath ?? SYSTEM_JUPYTER_PATH,
   });
+}
+
+/**
+ * Why learners' servers could not use the kit at `projectRoot`, or undefined. Each server runs
+ * the kernel, the helper module and the hand-out from there as its learner, so every folder on
+ * the way must let others in, and what they run must be readable: a kit cloned into a home
+ * (0700 on Debian 12) would start a hub whose kernels never start.
+ */
+async function learnersCannotReach(projectRoot: string): Promise<Problem | undefined> {
+  const root = path.resolve(projectRoot);
+  const onTheWay: string[] = [];
+  for (let dir = root; ; dir = path.dirname(dir)) {
+    onTheWay.unshift(dir);
+    if (path.dirname(dir) === dir) break;
+  }
+  for (const dir of onTheWay) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info && (info.mode & 0o001) === 0)
+      return {
+        file: dir,
+        message: `is closed to other users (mode ${(info.mode & 0o777).toString(8)}), so no learner's server can reach the kit in ${root}: move the kit where everyone may enter (e.g. /opt/rollcall), or let them through with chmod o+x ${dir}`,
+      };
+  }
+  for (const part of ["node_modules", "dist", "notebooks"]) {
+    const info = await stat(path.join(root, part)).catch(() => undefined);
+    if (info && (info.mode & 0o005) !== 0o005)
+      return {
+        file: path.join(root, part),
+        message: `cannot be read by other users (mode ${(info.mode & 0o777).toString(8)}), and every learner's server runs from it: chmod -R o+rX ${path.join(root, part)}`,
+      };
+  }
+  return undefined;
 }
 
 /** The line the instructor sees for a learner whose name had to be mapped, or undefined when it was valid as it was. */
@@ -349,9 +382,8 @@ export async function setUpHub(plan: HubPlan, ports: { hubPort: number; proxyApi
   await writeSecretOnce(path.join(plan.stateDir, HUB_STATE_FILES.proxyToken), 32);
   await writeSecretOnce(path.join(plan.stateDir, HUB_STATE_FILES.apiToken), 32);
   // Thirty kernels starting at once is where a class server runs short of CPU: they start from the snapshot.
-  const snapshot = await ensureTslabSnapshot(plan.projectRoot);
-  if (!snapshot.ok) notes.push(...snapshot.problems.map((p) => p.message));
-  await installKernelSpec(plan.jupyterPath, plan.projectRoot);
+  const kernel = await installKitKernel(plan.jupyterPath, plan.projectRoot);
+  notes.push(...kernel.problems.map((p) => p.message));
   const submitDir = await makeDropFolder(plan.className);
   const configFile = path.join(plan.stateDir, HUB_STATE_FILES.config);
   const config = hubConfig({
@@ -562,7 +594,7 @@ async function keepSubmissions(
       await utimes(target, info.atime, info.ctime);
       rows.push({ file: path.join(account, name), account, uid: info.uid, handedIn: info.ctime.toISOString() });
     }
-    const index = path.join(removedDir, "submissions.csv");
+    const index = path.join(removedDir, KEPT_INDEX);
     await writePrivate(index, stringify(rows, { header: true, columns: ["file", "account", "uid", "handedIn"] }));
     kept = { folder, index, files: rows.length, skipped };
   }

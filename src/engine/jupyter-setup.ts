@@ -9,9 +9,9 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { installCommand, isDebianLike, START_PACKAGES } from "./debian-packages.js";
 import type { KernelCommand } from "./kernel-seam.js";
-import { kitKernelCommand } from "./tslab-snapshot.js";
+import { ensureTslabSnapshot, kitKernelCommand } from "./tslab-snapshot.js";
 import { TSLAB_KERNELSPEC } from "./notebook.js";
-import { failed, ok, type Result } from "./problem.js";
+import { failed, ok, type Problem, type Result } from "./problem.js";
 
 /** Pythons tried in order: Debian's system Python first (its Jupyter comes from apt), then whatever PATH has. */
 const PYTHON_CANDIDATES = ["/usr/bin/python3", "python3", "python"] as const;
@@ -87,6 +87,16 @@ export async function installKernelSpec(dataDir: string, projectRoot: string): P
   const config = await readFile(path.join(path.resolve(projectRoot), "src", "engine", "jupyter-config", NOTEBOOK_CONFIG), "utf8");
   await writeIfChanged(path.join(kitConfigDir(dataDir), NOTEBOOK_CONFIG), config);
   return path.dirname(file);
+}
+
+/**
+ * The kit's kernel into a Jupyter data folder: first its start-up snapshot (made once; kernels
+ * start from it on about half the CPU, and the kernelspec uses it only if it is there), then the
+ * kernelspec. The kernel's folder, and why there is no snapshot when there is none.
+ */
+export async function installKitKernel(dataDir: string, projectRoot: string): Promise<{ folder: string; problems: readonly Problem[] }> {
+  const snapshot = await ensureTslabSnapshot(projectRoot);
+  return { folder: await installKernelSpec(dataDir, projectRoot), problems: snapshot.ok ? [] : snapshot.problems };
 }
 
 /**
