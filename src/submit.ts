@@ -10,9 +10,9 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, 
 import os from "node:os";
 import path from "node:path";
 
-/** A lesson's id: letters, digits, dot, dash, underscore (no folders). */
+/** A lesson's id: letters, digits, dot, dash, underscore (no folders). Collect's LESSON_ID (exchange.ts) is the same: src/ imports nothing of the engine. */
 const LESSON = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-/** Far more than any lesson's notebook: a bigger file is not a notebook. */
+/** Far more than any lesson's notebook: a bigger file is not a notebook (collect's SUBMISSION_MAX_BYTES, the same). */
 const MAX_BYTES = 5 * 1024 * 1024;
 
 /** Where the class's drop folder is, if this machine is a class hub. */

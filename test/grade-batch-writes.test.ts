@@ -63,7 +63,7 @@ const filesUnder = async (dir: string): Promise<string[]> =>
 test("a result is written whole: indented JSON with a trailing newline, naming the submission and the SHA-256 of its bytes; no temporary left", async () => {
   const { subs, out, file } = await classOf("shape", { "ada.ipynb": STRANGER });
   const outcome = await gradeBatch([subs], grading, options(out));
-  assert.deepEqual({ ...outcome, problems: [...outcome.problems] }, { graded: 1, skipped: 0, inGradebook: 1, problems: [] });
+  assert.deepEqual({ ...outcome, problems: [...outcome.problems] }, { graded: 1, skipped: 0, inGradebook: 1, problems: [], removed: [] });
   const text = await readFile(path.join(out, "results", "ada.json"), "utf8");
   const written = JSON.parse(text) as LearnerResults;
   assert.equal(text, `${JSON.stringify(written, null, 2)}\n`);

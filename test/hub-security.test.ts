@@ -244,6 +244,10 @@ console.log(JSON.stringify({
   database: attempt(() => fs.writeFileSync(${q(path.join(hub.stateDir, HUB_STATE_FILES.database))}, "")),
   lessons: attempt(() => fs.readFileSync(${q(path.join(projectRoot, "lessons", "01-arrays.md"))})),
   instructorCopies: attempt(() => fs.readdirSync(${q(path.join(projectRoot, "build"))})),
+  // the tests and the bench hold right answers too, in their sources and compiled
+  benchSource: attempt(() => fs.readFileSync(${q(path.join(projectRoot, "bench", "grade.mts"))})),
+  bench: attempt(() => fs.readFileSync(${q(path.join(projectRoot, "dist", "bench", "grade.mjs"))})),
+  tests: attempt(() => fs.readFileSync(${q(path.join(projectRoot, "dist", "test", "grade-containment.test.js"))})),
   kit: attempt(() => fs.readFileSync(${q(path.join(projectRoot, "dist", "src", "index.js"))})),
 }));`);
   assert.deepEqual(seen, {
@@ -254,6 +258,9 @@ console.log(JSON.stringify({
     database: "EACCES",
     lessons: "EACCES",
     instructorCopies: "EACCES",
+    benchSource: "EACCES",
+    bench: "EACCES",
+    tests: "EACCES",
     kit: "allowed", // the helper module learners import: readable on purpose
   });
 });

@@ -1,15 +1,16 @@
 /**
  * Setting up a class server, in two steps so that nothing is half set up: `planHub`
- * checks everything a user can get wrong (root, Debian's packages, learners, Unix
- * names, the port) and changes nothing; `setUpHub` then makes the accounts, the
+ * checks everything a user can get wrong (root, Debian's packages, a kit learners can
+ * reach, learners, Unix names, the class not running, the port) and changes nothing; `setUpHub` then makes the accounts, the
  * logins file, the hub's private state, its config, the kernelspec, and hands out
  * the notebooks, and (with `--pulse URL`) each learner's pulse settings. `removeHub`
  * undoes the accounts, and only the marked ones, and puts the class's submissions away.
  *
- * What a learner can read of the project: node_modules/ and dist/ (the kernel and
+ * What a learner can read of the project: node_modules/ and dist/src/ (the kernel and
  * the helper module need them) and the learner notebooks. Not: classes/ (class
- * files, logins, the hub's state: 0700), lessons/, build/, test/ and .git/ (the
- * solutions and hidden tests), which lose every permission for others.
+ * files, logins, the hub's state: 0700), lessons/, build/, test/, bench/, their
+ * compiled dist/test/ and dist/bench/, and .git/ (the solutions, hidden tests and
+ * answers the tests and the bench write), which lose every permission for others.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -504,7 +505,7 @@ async function linkKit(home: string, uid: number, gid: number, projectRoot: stri
 }
 
 /** The parts of the project no learner may read (see the header). */
-export const PRIVATE_PARTS = ["lessons", "build", "test", ".git"] as const;
+export const PRIVATE_PARTS = ["lessons", "build", "test", "bench", path.join("dist", "test"), path.join("dist", "bench"), ".git"] as const;
 
 async function lockProjectTree(projectRoot: string, classesDir: string): Promise<void> {
   await mkdir(classesDir, { recursive: true, mode: 0o700 });
