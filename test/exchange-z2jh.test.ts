@@ -12,7 +12,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
 import { HUB_PACKAGES } from "../src/engine/debian-packages";
-import { kernelSpecFile } from "../src/engine/jupyter-setup";
+import { kernelSpecFile, kitConfigDir } from "../src/engine/jupyter-setup";
 import { jupyterDataDir, projectRoot } from "../src/engine/paths";
 
 const z2jh = path.join(projectRoot, "deploy", "z2jh");
@@ -152,6 +152,11 @@ test("values.yaml, the Dockerfile and the exchange agree: image, uid, home, moun
   assert.match(singleuser.image.name, /rollcall-singleuser$/);
   assert.match(instructor, /image: \S+\/rollcall-instructor:/);
   assert.ok(steps.some((s) => s.op === "FROM" && / AS instructor$/.test(s.args)));
+  // the kernelspec and the kit's Jupyter config where image-setup.mjs writes them, as the hub's spawner sets them on one machine
+  const env = new Map(steps.filter((s) => s.op === "ENV").map((s) => s.args.split("=", 2) as [string, string]));
+  const dataDir = path.posix.join(IMAGE_ROOT, path.relative(projectRoot, jupyterDataDir));
+  assert.equal(env.get("JUPYTER_PATH"), dataDir);
+  assert.equal(env.get("JUPYTER_CONFIG_PATH"), path.posix.join(dataDir, path.basename(kitConfigDir(jupyterDataDir))));
 });
 
 test("every RUN step of the Dockerfile is one the tests and CI run", () => {

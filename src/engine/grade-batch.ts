@@ -7,7 +7,6 @@
  * the batch and the gradebook go on.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { gradeSubmission, unreadable, type GradableLesson, type Graded } from "./grade.js";
@@ -250,7 +249,10 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
       await pool.close();
     }
   }
-  const removed = await removeResultsOfGoneFiles(out, new Set(all.map((s) => s.source)));
+  const folders = (
+    await Promise.all(inputs.map(async (i) => ((await lstat(i).catch(() => undefined))?.isDirectory() ? path.resolve(i) : undefined)))
+  ).filter((f): f is string => f !== undefined);
+  const removed = await removeResultsOfGoneFiles(out, new Set(all.map((s) => s.source)), folders);
   const inGradebook = await writeClassReports(out, lessonId, grading.tests.exercises);
   await marker(true);
   return {
@@ -269,7 +271,11 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
  * copy, and their old marks must not go into the gradebook or back to them as this time's. A
  * result of a file that is still there (another folder graded into the same `out`) stays.
  */
-async function removeResultsOfGoneFiles(out: string, sources: ReadonlySet<string>): Promise<BatchOutcome["removed"]> {
+async function removeResultsOfGoneFiles(
+  out: string,
+  sources: ReadonlySet<string>,
+  folders: readonly string[],
+): Promise<BatchOutcome["removed"]> {
   const removed: { name: string; source: string }[] = [];
   const results = path.join(out, "results");
   for (const file of (await readdir(results).catch(() => [] as string[])).filter((f) => f.endsWith(".json")).sort()) {
@@ -279,7 +285,17 @@ async function removeResultsOfGoneFiles(out: string, sources: ReadonlySet<string
     } catch {
       continue; // a damaged result says nothing of its file; the gradebook says it is damaged
     }
-    if (typeof source !== "string" || sources.has(source) || existsSync(source)) continue;
+    // only a file of a folder graded now (collect's OUT), gone from it: never a result of files graded elsewhere or unreadable here
+    if (typeof source !== "string" || sources.has(source)) continue;
+    const gone = source;
+    if (!folders.some((f) => gone.startsWith(f + path.sep))) continue;
+    if (
+      (await lstat(source).then(
+        () => "there",
+        (e: NodeJS.ErrnoException) => e.code,
+      )) !== "ENOENT"
+    )
+      continue;
     const name = file.slice(0, -".json".length);
     await rm(path.join(results, file), { force: true });
     await rm(path.join(out, "feedback", `${name}.html`), { force: true });

@@ -239,8 +239,11 @@ export interface ClassHandOut {
   readonly problems: readonly Problem[];
 }
 
+/** Homes handed out to at once: each is a short-lived worker process, and a class server has few cores. */
+const HAND_OUTS_AT_ONCE = 4;
+
 /**
- * Hands out to every account in turn; one home's failure is that home's problem, the rest go on.
+ * Hands out to every account, a few at a time; one home's failure is that home's problem, the rest go on.
  * Fails as a whole only when there is nothing to hand out.
  *
  * @example
@@ -250,13 +253,23 @@ export interface ClassHandOut {
 export async function handOutClass(accounts: readonly HandOutAccount[], notebooksDir: string): Promise<Result<ClassHandOut>> {
   const offered = await readOffered(notebooksDir);
   if (!offered.ok) return offered;
+  // a few homes at a time: one that holds its worker up (say, a course folder of a million files) delays no one else's
+  const results = new Array<Result<HandOutReport>>(accounts.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(HAND_OUTS_AT_ONCE, accounts.length) }, async () => {
+      for (let i = next++; i < accounts.length; i = next++) {
+        const account = accounts[i] as HandOutAccount;
+        results[i] = await handOut(account.home, account.uid, account.gid, notebooksDir);
+      }
+    }),
+  );
   const reports: HandOutReport[] = [];
   const problems: Problem[] = [];
-  for (const account of accounts) {
-    const result = await handOut(account.home, account.uid, account.gid, notebooksDir);
+  results.forEach((result, i) => {
     if (result.ok) reports.push(result.value);
-    else problems.push(...result.problems.map((p) => ({ ...p, message: `${account.learner}: ${p.message}` })));
-  }
+    else problems.push(...result.problems.map((p) => ({ ...p, message: `${accounts[i]?.learner}: ${p.message}` })));
+  });
   return ok({ reports, problems });
 }
 
