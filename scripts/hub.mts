@@ -48,6 +48,9 @@ const USAGE = [
   "       npm run hub -- --class NAME --hand-out",
 ].join("\n");
 
+const NOTHING_REMOVED = "nothing was removed.";
+const NOTHING_HANDED_OUT = "nothing was handed out.";
+
 /** Says each problem, then what was left as it was (`nothing was set up.` for a start). */
 function fail(problems: readonly Problem[], untouched = "nothing was set up."): number {
   for (const p of problems) console.error(chalk.red(`rollcall hub: ${formatProblem(p)}`));
@@ -92,19 +95,19 @@ async function main(): Promise<number> {
   if (badName) return fail([badName]);
   if (values.remove) {
     if (!systemChecks.isRoot())
-      return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }], "nothing was removed.");
+      return fail([{ message: "removing accounts needs root: sudo npm run hub -- --class NAME --remove" }], NOTHING_REMOVED);
     if (!markedAccounts(className).length && !existsSync(hubStateDir(dir, className)) && !existsSync(dropFolderOf(className)))
       return fail(
         [{ message: `nothing of class ${className} is on this machine to remove: is the name right? (npm run class -- list)` }],
-        "nothing was removed.",
+        NOTHING_REMOVED,
       );
     const locked = await lockHub(dir, className);
-    if (!locked.ok) return fail(locked.problems, "nothing was removed.");
+    if (!locked.ok) return fail(locked.problems, NOTHING_REMOVED);
     // the lock is this folder's; a class started from another folder holds none here
     const running = await hubRunningElsewhere(dir, className);
     if (running) {
       await locked.value.release();
-      return fail([running], "nothing was removed.");
+      return fail([running], NOTHING_REMOVED);
     }
     const removed = await removeHub(dir, className).finally(() => locked.value.release(true));
     console.log(
@@ -120,7 +123,7 @@ async function main(): Promise<number> {
     if (!systemChecks.isRoot())
       return fail(
         [{ message: "handing out into learners' homes needs root: sudo npm run hub -- --class NAME --hand-out" }],
-        "nothing was handed out.",
+        NOTHING_HANDED_OUT,
       );
     if (!markedAccounts(className).length)
       return fail(
@@ -129,10 +132,10 @@ async function main(): Promise<number> {
             message: `class ${className} has no learner accounts on this machine: set it up first (sudo npm run hub -- --class ${className})`,
           },
         ],
-        "nothing was handed out.",
+        NOTHING_HANDED_OUT,
       );
     const handed = await handOutToClass(className, projectRoot);
-    if (!handed.ok) return fail(handed.problems, "nothing was handed out.");
+    if (!handed.ok) return fail(handed.problems, NOTHING_HANDED_OUT);
     for (const report of handed.value.reports) for (const line of describeHandOut(report)) console.log(`${report.home}: ${line}`);
     for (const problem of handed.value.problems) console.error(chalk.yellow(formatProblem(problem)));
     console.log(

@@ -52,7 +52,7 @@ export interface BatchOutcome {
   readonly inOtherShards?: number;
   /** Inputs that named nothing to grade, and results the disk refused (said, and passed over). */
   readonly problems: readonly Problem[];
-  /** Earlier results whose submission file is gone (collect removed it: nothing handed in this time), removed with their pages. */
+  /** Earlier results whose file is gone from a folder graded now (collect removed it: nothing handed in this time), removed with their pages. */
   readonly removed: readonly { readonly name: string; readonly source: string }[];
 }
 
@@ -249,9 +249,15 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
       await pool.close();
     }
   }
-  const folders = (
-    await Promise.all(inputs.map(async (i) => ((await lstat(i).catch(() => undefined))?.isDirectory() ? path.resolve(i) : undefined)))
-  ).filter((f): f is string => f !== undefined);
+  const isFolder = await Promise.all(
+    inputs.map((i) =>
+      lstat(i).then(
+        (info) => info.isDirectory(),
+        () => false,
+      ),
+    ),
+  );
+  const folders = inputs.filter((_, i) => isFolder[i]).map((i) => path.resolve(i));
   const removed = await removeResultsOfGoneFiles(out, new Set(all.map((s) => s.source)), folders);
   const inGradebook = await writeClassReports(out, lessonId, grading.tests.exercises);
   await marker(true);
@@ -266,10 +272,11 @@ export async function gradeBatch(inputs: readonly string[], grading: GradableLes
 }
 
 /**
- * Removes each result in `out` (and its feedback page) whose submission is not among this run's
- * and no longer exists: a collect that found nothing from a learner this time removed their old
- * copy, and their old marks must not go into the gradebook or back to them as this time's. A
- * result of a file that is still there (another folder graded into the same `out`) stays.
+ * Removes each result in `out` (and its feedback page) whose submission was a file of a folder
+ * graded in this run (`folders`, collect's OUT) and is gone from it: a collect that found nothing
+ * from a learner this time removed their old copy, and their old marks must not go into the
+ * gradebook or back to them as this time's. Any other result stays: one of a file graded from
+ * elsewhere, merged from a shard, or only unreadable here.
  */
 async function removeResultsOfGoneFiles(
   out: string,
@@ -278,6 +285,8 @@ async function removeResultsOfGoneFiles(
 ): Promise<BatchOutcome["removed"]> {
   const removed: { name: string; source: string }[] = [];
   const results = path.join(out, "results");
+  const inFolderGraded = (source: unknown): source is string =>
+    typeof source === "string" && !sources.has(source) && folders.some((f) => source.startsWith(f + path.sep));
   for (const file of (await readdir(results).catch(() => [] as string[])).filter((f) => f.endsWith(".json")).sort()) {
     let source: unknown;
     try {
@@ -285,17 +294,12 @@ async function removeResultsOfGoneFiles(
     } catch {
       continue; // a damaged result says nothing of its file; the gradebook says it is damaged
     }
-    // only a file of a folder graded now (collect's OUT), gone from it: never a result of files graded elsewhere or unreadable here
-    if (typeof source !== "string" || sources.has(source)) continue;
-    const gone = source;
-    if (!folders.some((f) => gone.startsWith(f + path.sep))) continue;
-    if (
-      (await lstat(source).then(
-        () => "there",
-        (e: NodeJS.ErrnoException) => e.code,
-      )) !== "ENOENT"
-    )
-      continue;
+    if (!inFolderGraded(source)) continue;
+    const gone = await lstat(source).then(
+      () => false,
+      (e: NodeJS.ErrnoException) => e.code === "ENOENT",
+    );
+    if (!gone) continue;
     const name = file.slice(0, -".json".length);
     await rm(path.join(results, file), { force: true });
     await rm(path.join(out, "feedback", `${name}.html`), { force: true });

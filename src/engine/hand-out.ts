@@ -12,6 +12,7 @@ import path from "node:path";
 import { asLearner, type LearnerTask } from "./as-learner.js";
 import { readUntrusted } from "./untrusted-file.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
+import { eachAtOnce } from "./at-once.js";
 
 /** The folder, inside a home, the notebooks go to. */
 export const COURSE_FOLDER = "course";
@@ -254,16 +255,7 @@ export async function handOutClass(accounts: readonly HandOutAccount[], notebook
   const offered = await readOffered(notebooksDir);
   if (!offered.ok) return offered;
   // a few homes at a time: one that holds its worker up (say, a course folder of a million files) delays no one else's
-  const results = new Array<Result<HandOutReport>>(accounts.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(HAND_OUTS_AT_ONCE, accounts.length) }, async () => {
-      for (let i = next++; i < accounts.length; i = next++) {
-        const account = accounts[i] as HandOutAccount;
-        results[i] = await handOut(account.home, account.uid, account.gid, notebooksDir);
-      }
-    }),
-  );
+  const results = await eachAtOnce(accounts, HAND_OUTS_AT_ONCE, (a) => handOut(a.home, a.uid, a.gid, notebooksDir));
   const reports: HandOutReport[] = [];
   const problems: Problem[] = [];
   results.forEach((result, i) => {

@@ -64,8 +64,9 @@ async function runningFromElsewhere(classesDir: string, className: string): Prom
   for (const entry of await readdir("/proc").catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
     const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0");
-    const file = argv[argv.indexOf("-f") + 1];
-    if (!argv.some((a) => path.basename(a) === "jupyterhub") || argv.indexOf("-f") < 0 || !file?.endsWith(`/${config}`)) continue;
+    const flag = argv.indexOf("-f");
+    const file = flag < 0 ? undefined : argv[flag + 1];
+    if (!file?.endsWith(`/${config}`) || !argv.some((a) => path.basename(a) === "jupyterhub")) continue;
     const dir = path.dirname(path.dirname(file));
     if (path.resolve(dir) !== path.resolve(classesDir)) return { dir, pid: Number(entry) };
   }

@@ -1,9 +1,10 @@
 /**
  * Setting up a class server, in two steps so that nothing is half set up: `planHub`
  * checks everything a user can get wrong (root, Debian's packages, a kit learners can
- * reach, learners, Unix names, the class not running, the port) and changes nothing; `setUpHub` then makes the accounts, the
- * logins file, the hub's private state, its config, the kernelspec, and hands out
- * the notebooks, and (with `--pulse URL`) each learner's pulse settings. `removeHub`
+ * reach, learners, Unix names, the class not running, the port) and changes nothing;
+ * `setUpHub` then makes the accounts, the logins file, the hub's private state, its
+ * config, the kernelspec, and hands out the notebooks, and (with `--pulse URL`) each
+ * learner's pulse settings. `removeHub`
  * undoes the accounts, and only the marked ones, and puts the class's submissions away.
  *
  * What a learner can read of the project: node_modules/ and dist/src/ (the kernel and

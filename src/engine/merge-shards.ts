@@ -12,23 +12,12 @@ import { planMerge, type FolderContents, type FoundFile, type FoundResult } from
 import { parseMarker, SHARD_MARKER } from "./grade-shard.js";
 import { loadGradableLesson } from "./lesson-files.js";
 import { failed, ok, type Result } from "./problem.js";
+import { eachAtOnce } from "./at-once.js";
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
 /** Files are read and written this many at a time: a class of ten thousand is mostly waiting on the disk. */
 const AT_ONCE = 16;
-
-/** `work` on every item, `AT_ONCE` at a time; the answers in the items' order. */
-async function eachAtOnce<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const answers: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(AT_ONCE, items.length) }, async () => {
-      for (let i = next++; i < items.length; i = next++) answers[i] = await work(items[i] as T);
-    }),
-  );
-  return answers;
-}
 
 /** What a result file says it is of: a grader's result names its version, learner and lesson. */
 function lessonOf(bytes: Buffer): string | undefined {
@@ -60,7 +49,7 @@ export async function readFolder(folder: string): Promise<FolderContents> {
     const theirs = entries.filter((e) => e.isFile() && !e.name.startsWith(".") && e.name.endsWith(suffix));
     const kept = new Set(theirs);
     strangers.push(...entries.filter((e) => !kept.has(e)).map((e) => `${kind}/${e.name}`));
-    const found = await eachAtOnce(theirs, async (e) => {
+    const found = await eachAtOnce(theirs, AT_ONCE, async (e) => {
       const bytes = await readFile(path.join(folder, kind, e.name));
       return { name: e.name, sha256: sha256(bytes), lesson: kind === "results" ? lessonOf(bytes) : undefined };
     });
@@ -87,7 +76,7 @@ export async function mergeShards(out: string, folders: readonly string[], lesso
   if (!plan.ok) return plan;
   const grading = await loadGradableLesson(plan.value.lesson);
   if (!grading.ok) return failed(grading.problems);
-  await eachAtOnce(plan.value.copies, async (copy) =>
+  await eachAtOnce(plan.value.copies, AT_ONCE, async (copy) =>
     writeAtomically(path.join(out, copy.kind, copy.name), await readFile(copy.from, "utf8")),
   );
   const learners = await writeClassReports(out, plan.value.lesson, grading.value.tests.exercises);
