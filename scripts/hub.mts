@@ -25,7 +25,6 @@ import {
   checkPulseUrl,
   describeKeptSubmissions,
   describeMapping,
-  freePort,
   handOutToClass,
   instructorName,
   ipProblem,
@@ -36,6 +35,7 @@ import {
   hubStateDir,
   type HubPlan,
 } from "../src/engine/hub-setup.js";
+import { freePorts } from "../src/engine/free-ports.js";
 import { hubRunningElsewhere, lockHub } from "../src/engine/hub-lock.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { formatProblem, type Problem } from "../src/engine/problem.js";
@@ -195,7 +195,9 @@ async function run(plan: HubPlan, port: number, ip: string, className: string): 
   for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   for (const line of plan.accounts.map(describeMapping)) if (line !== undefined) console.log(line);
   for (const line of await endLeftovers(plan.stateDir, markedAccounts(className))) console.log(chalk.yellow(line));
-  const setUp = await setUpHub(plan, { hubPort: await freePort(), proxyApiPort: await freePort() });
+  // the hub's own port and its proxy's: two different ones, and neither the port learners open
+  const [hubPort = 0, proxyApiPort = 0] = await freePorts(2, [plan.port]);
+  const setUp = await setUpHub(plan, { hubPort, proxyApiPort });
   if (setUp.created.length)
     console.log(`made ${setUp.created.length} accounts; their passwords are in ${plan.loginsFile} (only root can read it)`);
   if (setUp.existing.length) console.log(`${setUp.existing.length} accounts were there already: their passwords are unchanged`);

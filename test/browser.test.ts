@@ -13,7 +13,8 @@ import path from "node:path";
 import { test } from "node:test";
 import { findJupyter } from "../src/engine/jupyter-setup.js";
 import { notebooksDir, projectRoot } from "../src/engine/paths.js";
-import { ARTIFACTS, exitWithin, freePort, launchChromium, requireChromium, texts, type Browser } from "./support/browser.js";
+import { ARTIFACTS, exitWithin, launchChromium, requireChromium, texts, type Browser } from "./support/browser.js";
+import { freePort } from "../src/engine/free-ports.js";
 
 const NOTEBOOK = "01-arrays.ipynb";
 const START_SCRIPT = path.join(projectRoot, "dist", "scripts", "start.mjs");

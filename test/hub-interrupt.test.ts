@@ -17,7 +17,7 @@ import { readFile } from "node:fs/promises";
 import { parse } from "csv-parse/sync";
 import path from "node:path";
 import { after, test } from "node:test";
-import { freePort } from "../src/engine/hub-setup.js";
+import { freePort } from "../src/engine/free-ports.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { processesOf } from "../src/engine/unix-accounts.js";
 import { hubApi, startServer } from "../src/engine/hub-client.js";

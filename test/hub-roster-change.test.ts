@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { test, after } from "node:test";
-import { freePort, planHub, systemChecks } from "../src/engine/hub-setup.js";
+import { planHub, systemChecks } from "../src/engine/hub-setup.js";
+import { freePort } from "../src/engine/free-ports.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { hubClass, type HubClass } from "./support/hub-class.js";
 

@@ -14,7 +14,8 @@ import { after, before, test } from "node:test";
 import { classAccounts, collect, collectFolders, dropFolderOf, makeDropFolder } from "../src/engine/exchange.js";
 import { hubApi, openKernel, startServer, type HubApi, type RemoteKernel } from "../src/engine/hub-client.js";
 import { HUB_STATE_FILES } from "../src/engine/hub-config.js";
-import { freePort, planHub, setUpHub, SYSTEM_JUPYTER_PATH } from "../src/engine/hub-setup.js";
+import { planHub, setUpHub, SYSTEM_JUPYTER_PATH } from "../src/engine/hub-setup.js";
+import { freePort, freePorts } from "../src/engine/free-ports.js";
 import { kernelSpecFile, kitConfigDir } from "../src/engine/jupyter-setup.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { accountMarker, processesOf, type PasswdEntry } from "../src/engine/unix-accounts.js";
@@ -499,7 +500,8 @@ test(
         projectRoot,
       });
       assert.ok(plan.ok);
-      await setUpHub(plan.value, { hubPort: await freePort(), proxyApiPort: await freePort() });
+      const [hubPort = 0, proxyApiPort = 0] = await freePorts(2);
+      await setUpHub(plan.value, { hubPort, proxyApiPort });
       const [sam] = c.accounts();
       assert.ok(sam);
       const handedIn = `${sam.user}+01-arrays+20261202T101500000Z.ipynb`;

@@ -14,7 +14,7 @@ import { after, test } from "node:test";
 import { promisify } from "node:util";
 import { findJupyter, installKernelSpec, jupyterEnv, kernelSpecFile, kitConfigDir } from "../src/engine/jupyter-setup.js";
 import { projectRoot } from "../src/engine/paths.js";
-import { freePort } from "./support/browser.js";
+import { freePort } from "../src/engine/free-ports.js";
 
 const run = promisify(execFile);
 const scratch = mkdtemp(path.join(os.tmpdir(), "rollcall-jupyter-config-"));

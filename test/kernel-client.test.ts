@@ -2,8 +2,8 @@
  * The kit's Jupyter client starting a kernel (src/engine/kernel-client.ts): a kernel
  * that loses the first kernel_info_request it is sent, as one can while it starts on a
  * loaded machine, is asked again and starts; it used to wait for that one answer until
- * its start timed out. And the ports it chooses for kernels are never chosen twice
- * while a kernel holds them: thirty kernels starting at once were given the same port.
+ * its start timed out. A kernel holds
+ * the ports chosen for it (free-ports.ts) while it lives.
  * A kernel that could not bind a port it was given is started again on others.
  */
 import assert from "node:assert/strict";
@@ -11,7 +11,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { JupyterKernel, couldNotBind, freePorts, givePortsBack, portIsHeld } from "../src/engine/kernel-client.js";
+import { JupyterKernel, couldNotBind } from "../src/engine/kernel-client.js";
+import { portIsHeld } from "../src/engine/free-ports.js";
+import { tslabCommand } from "../src/engine/kernel-seam.js";
 import { projectRoot } from "../src/engine/paths.js";
 
 const FIXTURE = path.join(projectRoot, "test", "fixtures", "kernels", "drops-first-kernel-info.cjs");
@@ -25,19 +27,6 @@ test("a kernel that lost its first kernel_info request is asked again, and start
     assert.equal(kernel.languageInfo?.["name"], "fake");
   } finally {
     await kernel.stop();
-  }
-});
-
-test("a port chosen for a kernel is not chosen again until the kernel gives it back", async () => {
-  // 3,000 ports, chosen one kernel's five at a time: the system hands out a just-closed port
-  // again, so without the held ports some of 3,000 picks repeat (seen on the old code)
-  const chosen: number[][] = [];
-  for (let i = 0; i < 600; i++) chosen.push(await freePorts(5)); // one after another, as kernels start
-  const all = chosen.flat();
-  try {
-    assert.equal(new Set(all).size, all.length, "a port was chosen twice");
-  } finally {
-    for (const ports of chosen) givePortsBack(ports);
   }
 });
 
@@ -79,3 +68,20 @@ test("only a bind error naming one of the kernel's own ports counts as a port ta
   assert.equal(couldNotBind(["Error: Address already in use"], [5000]), true);
   assert.equal(couldNotBind(["SyntaxError: Unexpected token"], [5000]), false);
 });
+
+test(
+  "a cell sent while the kernel waits out an error, to a kernel stopped meanwhile, ends as died instead of waiting forever",
+  { timeout: 60_000 },
+  async () => {
+    const kernel = await JupyterKernel.start(tslabCommand(projectRoot), { cwd: projectRoot });
+    try {
+      assert.equal((await kernel.execute(`throw new Error("on purpose")`)).status, "error");
+      const next = kernel.execute("1 + 1"); // waits out tslab's abort window first
+      await kernel.stop();
+      const ended = await Promise.race([next, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5000))]);
+      assert.equal((ended as { status?: string }).status, "died", String(ended));
+    } finally {
+      await kernel.stop();
+    }
+  },
+);

@@ -21,7 +21,8 @@ import { projectRoot } from "../src/engine/paths.js";
 import { pulseSourceFile } from "../src/engine/pulse-presenter.js";
 import { pulseFileFor, openPulseStore } from "../src/engine/pulse-store.js";
 import { parseRoster } from "../src/engine/roster-csv.js";
-import { ARTIFACTS, exitWithin, freePort, launchChromium, requireChromium } from "./support/browser.js";
+import { ARTIFACTS, exitWithin, launchChromium, requireChromium } from "./support/browser.js";
+import { freePort } from "../src/engine/free-ports.js";
 
 const PRESENT = path.join(projectRoot, "dist", "scripts", "present.mjs");
 const LESSON = "02-random-picks";
@@ -181,7 +182,12 @@ test("presenting a lesson: navigate, run and edit cells, errors, stop, restart, 
 
     // Restart: a fresh kernel, and the next run catches up the cells it needs again.
     await page.locator('[data-action="restart"]').click();
-    await page.locator("[data-kernel-status]", { hasText: "new kernel" }).waitFor({ timeout: 30_000 });
+    await page
+      .locator("[data-kernel-status]", { hasText: "new kernel" })
+      .waitFor({ timeout: 30_000 })
+      .catch(async (error: Error) => {
+        throw new Error(`${error.message}\nthe kernel status said: "${await page.locator("[data-kernel-status]").innerText()}"`);
+      });
     assert.equal(await cell(page, "code-4").locator("[data-output]").innerText(), "", "outputs of the old kernel are cleared");
     await goTo(page, "code-7");
     await cell(page, "code-7").locator('[data-action="run"]').click();

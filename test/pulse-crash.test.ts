@@ -15,7 +15,7 @@ import { projectRoot } from "../src/engine/paths.js";
 import { openPulseStore, pulseFileFor } from "../src/engine/pulse-store.js";
 import { parseRoster } from "../src/engine/roster-csv.js";
 import { flushPulseQueue, sharePulse } from "../src/pulse.js";
-import { freePort } from "./support/browser.js";
+import { freePort } from "../src/engine/free-ports.js";
 
 const PULSE = path.join(projectRoot, "dist", "scripts", "pulse.mjs");
 const LEARNERS = 30;

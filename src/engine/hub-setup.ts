@@ -132,18 +132,6 @@ export const ipProblem = (ip: string): Problem | undefined =>
       }
     : undefined;
 
-/** A port the OS says is free on loopback now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
 /**
  * Checks, in order, what would stop the hub, and changes nothing: root, Debian's
  * packages (saying the apt command), a class with learners, Unix names that are

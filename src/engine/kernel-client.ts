@@ -8,12 +8,12 @@ import { keepStderrTail, type StderrTail } from "./stderr-tail.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type AddressInfo, type Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Dealer, Subscriber } from "zeromq";
 import type { ExecuteOptions, Execution, Kernel, KernelCommand } from "./kernel-seam.js";
 import { OutputCollector } from "./output-collector.js";
+import { freePorts, givePortsBack } from "./free-ports.js";
 
 const DELIMITER = "<IDS|MSG>";
 const PROTOCOL_VERSION = "5.3";
@@ -32,52 +32,6 @@ interface Pending {
   reply?: Record<string, unknown>;
   idle: boolean;
   readonly done: () => void;
-}
-
-/**
- * Ports handed to this process's kernels and not yet given back. A port is free when
- * chosen, but the kernel binds it a while later (seconds, on a loaded machine), and a
- * port just closed may be chosen again meanwhile: thirty kernels starting at once were
- * seen given the same port, one of them then failing to bind it and started again.
- */
-const portsHeld = new Set<number>();
-
-const listening = (): Promise<Server> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve(server));
-  });
-
-/** Free loopback ports for a kernel to bind (the kernel binds, we connect), none held by another of this process's kernels. */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  const ports: number[] = [];
-  try {
-    while (ports.length < count) {
-      // each kept listening until all are chosen, so that none is chosen twice
-      const server = await listening();
-      servers.push(server);
-      const port = (server.address() as AddressInfo).port;
-      if (portsHeld.has(port)) continue;
-      portsHeld.add(port); // before the server closes: a concurrent call must not take it then
-      ports.push(port);
-    }
-  } catch (error) {
-    givePortsBack(ports);
-    throw error;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
-  return ports;
-}
-
-/** Whether a kernel of this process holds `port` (for tests). */
-export const portIsHeld = (port: number): boolean => portsHeld.has(port);
-
-/** Ports a kernel no longer needs (it stopped, or never started). */
-export function givePortsBack(ports: readonly number[]): void {
-  for (const port of ports) portsHeld.delete(port);
 }
 
 export interface StartOptions {
@@ -336,6 +290,8 @@ export class JupyterKernel implements Kernel {
     if (this.exit) return collector.finish("died", this.exit).result();
     const wait = this.lastFailure + this.abortWindowMs - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    // stopped while it waited: nothing would ever answer
+    if (this.exit) return collector.finish("died", this.exit).result();
     let settled = (): void => {};
     await new Promise<void>((done) => {
       const id = randomUUID();

@@ -44,7 +44,7 @@ const MAX_OUTPUT_CHARS = 100_000;
 export class DeckKernel {
   private kernel: Promise<Kernel> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  /** Bumped by Stop and Restart: a chain stops at the first cell after a bump. */
+  /** Bumped by Stop and Restart: a run asked before a bump stops at its first cell after it. */
   private generation = 0;
   readonly ran = new Map<string, CellResult>();
 
@@ -62,13 +62,14 @@ export class DeckKernel {
   }
 
   run(chain: readonly RunCell[]): Promise<CellResult[]> {
-    const task = this.queue.then(() => this.runNow(chain));
+    // the generation it was asked in: a Stop or Restart pressed while it waits its turn ends it too
+    const generation = this.generation;
+    const task = this.queue.then(() => this.runNow(chain, generation));
     this.queue = task.catch(() => undefined);
     return task;
   }
 
-  private async runNow(chain: readonly RunCell[]): Promise<CellResult[]> {
-    const generation = this.generation;
+  private async runNow(chain: readonly RunCell[], generation: number): Promise<CellResult[]> {
     const results: CellResult[] = [];
     for (const [i, cell] of chain.entries()) {
       const asked = i === chain.length - 1;
@@ -78,8 +79,9 @@ export class DeckKernel {
         continue;
       }
       let execution: Execution;
+      const kernel = this.ready();
       try {
-        execution = await (await this.ready()).execute(cell.code, { maxOutputChars: MAX_OUTPUT_CHARS });
+        execution = await (await kernel).execute(cell.code, { maxOutputChars: MAX_OUTPUT_CHARS });
       } catch (error) {
         execution = {
           status: "died",
@@ -90,13 +92,14 @@ export class DeckKernel {
         };
       }
       const result: CellResult = { id: cell.id, ...execution };
-      this.ran.set(cell.id, result);
+      // an answer of the kernel a Restart replaced is not something the new one ran
+      if (this.kernel === kernel) this.ran.set(cell.id, result);
       results.push(result);
     }
     return results;
   }
 
-  /** Stops the running cell and the rest of its chain, as Jupyter's ■ does. */
+  /** Stops the running cell, the rest of its chain and the runs waiting behind it, as Jupyter's ■ does. */
   async interrupt(): Promise<void> {
     this.generation++;
     (await this.kernel?.catch(() => undefined))?.interrupt();

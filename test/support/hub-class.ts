@@ -11,7 +11,8 @@ import path from "node:path";
 import { openClass } from "../../src/engine/class-file.js";
 import { dropFolderOf } from "../../src/engine/exchange.js";
 import { HUB_STATE_FILES } from "../../src/engine/hub-config.js";
-import { freePort, hubStateDir, loginsFile, removeHub } from "../../src/engine/hub-setup.js";
+import { hubStateDir, loginsFile, removeHub } from "../../src/engine/hub-setup.js";
+import { freePort } from "../../src/engine/free-ports.js";
 import { projectRoot } from "../../src/engine/paths.js";
 import { markedAccounts, type PasswdEntry } from "../../src/engine/unix-accounts.js";
 

@@ -11,7 +11,8 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { installKernelSpec, jupyterEnv } from "../../src/engine/jupyter-setup.js";
 import { projectRoot } from "../../src/engine/paths.js";
-import { exitWithin, freePort } from "./browser.js";
+import { exitWithin } from "./browser.js";
+import { freePort } from "../../src/engine/free-ports.js";
 
 /** The two UIs pip installs; each is its own `python -m` module. */
 export type JupyterUi = "notebook" | "jupyterlab";

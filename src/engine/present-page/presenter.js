@@ -173,6 +173,8 @@ function renderResult(result) {
 
 /** Cells in a run still waiting for its answer: another run does not ask for them again. */
 const pending = new Map();
+/** Bumped by Restart: what a run asked of the kernel before it says nothing of the new one. */
+let kernelGeneration = 0;
 
 function chainFor(id) {
   const index = order.findIndex((c) => c.id === id);
@@ -191,13 +193,16 @@ async function run(id) {
     }
   }
   setKernelStatus("busy");
+  const generation = kernelGeneration;
   let results = [];
   try {
     ({ results } = await api("run", { chain }));
   } catch (error) {
     const cell = cellElement(id);
-    if (cell) cell.querySelector("[data-status]").textContent = error.message;
+    if (cell && generation === kernelGeneration) cell.querySelector("[data-status]").textContent = error.message;
   }
+  const stale = generation !== kernelGeneration;
+  if (stale) results = []; // the old kernel's answers: Restart cleared those cells, and its status stays
   for (const result of results) {
     if (result.status !== "skipped") ran.add(result.id);
     renderResult(result);
@@ -212,7 +217,7 @@ async function run(id) {
       cell.querySelector("[data-status]").textContent = "";
     }
   }
-  if (![...pending.values()].some(Boolean)) setKernelStatus("");
+  if (!stale && ![...pending.values()].some(Boolean)) setKernelStatus("");
 }
 
 function runShownDemos() {
@@ -227,6 +232,7 @@ function runShownDemos() {
 
 async function restart() {
   setKernelStatus("restarting…");
+  kernelGeneration++;
   try {
     await api("restart", {});
     ran.clear();
