@@ -7,9 +7,11 @@
  * `OUT/<account>/LESSON.ipynb`, the folder `npm run grade` takes. A file counts as the learner's
  * who owns it; one named for somebody else is rejected with a note. Run it as root on the hub.
  * `--folders DIR` is an exchange kept as one folder per learner (Kubernetes, deploy/z2jh/): there
- * the folder says who, and no account is looked up.
+ * the folder says who, and no account is looked up. It also takes the folder `npm run hub --
+ * --remove` kept, whose folders are the owners, by the one machine's rules.
  */
-import { classAccounts, collect, collectFolders, dropFolderOf, parseDueTime } from "../src/engine/exchange.js";
+import { existsSync } from "node:fs";
+import { classAccounts, collect, collectFolders, dropFolderOf, keptIndexOf, parseDueTime } from "../src/engine/exchange.js";
 import { lessonIds } from "../src/engine/lesson-files.js";
 import { fromUserFolder } from "../src/engine/class-file.js";
 import { formatProblem } from "../src/engine/problem.js";
@@ -69,11 +71,15 @@ async function main(): Promise<number> {
     console.log("nothing to grade yet: collect again once learners have submitted (submit() in their notebook)");
     return 0;
   }
-  // the same words the instructor runs here: npm run on one machine; on Kubernetes the instructor's pod's node commands, with --to
+  // the same words the instructor runs here: npm run on one machine; on Kubernetes the instructor's pod's node commands, with --to;
+  // from what --remove kept, the accounts are gone, so there is nobody's home to return to
+  const kept = folders !== undefined && existsSync(keptIndexOf(fromUserFolder(folders)));
   console.log(
     folders === undefined
       ? `next: npm run grade -- --lesson ${lesson} --out MARKS ${out}   then: npm run return -- ${className} ${lesson} MARKS`
-      : `next: node dist/scripts/grade.mjs --lesson ${lesson} --out MARKS ${out}   then: node dist/scripts/return.mjs ${className} ${lesson} MARKS --to OUTBOUND`,
+      : kept
+        ? `next: npm run grade -- --lesson ${lesson} --out MARKS ${out}   (the class's accounts were removed: its feedback pages stay in MARKS)`
+        : `next: node dist/scripts/grade.mjs --lesson ${lesson} --out MARKS ${out}   then: node dist/scripts/return.mjs ${className} ${lesson} MARKS --to OUTBOUND`,
   );
   return 0;
 }

@@ -19,6 +19,9 @@ import {
   type Account,
   type DroppedFile,
 } from "../src/engine/exchange";
+import { projectRoot } from "../src/engine/paths.js";
+
+const COLLECT = path.join(projectRoot, "dist", "scripts", "collect.mjs");
 
 const ada: Account = { name: "rc-ada", uid: 2001, gid: 2001, home: "/home/rc-ada" };
 const bob: Account = { name: "rc-bob", uid: 2002, gid: 2002, home: "/home/rc-bob" };
@@ -111,6 +114,7 @@ test("on Kubernetes the folder says who: collect takes each folder's latest, ret
     for (const [folder, user] of [
       ["ada-2elovelace", "ada.lovelace"],
       ["grace-2bhopper-40navy-2emil", "grace+hopper@navy.mil"],
+      ["-5fbob", "_bob"], // a name that starts with neither a letter nor a digit: its folder starts with "-"
     ] as const) {
       await mkdir(path.join(inbound, folder), { recursive: true });
       await writeFile(path.join(inbound, folder, `${user}+01-arrays+20261202T100000000Z-0badc0de.ipynb`), `${user} 1`);
@@ -118,13 +122,19 @@ test("on Kubernetes the folder says who: collect takes each folder's latest, ret
     const out = path.join(root, "out");
     const collected = await collectFolders(inbound, "01-arrays", out);
     assert.ok(collected.ok);
-    assert.deepEqual(collected.value.learners, ["ada", "ada-2elovelace", "bob", "grace-2bhopper-40navy-2emil"]);
+    assert.deepEqual(collected.value.learners, ["-5fbob", "ada", "ada-2elovelace", "bob", "grace-2bhopper-40navy-2emil"]);
+    assert.equal(await readFile(path.join(out, "-5fbob", "01-arrays.ipynb"), "utf8"), "_bob 1");
     assert.equal(await readFile(path.join(out, "ada", "01-arrays.ipynb"), "utf8"), "ada 2");
     assert.equal(await readFile(path.join(out, "bob", "01-arrays.ipynb"), "utf8"), "bob 1");
     assert.equal(await readFile(path.join(out, "ada-2elovelace", "01-arrays.ipynb"), "utf8"), "ada.lovelace 1");
     assert.equal(await readFile(path.join(out, "grace-2bhopper-40navy-2emil", "01-arrays.ipynb"), "utf8"), "grace+hopper@navy.mil 1");
     assert.ok(collected.value.notes.some((n) => /named for ada, in bob's folder: taken as bob's/.test(n)));
     assert.equal(collected.value.notes.filter((n) => /named for/.test(n)).length, 1, collected.value.notes.join("\n"));
+    const cli = spawnSync(process.execPath, [COLLECT, "any-class", "01-arrays", path.join(root, "out2"), "--folders", inbound], {
+      encoding: "utf8",
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /then: node dist\/scripts\/return\.mjs any-class 01-arrays MARKS --to OUTBOUND/);
 
     const marks = path.join(root, "marks");
     await mkdir(path.join(marks, "feedback"), { recursive: true });
@@ -160,6 +170,8 @@ test("a folder --remove kept is collected by the hand-in times it recorded, not 
       ["rc-ada/rc-ada+01-arrays+20261202T100000000Z-00000001.ipynb", "rc-ada", "2026-12-02T10:00:00.000Z", "ada on time"],
       ["rc-ada/rc-ada+01-arrays+20261203T100000000Z-00000002.ipynb", "rc-ada", "2026-12-03T10:00:00.000Z", "ada late"],
       ["rc-bob/rc-bob+01-arrays+20261203T090000000Z-00000003.ipynb", "rc-bob", "2026-12-03T09:00:00.000Z", "bob late"],
+      ["rc-eve/rc-bob+01-arrays+20261202T080000000Z.ipynb", "rc-eve", "2026-12-02T08:00:00.000Z", "eve as bob"],
+      ["uid-4242/rc-mal+01-arrays+20261202T080000000Z.ipynb", "uid-4242", "2026-12-02T08:00:00.000Z", "no account's"],
     ];
     for (const [file, , , text] of rows) {
       await mkdir(path.dirname(path.join(kept, file!)), { recursive: true });
@@ -175,10 +187,21 @@ test("a folder --remove kept is collected by the hand-in times it recorded, not 
     assert.ok(collected.ok);
     assert.deepEqual(collected.value.learners, ["rc-ada"]);
     assert.equal(await readFile(path.join(out, "rc-ada", "01-arrays.ipynb"), "utf8"), "ada on time");
-    assert.ok(
-      collected.value.notes.some((n) => /2 submission\(s\) after the due time/.test(n)),
-      collected.value.notes.join("\n"),
-    );
+    const notes = collected.value.notes.join("\n");
+    assert.match(notes, /2 submission\(s\) after the due time/);
+    // kept as the one machine saw them: a file named for another learner was its owner's forgery, and a
+    // file of no account of the class is nobody's, as they were before --remove moved them
+    assert.match(notes, /rc-bob\+01-arrays\+20261202T080000000Z\.ipynb: named for rc-bob but owned by rc-eve: rejected/);
+    assert.match(notes, /uid-4242\/: files of uid 4242, no account of this class: skipped/);
+    await assert.rejects(readFile(path.join(out, "rc-eve", "01-arrays.ipynb")), { code: "ENOENT" });
+    await assert.rejects(readFile(path.join(out, "uid-4242", "01-arrays.ipynb")), { code: "ENOENT" });
+    // the next step it prints: grade, and no return (the accounts are gone), not the Kubernetes commands
+    const cli = spawnSync(process.execPath, [COLLECT, "any-class", "01-arrays", path.join(removed, "out2"), "--folders", kept], {
+      encoding: "utf8",
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /next: npm run grade -- --lesson 01-arrays .*the class's accounts were removed/);
+    assert.doesNotMatch(cli.stdout, /return/);
   } finally {
     await rm(removed, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -15,6 +15,7 @@ import { after, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { describeMapping, planHub, removeHub, systemChecks, type HubChecks, type HubOptions } from "../src/engine/hub-setup.js";
 import { freePort } from "../src/engine/free-ports.js";
+import { hubRunningElsewhere } from "../src/engine/hub-lock.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { accountMarker, markedAccounts, passwdEntries } from "../src/engine/unix-accounts.js";
@@ -271,6 +272,21 @@ test(
       );
       assert.match(removed.stderr, /nothing was removed\./);
       assert.ok(existsSync(path.join(given, `${name}-hub`)), "the state was removed");
+      // the same command line in a process of anyone but root is no class's hub: a learner cannot block the instructor with one
+      const lookAlike = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)", "--", "-f", config], {
+        argv0: "jupyterhub",
+        stdio: "ignore",
+        uid: 65534,
+        gid: 65534,
+      });
+      try {
+        await new Promise((resolve) => lookAlike.once("spawn", resolve));
+        hubProcess.kill("SIGKILL");
+        await new Promise((resolve) => (hubProcess.exitCode === null ? hubProcess.once("exit", resolve) : resolve(undefined)));
+        assert.equal(await hubRunningElsewhere(given, name), undefined);
+      } finally {
+        lookAlike.kill("SIGKILL");
+      }
     } finally {
       hubProcess.kill("SIGKILL");
       rmSync(top, { recursive: true, force: true });
@@ -297,6 +313,45 @@ test(
       );
     } finally {
       rmSync(home, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  "a kit whose inner folders are closed to others (an npm ci under umask 077): names the first, says the chmod, sets nothing up",
+  { skip: !asRoot },
+  async () => {
+    const c = await classWith(learners);
+    const top = mkdtempSync(path.join(os.tmpdir(), "rollcall-umask-kit-"));
+    try {
+      chmodSync(top, 0o755);
+      const kit = path.join(top, "rollcall");
+      for (const file of ["package.json", "node_modules/tslab/bin/tslab", "dist/src/index.js", "notebooks/01-arrays.ipynb"]) {
+        mkdirSync(path.dirname(path.join(kit, file)), { recursive: true, mode: 0o755 });
+        writeFileSync(path.join(kit, file), "", { mode: 0o644 });
+      }
+      chmodSync(kit, 0o755);
+      const options = { ...(await optionsFor(c)), projectRoot: kit };
+      // node_modules itself is open: only what is inside it is not
+      chmodSync(path.join(kit, "node_modules", "tslab"), 0o700);
+      await refused(
+        c,
+        options,
+        systemChecks,
+        new RegExp(
+          `${kit}/node_modules/tslab: cannot be read by other users \\(mode 700\\), and every learner's server runs node_modules/tslab/bin/tslab from there: chmod -R o\\+rX ${kit}/node_modules`,
+        ),
+      );
+      chmodSync(path.join(kit, "node_modules", "tslab"), 0o755);
+      chmodSync(path.join(kit, "notebooks", "01-arrays.ipynb"), 0o600); // a notebook, in a folder open to all
+      await refused(
+        c,
+        options,
+        systemChecks,
+        new RegExp(`${kit}/notebooks/01-arrays\\.ipynb: cannot be read by other users \\(mode 600\\)`),
+      );
+    } finally {
+      rmSync(top, { recursive: true, force: true });
     }
   },
 );

@@ -1,6 +1,6 @@
 /** submit() from a learner's kernel, without a hub's accounts: what it sends, where, and what it says when it cannot. */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, beforeEach, test } from "node:test";
@@ -142,5 +142,26 @@ test("a learner who worked in the hand-out's new version is told that the older 
     assert.ok(texts.includes('{"cells":[],"worked":"here"}'), "the new version was sent");
   } finally {
     await rm(newer, { force: true });
+  }
+});
+
+test("of two new versions beside it, the one saved last is named, and a dangling link among them is no version", async () => {
+  process.env.ROLLCALL_SUBMIT_DIR = path.join(scratch, "versions");
+  await mkdir(process.env.ROLLCALL_SUBMIT_DIR);
+  // the hand-out's second version of a day sorts before its first by name: "2026-12-02 2" < "2026-12-02)"
+  const first = path.join(course, "01-arrays (new version 2026-12-02).ipynb");
+  const second = path.join(course, "01-arrays (new version 2026-12-02 2).ipynb");
+  const dangling = path.join(course, "01-arrays (new version 2026-12-09).ipynb");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await writeFile(first, "{}");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await writeFile(second, "{}");
+  await symlink(path.join(course, "gone.ipynb"), dangling);
+  try {
+    const said = captureStdout(() => submit("01-arrays"));
+    assert.match(said, /^submitted 01-arrays at/);
+    assert.match(said, /but 01-arrays \(new version 2026-12-02 2\)\.ipynb beside it was saved later/);
+  } finally {
+    for (const file of [first, second, dangling]) await rm(file, { force: true });
   }
 });

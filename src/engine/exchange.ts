@@ -265,49 +265,67 @@ export async function collect(
   return copyCollected(planCollect(files, accounts, lesson, dueMs), lesson, out);
 }
 
-/** A learner's folder name on a Kubernetes exchange: KubeSpawner's escaped `{username}`. */
-const FOLDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * A learner's folder name on an exchange: KubeSpawner's escaped `{username}` (which starts with
+ * "-" when the name starts with neither a letter nor a digit), or an account name `--remove` kept.
+ */
+const FOLDER_NAME = /^[A-Za-z0-9-][A-Za-z0-9._-]*$/;
+/** The folder `--remove` keeps a file in whose owner was no account of the class (hub-setup.ts). */
+const NO_ACCOUNT_FOLDER = /^uid-(\d+)$/;
 
-/** The learners of an exchange kept as one folder per learner (Kubernetes), with the folders' paths. */
-async function learnerFolders(root: string): Promise<Account[] | undefined> {
+/** The learners of an exchange kept as one folder per learner, with the folders' paths; what is no learner's folder is noted. */
+async function learnerFolders(root: string, kept: boolean): Promise<{ folders: Account[]; notes: string[] } | undefined> {
   const names = await readdir(root).catch(() => undefined);
   if (!names) return undefined;
   const folders: Account[] = [];
+  const notes: string[] = [];
   for (const name of names.sort()) {
     const info = await lstat(path.join(root, name));
-    if (info.isDirectory() && FOLDER_NAME.test(name)) folders.push({ name, uid: folders.length, gid: -1, home: path.join(root, name) });
+    const uid = NO_ACCOUNT_FOLDER.exec(name)?.[1];
+    if (!info.isDirectory()) continue;
+    if (!FOLDER_NAME.test(name)) notes.push(`${name}/: no learner's folder name: skipped`);
+    else if (kept && uid !== undefined) notes.push(`${name}/: files of uid ${uid}, no account of this class: skipped`);
+    else folders.push({ name, uid: folders.length, gid: -1, home: path.join(root, name) });
   }
-  return folders;
+  return { folders, notes };
 }
 
 /**
- * Collect on Kubernetes: each learner's server mounts only its own subfolder (`{username}`) of the
- * exchange volume, so the folder says who; all pods share one uid there, so ownership says nothing.
+ * Collect from one folder per learner. On Kubernetes each learner's server mounts only its own
+ * subfolder (`{username}`) of the exchange volume, so the folder says who; all pods share one
+ * uid there, so ownership says nothing. A folder `--remove` kept (its index beside it) was
+ * sorted by owner, so the folder is the owner, and the one-machine rules hold as they did
+ * before the move: a file named for someone else is rejected, and one of no account is skipped.
  */
 export async function collectFolders(root: string, lesson: string, out: string, dueMs?: number): Promise<Result<Collected>> {
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
-  const folders = await learnerFolders(root);
-  if (!folders) return failed([{ file: root, message: "cannot read the exchange's inbound folder; mount the exchange volume here" }]);
   const handedIn = await recordedHandIns(root);
+  const found = await learnerFolders(root, handedIn !== undefined);
+  if (!found) return failed([{ file: root, message: "cannot read the exchange's inbound folder; mount the exchange volume here" }]);
+  const { folders, notes } = found;
   const files = (await Promise.all(folders.map((f) => droppedFiles(f.home, f.uid)))).flat().map((f) => {
-    const at = handedIn.get(path.relative(root, f.path));
+    const at = handedIn?.get(path.relative(root, f.path));
     return at === undefined ? f : { ...f, handedInMs: at };
   });
-  return copyCollected(planCollect(files, folders, lesson, dueMs, "folder"), lesson, out);
+  const plan = planCollect(files, folders, lesson, dueMs, handedIn ? "owner" : "folder");
+  return copyCollected({ ...plan, notes: [...notes, ...plan.notes] }, lesson, out);
 }
 
 /** The index `--remove` writes beside the submissions it keeps (hub-setup.ts): `file,account,uid,handedIn`. */
 export const KEPT_INDEX = "submissions.csv";
 
+/** Where the index of a folder `--remove` kept is: beside it. A folder with none there is a Kubernetes exchange. */
+export const keptIndexOf = (root: string): string => path.join(path.dirname(path.resolve(root)), KEPT_INDEX);
+
 /**
  * When each file of a folder `--remove` kept was handed in, from its index beside it (file → ms):
- * the copies' ctimes are the time of the move. Empty for any other folder (a Kubernetes exchange
+ * the copies' ctimes are the time of the move. Undefined for any other folder (a Kubernetes exchange
  * has no index, and a learner's pod cannot write one there: it mounts its own folder alone).
  */
-async function recordedHandIns(root: string): Promise<Map<string, number>> {
+async function recordedHandIns(root: string): Promise<Map<string, number> | undefined> {
   const times = new Map<string, number>();
-  const text = await readFile(path.join(path.dirname(path.resolve(root)), KEPT_INDEX), "utf8").catch(() => undefined);
-  if (text === undefined) return times;
+  const text = await readFile(keptIndexOf(root), "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
   try {
     for (const row of parse(text, { columns: true, skip_empty_lines: true }) as { file?: string; handedIn?: string }[]) {
       const at = Date.parse(row.handedIn ?? "");
@@ -415,7 +433,7 @@ export async function returnToFolders(marks: string, root: string, lesson: strin
   const found = await feedbackPages(marks, lesson);
   if (!found.ok) return found;
   const { folder, pages } = found.value;
-  const learners = await learnerFolders(root);
+  const learners = (await learnerFolders(root, false))?.folders;
   if (!learners) return failed([{ file: root, message: "cannot read the exchange's outbound folder; mount the exchange volume here" }]);
   const plan = planReturn(pages, learners);
   const problems: Problem[] = plan.unknown.map((page) => ({

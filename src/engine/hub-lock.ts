@@ -55,7 +55,8 @@ async function isLocked(lock: string): Promise<boolean> {
 
 /**
  * The classes folder of a JupyterHub of this class that runs from another folder than
- * `classesDir` (its `-f DIR/NAME-hub/jupyterhub_config.py`), with its pid. The lock is per
+ * `classesDir` (its `-f DIR/NAME-hub/jupyterhub_config.py`, and root's: a learner's look-alike
+ * must not stop the instructor's start or --remove), with its pid. The lock is per
  * classes folder, but the class's accounts are the machine's: a `--remove` given the wrong folder
  * (or none, where `sudo` dropped ROLLCALL_CLASSES) would remove a live class's learners.
  */
@@ -63,6 +64,8 @@ async function runningFromElsewhere(classesDir: string, className: string): Prom
   const config = path.join(`${className}-hub`, HUB_STATE_FILES.config);
   for (const entry of await readdir("/proc").catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
+    // a class's JupyterHub is root's (npm run hub runs as root): anyone may start a process with such a command line
+    if ((await stat(`/proc/${entry}`).catch(() => undefined))?.uid !== 0) continue;
     const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0");
     const flag = argv.indexOf("-f");
     const file = flag < 0 ? undefined : argv[flag + 1];

@@ -201,6 +201,26 @@ export async function planHub(options: HubOptions, checks: HubChecks = systemChe
   });
 }
 
+/** The mode of `file` when other users cannot read it (a folder: enter and list it); undefined when they can, or it is not there. */
+async function closedToOthers(file: string): Promise<number | undefined> {
+  const info = await stat(file).catch(() => undefined);
+  const wants = info?.isDirectory() ? 0o005 : 0o004;
+  return info && (info.mode & wants) !== wants ? info.mode & 0o777 : undefined;
+}
+
+/** What each learner's server reads from the kit (as its learner): the kernel, the helper module, the course. */
+const RUN_BY_LEARNERS = [
+  "package.json",
+  "node_modules/tslab/bin/tslab",
+  "node_modules/tslab/dist/converter.js",
+  "node_modules/@tslab/typescript-for-tslab/lib/typescript.js",
+  "node_modules/sql.js/dist/sql-wasm.wasm",
+  "node_modules/.cache/rollcall",
+  "dist/src/index.js",
+  "dist/src/engine/hand-out-worker.js",
+  "notebooks",
+] as const;
+
 /**
  * Why learners' servers could not use the kit at `projectRoot`, or undefined. Each server runs
  * the kernel, the helper module and the hand-out from there as its learner, so every folder on
@@ -222,13 +242,23 @@ async function learnersCannotReach(projectRoot: string): Promise<Problem | undef
         message: `is closed to other users (mode ${(info.mode & 0o777).toString(8)}), so no learner's server can reach the kit in ${root}: move the kit where everyone may enter (e.g. /opt/rollcall), or let them through with chmod o+x ${dir}`,
       };
   }
-  for (const part of ["node_modules", "dist", "notebooks"]) {
-    const info = await stat(path.join(root, part)).catch(() => undefined);
-    if (info && (info.mode & 0o005) !== 0o005)
-      return {
-        file: path.join(root, part),
-        message: `cannot be read by other users (mode ${(info.mode & 0o777).toString(8)}), and every learner's server runs from it: chmod -R o+rX ${path.join(root, part)}`,
-      };
+  for (const needed of RUN_BY_LEARNERS) {
+    // every folder on the way in, the file, and what a folder the servers read whole holds (the
+    // notebooks, the snapshot): a clone or an `npm ci` under umask 077 closes them all, not only the top ones
+    const parts = needed.split("/");
+    const onTheWayIn = parts.map((_, i) => path.join(root, ...parts.slice(0, i + 1)));
+    const last = onTheWayIn[onTheWayIn.length - 1] ?? root;
+    // its files only: a folder inside may be a set-up's own scratch (0700 while a snapshot is made)
+    const entries = await readdir(last, { withFileTypes: true }).catch(() => []);
+    const within = entries.filter((e) => e.isFile()).map((e) => path.join(last, e.name));
+    for (const file of [...onTheWayIn, ...within]) {
+      const mode = await closedToOthers(file);
+      if (mode !== undefined)
+        return {
+          file,
+          message: `cannot be read by other users (mode ${mode.toString(8)}), and every learner's server runs ${needed} from there: chmod -R o+rX ${path.join(root, parts[0] ?? "")}`,
+        };
+    }
   }
   return undefined;
 }
