@@ -10,8 +10,7 @@
  * the folder says who, and no account is looked up. It also takes the folder `npm run hub --
  * --remove` kept, whose folders are the owners, by the one machine's rules.
  */
-import { existsSync } from "node:fs";
-import { classAccounts, collect, collectFolders, dropFolderOf, keptIndexOf, parseDueTime } from "../src/engine/exchange.js";
+import { classAccounts, collect, collectFolders, dropFolderOf, parseDueTime } from "../src/engine/exchange.js";
 import { lessonIds } from "../src/engine/lesson-files.js";
 import { fromUserFolder } from "../src/engine/class-file.js";
 import { formatProblem } from "../src/engine/problem.js";
@@ -73,7 +72,7 @@ async function main(): Promise<number> {
   }
   // the same words the instructor runs here: npm run on one machine; on Kubernetes the instructor's pod's node commands, with --to;
   // from what --remove kept, the accounts are gone, so there is nobody's home to return to
-  const kept = folders !== undefined && existsSync(keptIndexOf(fromUserFolder(folders)));
+  const kept = "kept" in result.value && result.value.kept;
   console.log(
     folders === undefined
       ? `next: npm run grade -- --lesson ${lesson} --out MARKS ${out}   then: npm run return -- ${className} ${lesson} MARKS`

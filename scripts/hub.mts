@@ -196,7 +196,8 @@ async function run(plan: HubPlan, port: number, ip: string, className: string): 
   for (const line of plan.accounts.map(describeMapping)) if (line !== undefined) console.log(line);
   for (const line of await endLeftovers(plan.stateDir, markedAccounts(className))) console.log(chalk.yellow(line));
   // the hub's own port and its proxy's: two different ones, and neither the port learners open
-  const [hubPort = 0, proxyApiPort = 0] = await freePorts(2, [plan.port]);
+  // (which the system may hand out too when it is in the range it chooses ports from)
+  const [hubPort, proxyApiPort] = (await freePorts(2, [plan.port])) as [number, number];
   const setUp = await setUpHub(plan, { hubPort, proxyApiPort });
   if (setUp.created.length)
     console.log(`made ${setUp.created.length} accounts; their passwords are in ${plan.loginsFile} (only root can read it)`);

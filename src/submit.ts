@@ -26,16 +26,25 @@ function dropFolder(): string | undefined {
 /** `01-arrays (new version 2026-12-02 2)`, as the hand-out names a newer lesson put beside a learner's own: the lesson's id first. */
 const NEW_VERSION = /^(.+) \(new version [0-9-]+(?: \d+)?\)$/;
 
+/** When `file` was last saved; -Infinity when it cannot be looked at. */
+function savedAt(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return -Infinity;
+  }
+}
+
 /**
  * The newest version of the lesson the hand-out put beside `notebook`, saved after `savedMs`: the
- * file a learner may have meant. By time saved, not by name ("2026-12-02 2" sorts before
- * "2026-12-02"); a name that leads nowhere (a dangling link) is no version.
+ * file a learner may have meant. By time saved, not by name (`… 2026-12-02 2).ipynb` sorts before
+ * `… 2026-12-02).ipynb`); a name that cannot be looked at (a dangling link, a loop) is no version.
  */
 function newerVersionBeside(notebook: string, id: string, savedMs: number): string | undefined {
   const folder = path.dirname(notebook);
   return readdirSync(folder)
     .filter((file) => file.endsWith(".ipynb") && NEW_VERSION.exec(file.slice(0, -".ipynb".length))?.[1] === id)
-    .map((file) => ({ file, saved: statSync(path.join(folder, file), { throwIfNoEntry: false })?.mtimeMs ?? -Infinity }))
+    .map((file) => ({ file, saved: savedAt(path.join(folder, file)) }))
     .filter(({ file, saved }) => path.join(folder, file) !== notebook && saved > savedMs)
     .sort((a, b) => a.saved - b.saved)
     .at(-1)?.file;

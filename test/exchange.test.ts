@@ -119,6 +119,8 @@ test("on Kubernetes the folder says who: collect takes each folder's latest, ret
       await mkdir(path.join(inbound, folder), { recursive: true });
       await writeFile(path.join(inbound, folder, `${user}+01-arrays+20261202T100000000Z-0badc0de.ipynb`), `${user} 1`);
     }
+    await mkdir(path.join(inbound, "lost+found")); // a volume's own: no note of it
+    await mkdir(path.join(inbound, "uid-7")); // a name as --remove gives a file of no account: said, in case its index was left behind
     const out = path.join(root, "out");
     const collected = await collectFolders(inbound, "01-arrays", out);
     assert.ok(collected.ok);
@@ -130,6 +132,13 @@ test("on Kubernetes the folder says who: collect takes each folder's latest, ret
     assert.equal(await readFile(path.join(out, "grace-2bhopper-40navy-2emil", "01-arrays.ipynb"), "utf8"), "grace+hopper@navy.mil 1");
     assert.ok(collected.value.notes.some((n) => /named for ada, in bob's folder: taken as bob's/.test(n)));
     assert.equal(collected.value.notes.filter((n) => /named for/.test(n)).length, 1, collected.value.notes.join("\n"));
+    assert.equal(collected.value.kept, false);
+    assert.ok(!collected.value.notes.some((n) => n.includes("lost+found")));
+    assert.ok(
+      collected.value.notes.some((n) =>
+        /^uid-7\/: taken as a learner's folder; were it one --remove kept, its submissions\.csv is not beside it/.test(n),
+      ),
+    );
     const cli = spawnSync(process.execPath, [COLLECT, "any-class", "01-arrays", path.join(root, "out2"), "--folders", inbound], {
       encoding: "utf8",
     });
@@ -187,6 +196,7 @@ test("a folder --remove kept is collected by the hand-in times it recorded, not 
     assert.ok(collected.ok);
     assert.deepEqual(collected.value.learners, ["rc-ada"]);
     assert.equal(await readFile(path.join(out, "rc-ada", "01-arrays.ipynb"), "utf8"), "ada on time");
+    assert.equal(collected.value.kept, true);
     const notes = collected.value.notes.join("\n");
     assert.match(notes, /2 submission\(s\) after the due time/);
     // kept as the one machine saw them: a file named for another learner was its owner's forgery, and a

@@ -8,12 +8,21 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { after, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { describeMapping, planHub, removeHub, systemChecks, type HubChecks, type HubOptions } from "../src/engine/hub-setup.js";
+import {
+  describeMapping,
+  planHub,
+  removeHub,
+  RUN_BY_LEARNERS,
+  systemChecks,
+  type HubChecks,
+  type HubOptions,
+} from "../src/engine/hub-setup.js";
 import { freePort } from "../src/engine/free-ports.js";
 import { hubRunningElsewhere } from "../src/engine/hub-lock.js";
 import { formatProblem } from "../src/engine/problem.js";
@@ -272,20 +281,45 @@ test(
       );
       assert.match(removed.stderr, /nothing was removed\./);
       assert.ok(existsSync(path.join(given, `${name}-hub`)), "the state was removed");
-      // the same command line in a process of anyone but root is no class's hub: a learner cannot block the instructor with one
-      const lookAlike = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)", "--", "-f", config], {
-        argv0: "jupyterhub",
-        stdio: "ignore",
-        uid: 65534,
-        gid: 65534,
-      });
+      // the same command line in a process of anyone but root is no class's hub: a learner cannot block the instructor
+      // with one, nor with a setuid program's (su waiting at its password prompt: root's in /proc, the learner's real uid)
+      const lookAlikes = [
+        spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)", "--", "-f", config], {
+          argv0: "jupyterhub",
+          stdio: "ignore",
+          uid: 65534,
+          gid: 65534,
+        }),
+        spawn(
+          "python3",
+          [
+            "-c",
+            "import os, sys; os.setresuid(65534, 0, 0); os.execv(sys.argv[1], ['jupyterhub', *sys.argv[2:]])",
+            process.execPath,
+            "-e",
+            "setTimeout(() => {}, 60_000)",
+            "--",
+            "-f",
+            config,
+          ],
+          { stdio: "ignore" },
+        ),
+      ];
       try {
-        await new Promise((resolve) => lookAlike.once("spawn", resolve));
+        // listening to both at once: a second "spawn" may come while the first is awaited
+        await Promise.all(lookAlikes.map((lookAlike) => new Promise((resolve) => lookAlike.once("spawn", resolve))));
         hubProcess.kill("SIGKILL");
         await new Promise((resolve) => (hubProcess.exitCode === null ? hubProcess.once("exit", resolve) : resolve(undefined)));
+        await new Promise((resolve) => setTimeout(resolve, 300)); // python has exec'd the look-alike by then
+        const seen = await Promise.all(lookAlikes.map(async (p) => readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "gone")));
+        assert.deepEqual(
+          seen.map((status) => /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).join(" ")),
+          ["65534 65534 65534 65534", "65534 0 0 0"],
+          "a look-alike of nobody's, and one as a setuid program runs",
+        );
         assert.equal(await hubRunningElsewhere(given, name), undefined);
       } finally {
-        lookAlike.kill("SIGKILL");
+        for (const lookAlike of lookAlikes) lookAlike.kill("SIGKILL");
       }
     } finally {
       hubProcess.kill("SIGKILL");
@@ -316,6 +350,13 @@ test(
     }
   },
 );
+
+test("every file the reach check looks at is there in the kit: a package that moved one would leave it unchecked", () => {
+  assert.deepEqual(
+    RUN_BY_LEARNERS.filter((file) => !existsSync(path.join(projectRoot, file))),
+    [],
+  );
+});
 
 test(
   "a kit whose inner folders are closed to others (an npm ci under umask 077): names the first, says the chmod, sets nothing up",

@@ -500,7 +500,7 @@ test(
         projectRoot,
       });
       assert.ok(plan.ok);
-      const [hubPort = 0, proxyApiPort = 0] = await freePorts(2);
+      const [hubPort, proxyApiPort] = (await freePorts(2)) as [number, number];
       await setUpHub(plan.value, { hubPort, proxyApiPort });
       const [sam] = c.accounts();
       assert.ok(sam);

@@ -283,9 +283,16 @@ async function learnerFolders(root: string, kept: boolean): Promise<{ folders: A
     const info = await lstat(path.join(root, name));
     const uid = NO_ACCOUNT_FOLDER.exec(name)?.[1];
     if (!info.isDirectory()) continue;
+    if (name === "lost+found") continue; // a volume's own
     if (!FOLDER_NAME.test(name)) notes.push(`${name}/: no learner's folder name: skipped`);
     else if (kept && uid !== undefined) notes.push(`${name}/: files of uid ${uid}, no account of this class: skipped`);
-    else folders.push({ name, uid: folders.length, gid: -1, home: path.join(root, name) });
+    else {
+      if (uid !== undefined)
+        notes.push(
+          `${name}/: taken as a learner's folder; were it one --remove kept, its ${KEPT_INDEX} is not beside it (collect from where --remove put it)`,
+        );
+      folders.push({ name, uid: folders.length, gid: -1, home: path.join(root, name) });
+    }
   }
   return { folders, notes };
 }
@@ -297,7 +304,12 @@ async function learnerFolders(root: string, kept: boolean): Promise<{ folders: A
  * sorted by owner, so the folder is the owner, and the one-machine rules hold as they did
  * before the move: a file named for someone else is rejected, and one of no account is skipped.
  */
-export async function collectFolders(root: string, lesson: string, out: string, dueMs?: number): Promise<Result<Collected>> {
+export async function collectFolders(
+  root: string,
+  lesson: string,
+  out: string,
+  dueMs?: number,
+): Promise<Result<Collected & { readonly kept: boolean }>> {
   if (!LESSON_ID.test(lesson)) return failed([badLesson(lesson)]);
   const handedIn = await recordedHandIns(root);
   const found = await learnerFolders(root, handedIn !== undefined);
@@ -308,14 +320,15 @@ export async function collectFolders(root: string, lesson: string, out: string, 
     return at === undefined ? f : { ...f, handedInMs: at };
   });
   const plan = planCollect(files, folders, lesson, dueMs, handedIn ? "owner" : "folder");
-  return copyCollected({ ...plan, notes: [...notes, ...plan.notes] }, lesson, out);
+  const copied = await copyCollected({ ...plan, notes: [...notes, ...plan.notes] }, lesson, out);
+  return copied.ok ? ok({ ...copied.value, kept: handedIn !== undefined }) : copied;
 }
 
 /** The index `--remove` writes beside the submissions it keeps (hub-setup.ts): `file,account,uid,handedIn`. */
 export const KEPT_INDEX = "submissions.csv";
 
 /** Where the index of a folder `--remove` kept is: beside it. A folder with none there is a Kubernetes exchange. */
-export const keptIndexOf = (root: string): string => path.join(path.dirname(path.resolve(root)), KEPT_INDEX);
+const keptIndexOf = (root: string): string => path.join(path.dirname(path.resolve(root)), KEPT_INDEX);
 
 /**
  * When each file of a folder `--remove` kept was handed in, from its index beside it (file → ms):

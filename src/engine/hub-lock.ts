@@ -17,7 +17,7 @@ import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from "node:
 import path from "node:path";
 import { HUB_STATE_FILES } from "./hub-config.js";
 import { failed, ok, type Problem, type Result } from "./problem.js";
-import { processNamedIn } from "./unix-accounts.js";
+import { processNamedIn, uidsOf } from "./unix-accounts.js";
 
 const FLOCK = "/usr/bin/flock";
 /** flock's exit code when another holds the lock. */
@@ -55,8 +55,8 @@ async function isLocked(lock: string): Promise<boolean> {
 
 /**
  * The classes folder of a JupyterHub of this class that runs from another folder than
- * `classesDir` (its `-f DIR/NAME-hub/jupyterhub_config.py`, and root's: a learner's look-alike
- * must not stop the instructor's start or --remove), with its pid. The lock is per
+ * `classesDir` (its `-f DIR/NAME-hub/jupyterhub_config.py`, in a process whose every uid is
+ * root's: a learner's look-alike must not stop the instructor's start or --remove), with its pid. The lock is per
  * classes folder, but the class's accounts are the machine's: a `--remove` given the wrong folder
  * (or none, where `sudo` dropped ROLLCALL_CLASSES) would remove a live class's learners.
  */
@@ -64,8 +64,10 @@ async function runningFromElsewhere(classesDir: string, className: string): Prom
   const config = path.join(`${className}-hub`, HUB_STATE_FILES.config);
   for (const entry of await readdir("/proc").catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
-    // a class's JupyterHub is root's (npm run hub runs as root): anyone may start a process with such a command line
-    if ((await stat(`/proc/${entry}`).catch(() => undefined))?.uid !== 0) continue;
+    // a class's JupyterHub is root's through and through (npm run hub runs as root): anyone may start a
+    // process with such a command line, and one of a setuid program (su at its password prompt) is
+    // owned by root in /proc, but its real uid is still its user's
+    if (!(await uidsOf(entry))?.every((uid) => uid === 0)) continue;
     const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0");
     const flag = argv.indexOf("-f");
     const file = flag < 0 ? undefined : argv[flag + 1];

@@ -208,14 +208,17 @@ async function closedToOthers(file: string): Promise<number | undefined> {
   return info && (info.mode & wants) !== wants ? info.mode & 0o777 : undefined;
 }
 
-/** What each learner's server reads from the kit (as its learner): the kernel, the helper module, the course. */
-const RUN_BY_LEARNERS = [
+/**
+ * What each learner's server reads from the kit (as its learner): the kernel, the helper module, the
+ * course (a folder: its notebooks too). Not the kernel's snapshot: a kernel that cannot read it starts
+ * as plain tslab, only slower (and set-up makes it readable by all).
+ */
+export const RUN_BY_LEARNERS = [
   "package.json",
   "node_modules/tslab/bin/tslab",
   "node_modules/tslab/dist/converter.js",
   "node_modules/@tslab/typescript-for-tslab/lib/typescript.js",
   "node_modules/sql.js/dist/sql-wasm.wasm",
-  "node_modules/.cache/rollcall",
   "dist/src/index.js",
   "dist/src/engine/hand-out-worker.js",
   "notebooks",
@@ -243,14 +246,14 @@ async function learnersCannotReach(projectRoot: string): Promise<Problem | undef
       };
   }
   for (const needed of RUN_BY_LEARNERS) {
-    // every folder on the way in, the file, and what a folder the servers read whole holds (the
-    // notebooks, the snapshot): a clone or an `npm ci` under umask 077 closes them all, not only the top ones
+    // every folder on the way in, the file, and the notebooks of a folder of them: a clone or an
+    // `npm ci` under umask 077 closes them all, not only the top ones
     const parts = needed.split("/");
     const onTheWayIn = parts.map((_, i) => path.join(root, ...parts.slice(0, i + 1)));
     const last = onTheWayIn[onTheWayIn.length - 1] ?? root;
-    // its files only: a folder inside may be a set-up's own scratch (0700 while a snapshot is made)
+    // the notebooks the hand-out copies, not whatever else is there (an editor's backup, say)
     const entries = await readdir(last, { withFileTypes: true }).catch(() => []);
-    const within = entries.filter((e) => e.isFile()).map((e) => path.join(last, e.name));
+    const within = entries.filter((e) => e.isFile() && e.name.endsWith(".ipynb")).map((e) => path.join(last, e.name));
     for (const file of [...onTheWayIn, ...within]) {
       const mode = await closedToOthers(file);
       if (mode !== undefined)

@@ -13,7 +13,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { tslabCommand, type KernelCommand } from "./kernel-seam.js";
@@ -108,6 +108,9 @@ export async function ensureTslabSnapshot(projectRoot: string): Promise<Result<s
     await writeFile(list, stdout);
     const made = path.join(scratch, "tslab.blob");
     await buildSnapshot(projectRoot, list, made);
+    // every learner's kernel on a hub reads it, whatever the umask of the set-up that made it
+    await chmod(made, 0o644);
+    for (const folder of [path.dirname(blob), path.dirname(path.dirname(blob))]) await chmod(folder, (await stat(folder)).mode | 0o005);
     await rename(made, blob);
     // Snapshots of an earlier Node, tslab or set of flags (48 MB each) are of no use any more.
     const folder = path.dirname(blob);

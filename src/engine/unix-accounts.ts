@@ -166,6 +166,16 @@ export async function processNamedIn(file: string, must: string): Promise<number
   return command.includes(must) ? Number(pid) : undefined;
 }
 
+/** The real, effective, saved and file-system uids of a process (its status's `Uid:` line), or undefined once it has ended. */
+export async function uidsOf(pid: number | string): Promise<number[] | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => undefined);
+  return /^Uid:\s+(.*)$/m
+    .exec(status ?? "")?.[1]
+    ?.trim()
+    .split(/\s+/)
+    .map(Number);
+}
+
 /** The ids of the processes running as `uid`, from /proc. */
 export function processesOf(uid: number): number[] {
   const pids: number[] = [];

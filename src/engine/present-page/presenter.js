@@ -217,7 +217,9 @@ async function run(id) {
       cell.querySelector("[data-status]").textContent = "";
     }
   }
-  if (!stale && ![...pending.values()].some(Boolean)) setKernelStatus("");
+  // a stale run leaves Restart's words, but not a "busy" that no run is left to clear
+  const status = document.querySelector("[data-kernel-status]");
+  if (![...pending.values()].some(Boolean) && (!stale || status?.textContent === "busy")) setKernelStatus("");
 }
 
 function runShownDemos() {
