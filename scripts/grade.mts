@@ -21,7 +21,7 @@ import { fromUserFolder } from "../src/engine/class-file.js";
 import { DEFAULT_MAX_BYTES, gradeBatch, outFolderRefusal } from "../src/engine/grade-batch.js";
 import { formatShard, parseShard } from "../src/engine/grade-shard.js";
 import { mergeShards } from "../src/engine/merge-shards.js";
-import { DEFAULT_LIMITS, networkIsolated, type Limits } from "../src/engine/grade-pool.js";
+import { DEFAULT_LIMITS, networkIsolated, workersRunAsRoot, type Limits } from "../src/engine/grade-pool.js";
 import { loadGradableLesson } from "../src/engine/lesson-files.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { readArgs, runMain } from "./run-main.mjs";
@@ -135,6 +135,12 @@ async function main(): Promise<number> {
       console.error(`nothing to grade: no submissions found\n${USAGE}`);
       return 2;
     }
+    if (workersRunAsRoot())
+      console.log(
+        chalk.yellow(
+          "note: graded as root, the learners' code ran as root inside its walls: this kit is not readable by other users (chmod -R o+rX it), or setpriv is missing (apt-get install util-linux), so it could not run as nobody",
+        ),
+      );
     if (outcome.skipped) console.log(`${outcome.skipped} already graded in ${values.out} (--force regrades them)`);
     if (shard)
       console.log(

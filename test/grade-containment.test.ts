@@ -23,6 +23,10 @@ import { parseLesson } from "../src/engine/lesson.js";
 import { lessonsDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { exercisePoints, type LearnerResults, type TestOutcome } from "../src/engine/results.js";
 import type { RawCell, RawNotebook } from "./support/notebooks.js";
+import { gradingRoot } from "../src/engine/grade-pool.js";
+import { passwdEntries } from "../src/engine/unix-accounts.js";
+
+const passwdUids = (): Set<number> => new Set(passwdEntries().map((e) => e.uid));
 
 const run = promisify(execFile);
 const GRADE = path.join(projectRoot, "dist", "scripts", "grade.mjs");
@@ -251,7 +255,7 @@ function cases(): Record<string, string | Uint8Array> {
           `  attempt("other", () => fs.readFileSync(${inTmp("subs/correct.ipynb")}, "utf8")),`,
           `  attempt("subs", () => fs.readdirSync(${inTmp("subs")})),`,
           `  attempt("results", () => fs.readdirSync(${inTmp("out/results")})),`,
-          '  attempt("scratch", () => fs.readdirSync(root + "/build/grading")),',
+          `  attempt("scratch", () => fs.readdirSync(${JSON.stringify(gradingRoot)})),`,
           '  attempt("open", () => fs.openSync(root + "/lessons/01-arrays.md", "r")),',
           '  attempt("main-fs", () => (process as any).mainModule.require("fs").readFileSync(root + "/lessons/01-arrays.md")),',
           '  attempt("passwd", () => fs.readFileSync("/etc/passwd", "utf8")),',
@@ -303,6 +307,14 @@ function cases(): Record<string, string | Uint8Array> {
           'attempt("main-worker", () => new ((process as any).mainModule.require("worker_threads").Worker)(`require("fs").writeFileSync(${JSON.stringify(marker + "-5")}, "x")`, { eval: true }));',
           `attempt("dlopen", () => (process as any).dlopen({ exports: {} }, ${root} + "/node_modules/zeromq/build/linux/x64/node/glibc-115-Release/addon.node"));`,
         ].join("\n"),
+      ),
+    ),
+
+    // Who the code runs as: graded as root, it must be nobody's uid, not root's.
+    whoami: answering(
+      "last-student",
+      lastStudent(
+        '  console.log(`uid=${(process as any).getuid?.()} euid=${(process as any).geteuid?.()} groups=${(process as any).getgroups?.().join(",")}`);\n  return names[names.length];',
       ),
     ),
 
@@ -717,6 +729,15 @@ test("no process or thread can be started", async () => {
   await new Promise((resolve) => setTimeout(resolve, 500)); // a spawned shell would have written by now
   const spawned = (await readdir(tmp)).filter((f) => f.startsWith("spawned"));
   assert.deepEqual(spawned, []);
+});
+
+test("graded as root, the learner's code runs as a uid of no account, in no group, never root", { skip: process.getuid?.() !== 0 }, () => {
+  const r = assertContained("whoami");
+  const output = outputOf(r, "last-student");
+  const [, uid, euid, groups] = /uid=(\d+) euid=(\d+) groups=(\S*)/.exec(output) ?? [];
+  assert.ok(Number(uid) >= 3_000_000_000 && uid === euid, output);
+  assert.ok(groups === "" || groups === uid, `no supplementary group but its own: ${output}`);
+  assert.ok(!passwdUids().has(Number(uid)), "the uid is an account's");
 });
 
 test("the network cannot be reached", () => {

@@ -24,6 +24,7 @@ import { buildLesson } from "../src/engine/build.js";
 import { projectRoot } from "../src/engine/paths.js";
 import { exercisePoints, type LearnerResults } from "../src/engine/results.js";
 import { allLessons, type RawNotebook } from "./support/notebooks.js";
+import { gradingRoot } from "../src/engine/grade-pool.js";
 
 const run = promisify(execFile);
 const GRADE = path.join(projectRoot, "dist", "scripts", "grade.mjs");
@@ -252,9 +253,7 @@ async function gradeAfterKill(fixture: Fixture): Promise<{ stale: string[] }> {
       (fs) => fs.map((f) => path.join(dir, f)),
       () => [] as string[],
     );
-  const scratch = (await leftovers(path.join(projectRoot, "build", "grading"))).filter((f) =>
-    new RegExp(`^${child.pid}(-|$)`).test(path.basename(f)),
-  );
+  const scratch = (await leftovers(gradingRoot)).filter((f) => new RegExp(`^${child.pid}(-|$)`).test(path.basename(f)));
   const temporary = [...(await leftovers(path.join(out, "results"))), ...(await leftovers(path.join(out, "feedback")))].filter((f) =>
     f.endsWith(".tmp"),
   );

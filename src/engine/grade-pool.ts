@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Duplex } from "node:stream";
 import type { CompiledCheck } from "./check-realm.js";
@@ -42,12 +42,14 @@ const WORKER_SCRIPT = path.join(projectRoot, "dist", "src", "engine", "grade-wor
 const TAMPERED = "stopped: the grader received a message it did not send (tampering)";
 
 /**
- * What a grader keeps on disk while it runs, in build/grading/PID/: a scratch folder per
- * worker (N/, the only place a learner's code may write) and node_modules/, what the
- * cells' compiler resolves packages through. A grader that is killed leaves its folder;
- * the next one removes it.
+ * What a grader keeps on disk while it runs, in node_modules/.cache/rollcall/grading/PID/: a
+ * scratch folder per worker (N/, the only place a learner's code may write, 0700 and its worker's
+ * own) and node_modules/, what the cells' compiler resolves packages through. It is inside the
+ * project, so that the compiler still finds the project's packages above it, and outside build/,
+ * which a class's hub closes to everyone but root, so that a worker running as nobody (see
+ * `workerAccount`) can reach its own folder. A grader that is killed leaves its folder; the next one removes it.
  */
-const gradingRoot = path.join(projectRoot, "build", "grading");
+export const gradingRoot = path.join(projectRoot, "node_modules", ".cache", "rollcall", "grading");
 const ownRoot = path.join(gradingRoot, String(process.pid));
 const runtimeModules = path.join(ownRoot, "node_modules");
 const projectModules = path.join(projectRoot, "node_modules");
@@ -63,7 +65,11 @@ export function removeStaleScratch(): void {
   for (const entry of entries) {
     const pid = Number(/^(\d+)(-\d+)?$/.exec(entry)?.[1]);
     if (!pid || pid === process.pid || isRunning(pid)) continue;
-    rmSync(path.join(gradingRoot, entry), { recursive: true, force: true });
+    try {
+      rmSync(path.join(gradingRoot, entry), { recursive: true, force: true });
+    } catch {
+      // another user's grader left it (root's, say): theirs to remove
+    }
   }
 }
 
@@ -134,11 +140,10 @@ function writeRuntimeModules(): void {
 
 /** What a worker may read: the packages cells need, the runtime node_modules above, the compiled helpers, its scratch folder. */
 function readablePaths(scratch: string): string[] {
-  // The compiler also looks for node_modules further up, where none is.
-  const lookups = [gradingRoot, path.dirname(gradingRoot)].flatMap((dir) => [
-    path.join(dir, "node_modules"),
-    path.join(dir, "node_modules", "@types"),
-  ]);
+  // The compiler also looks for node_modules further up, where none is, until the project's own.
+  const between: string[] = [];
+  for (let dir = path.dirname(ownRoot); dir !== projectRoot && dir !== path.dirname(dir); dir = path.dirname(dir)) between.push(dir);
+  const lookups = between.flatMap((dir) => [path.join(dir, "node_modules"), path.join(dir, "node_modules", "@types")]);
   return [
     ...projectPackages().map((p) => `${p}/`),
     `${runtimeModules}/`,
@@ -149,15 +154,55 @@ function readablePaths(scratch: string): string[] {
   ];
 }
 
+const isRoot = process.getuid?.() === 0;
+
 /** Runs the worker without a network where this machine allows it (root, or unprivileged user namespaces). */
 const networkless: readonly string[] = (() => {
+  // root makes the namespace itself: mapping root to root there would leave no other uid to drop to
+  if (isRoot && spawnSync("unshare", ["--net", "true"], { stdio: "ignore" }).status === 0) return ["unshare", "--net", "--"];
   const probe = spawnSync("unshare", ["--net", "--map-root-user", "true"], { stdio: "ignore" });
-  if (probe.status === 0) return ["unshare", "--net", "--map-root-user", "--"];
-  const asRoot = spawnSync("unshare", ["--net", "true"], { stdio: "ignore" });
-  return asRoot.status === 0 ? ["unshare", "--net", "--"] : [];
+  return probe.status === 0 ? ["unshare", "--net", "--map-root-user", "--"] : [];
 })();
 
 export const networkIsolated = (): boolean => networkless.length > 0;
+
+/**
+ * Uids no account has (beyond any passwd or subordinate range a system hands out), one per worker
+ * of this grader, so that workers are nobody's and no two are the same one.
+ */
+const WORKER_UIDS = 3_000_000_000 + (process.pid % 1_000_000) * 1000;
+
+/**
+ * A grader run as root (on a class's hub, after collect) still runs each learner's code as nobody:
+ * a uid of its own with no groups, so that nothing past the worker's other walls (the permission
+ * model, the realm) is root's to touch, and no worker may signal another. That needs setpriv and a
+ * kit that any user may read (the hub checks it): found out once, when the grader's folder is made,
+ * by a process of such a uid reading what a worker reads first. Where it cannot, the worker runs
+ * as the grader, and the grade command says so.
+ */
+let workerAccount: ((n: number) => readonly string[]) | undefined;
+
+const dropTo = (uid: number): readonly string[] => ["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--"];
+/** Workers' uids cycle through this many. */
+const WORKER_UID_COUNT = 999;
+
+function chooseWorkerAccount(): void {
+  workerAccount = undefined;
+  if (!isRoot) return;
+  const [program = "", ...args] = dropTo(WORKER_UIDS + WORKER_UID_COUNT);
+  const reads = [WORKER_SCRIPT, path.join(runtimeModules, "rollcall", "package.json")];
+  const probe = spawnSync(
+    program,
+    [...args, process.execPath, "-e", "for (const f of process.argv.slice(1)) require('fs').accessSync(f, 4)", ...reads],
+    {
+      stdio: "ignore",
+    },
+  );
+  if (probe.status === 0) workerAccount = (n) => dropTo(WORKER_UIDS + (n % WORKER_UID_COUNT));
+}
+
+/** Whether learners' code runs as root here (a grader run as root where it could not drop to nobody): the grade command says so. */
+export const workersRunAsRoot = (): boolean => isRoot && workerAccount === undefined;
 
 let nextWorker = 0;
 
@@ -229,8 +274,12 @@ export class GradingWorker implements GradingKernel {
 
   /** Starts a worker; `ready` settles once it has answered (or failed to start). */
   static start(limits: Limits, checks: readonly CompiledCheck[]): { worker: GradingWorker; ready: Promise<GradingWorker> } {
-    const scratch = path.join(ownRoot, String(nextWorker++));
-    mkdirSync(scratch, { recursive: true });
+    const n = nextWorker++;
+    const scratch = path.join(ownRoot, String(n));
+    mkdirSync(scratch, { recursive: true, mode: 0o700 });
+    const account = workerAccount?.(n);
+    const uid = WORKER_UIDS + (n % WORKER_UID_COUNT);
+    if (account) chownSync(scratch, uid, uid);
     // Node 20 takes one path a flag; a folder ends in "/". dist/src only: dist/test and dist/bench hold right answers.
     const reads = readablePaths(scratch);
     const node = [
@@ -243,7 +292,7 @@ export class GradingWorker implements GradingKernel {
       "--no-warnings",
       WORKER_SCRIPT,
     ];
-    const [program, ...args] = [...networkless, ...node];
+    const [program, ...args] = [...networkless, ...(account ?? []), ...node];
     const env = { PATH: process.env.PATH ?? "", HOME: scratch, TMPDIR: scratch, NODE_ENV: "production" };
     const child = spawn(program ?? process.execPath, args, { cwd: scratch, env, stdio: ["ignore", "pipe", "pipe", "pipe"] });
     const worker = new GradingWorker(child, scratch, limits);
@@ -404,6 +453,7 @@ export class WorkerPool {
   ) {
     removeStaleScratch();
     writeRuntimeModules();
+    chooseWorkerAccount();
     for (let i = 0; i < size; i++) this.spawnOne();
   }
 

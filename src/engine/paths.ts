@@ -4,7 +4,7 @@ import path from "node:path";
 export const projectRoot = path.resolve(__dirname, "..", "..", "..");
 export const lessonsDir = path.join(projectRoot, "lessons");
 export const notebooksDir = path.join(projectRoot, "notebooks");
-/** Generated, not committed: instructor copies (build/instructor), graders' scratch (build/grading). */
+/** Generated, not committed: instructor copies (build/instructor). */
 export const buildDir = path.join(projectRoot, "build");
 export const instructorDir = path.join(buildDir, "instructor");
 /** This project's own Jupyter data folder (JUPYTER_PATH): its kernelspec lives here, not in the user's. */
