@@ -23,6 +23,7 @@ import { formatShard, parseShard } from "../src/engine/grade-shard.js";
 import { mergeShards } from "../src/engine/merge-shards.js";
 import { DEFAULT_LIMITS, networkIsolated, workersRunAsRoot, type Limits } from "../src/engine/grade-pool.js";
 import { loadGradableLesson } from "../src/engine/lesson-files.js";
+import { projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
 import { readArgs, runMain } from "./run-main.mjs";
 
@@ -135,10 +136,11 @@ async function main(): Promise<number> {
       console.error(`nothing to grade: no submissions found\n${USAGE}`);
       return 2;
     }
-    if (workersRunAsRoot())
+    const asRoot = workersRunAsRoot();
+    if (asRoot !== undefined)
       console.log(
         chalk.yellow(
-          "note: graded as root, the learners' code ran as root inside its walls: this kit is not readable by other users (chmod -R o+rX it), or setpriv is missing (apt-get install util-linux), so it could not run as nobody",
+          `note: graded as root, the learners' code ran as root inside its walls: it could not run as a uid of its own (${asRoot}). Let other users read the kit (chmod -R o+rX ${projectRoot}), or install setpriv (apt-get install util-linux), or grade as another user`,
         ),
       );
     if (outcome.skipped) console.log(`${outcome.skipped} already graded in ${values.out} (--force regrades them)`);

@@ -23,7 +23,7 @@ import { parseLesson } from "../src/engine/lesson.js";
 import { lessonsDir, notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { exercisePoints, type LearnerResults, type TestOutcome } from "../src/engine/results.js";
 import type { RawCell, RawNotebook } from "./support/notebooks.js";
-import { gradingRoot } from "../src/engine/grade-pool.js";
+import { cannotRunAsOwnUid, gradingRoot } from "../src/engine/grade-pool.js";
 import { passwdEntries } from "../src/engine/unix-accounts.js";
 
 const passwdUids = (): Set<number> => new Set(passwdEntries().map((e) => e.uid));
@@ -310,11 +310,18 @@ function cases(): Record<string, string | Uint8Array> {
       ),
     ),
 
-    // Who the code runs as: graded as root, it must be nobody's uid, not root's.
+    // Who the code runs as: graded as root, it must be nobody's uid, not root's; and it must not be
+    // able to open its scratch folder to the machine's other users (who could then plant or take files there).
     whoami: answering(
       "last-student",
       lastStudent(
-        '  console.log(`uid=${(process as any).getuid?.()} euid=${(process as any).geteuid?.()} groups=${(process as any).getgroups?.().join(",")}`);\n  return names[names.length];',
+        [
+          "  const me = process as any;",
+          '  const here = require("fs").statSync(".");',
+          '  const opened = (() => { try { require("fs").chmodSync(".", 0o777); return "ok"; } catch (e) { return (e as any).code; } })();',
+          '  console.log(`uid=${me.getuid?.()} euid=${me.geteuid?.()} groups=${me.getgroups?.().join(",")} scratch=${here.uid}:${here.gid}:${(here.mode & 0o777).toString(8)} chmod=${opened}`);',
+          "  return names[names.length];",
+        ].join("\n"),
       ),
     ),
 
@@ -734,10 +741,12 @@ test("no process or thread can be started", async () => {
 test("graded as root, the learner's code runs as a uid of no account, in no group, never root", { skip: process.getuid?.() !== 0 }, () => {
   const r = assertContained("whoami");
   const output = outputOf(r, "last-student");
-  const [, uid, euid, groups] = /uid=(\d+) euid=(\d+) groups=(\S*)/.exec(output) ?? [];
+  const [, uid, euid, groups, scratch, chmod] = /uid=(\d+) euid=(\d+) groups=(\S*) scratch=(\S+) chmod=(\S+)/.exec(output) ?? [];
   assert.ok(Number(uid) >= 3_000_000_000 && uid === euid, output);
   assert.ok(groups === "" || groups === uid, `no supplementary group but its own: ${output}`);
   assert.ok(!passwdUids().has(Number(uid)), "the uid is an account's");
+  assert.equal(scratch, `0:${uid}:770`, "the scratch folder is root's, with the worker's group");
+  assert.equal(chmod, "EPERM", "the learner's code opened its scratch folder to everyone");
 });
 
 test("the network cannot be reached", () => {
@@ -840,3 +849,14 @@ test("the gradebook parses and agrees with every result", async () => {
       assert.equal(Number(row[exercise]), exercisePoints(r, exercise), `${row.learner} ${exercise}`);
   }
 });
+
+test(
+  "the check that workers can run as a uid of their own names a file such a uid cannot read",
+  { skip: process.getuid?.() !== 0 },
+  async () => {
+    const closed = path.join(tmp, "closed.txt");
+    await writeFile(closed, "root's alone", { mode: 0o600 });
+    assert.equal(cannotRunAsOwnUid([path.join(projectRoot, "package.json")]), undefined);
+    assert.equal(cannotRunAsOwnUid([path.join(projectRoot, "package.json"), closed]), `cannot read ${closed}`);
+  },
+);

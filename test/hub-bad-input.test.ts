@@ -310,7 +310,13 @@ test(
         await Promise.all(lookAlikes.map((lookAlike) => new Promise((resolve) => lookAlike.once("spawn", resolve))));
         hubProcess.kill("SIGKILL");
         await new Promise((resolve) => (hubProcess.exitCode === null ? hubProcess.once("exit", resolve) : resolve(undefined)));
-        await new Promise((resolve) => setTimeout(resolve, 300)); // python has exec'd the look-alike by then
+        // python drops its uid, then becomes the look-alike: wait for that, however loaded the machine
+        for (const lookAlike of lookAlikes) {
+          const since = Date.now();
+          const named = async (): Promise<boolean> =>
+            (await readFile(`/proc/${lookAlike.pid}/cmdline`, "utf8").catch(() => "")).startsWith("jupyterhub\0");
+          while (!(await named()) && Date.now() - since < 20_000) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         const seen = await Promise.all(lookAlikes.map(async (p) => readFile(`/proc/${p.pid}/status`, "utf8").catch(() => "gone")));
         assert.deepEqual(
           seen.map((status) => /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).join(" ")),

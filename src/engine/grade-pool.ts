@@ -5,8 +5,19 @@
  * abnormal. Kernel start (~1 s) is paid once per worker, not once per submission.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { chownSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { randomBytes, randomInt } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import type { Duplex } from "node:stream";
 import type { CompiledCheck } from "./check-realm.js";
@@ -43,11 +54,11 @@ const TAMPERED = "stopped: the grader received a message it did not send (tamper
 
 /**
  * What a grader keeps on disk while it runs, in node_modules/.cache/rollcall/grading/PID/: a
- * scratch folder per worker (N/, the only place a learner's code may write, 0700 and its worker's
- * own) and node_modules/, what the cells' compiler resolves packages through. It is inside the
+ * scratch folder per worker (N/, the only place a learner's code may write; see `makeOwnRoot`)
+ * and node_modules/, what the cells' compiler resolves packages through. It is inside the
  * project, so that the compiler still finds the project's packages above it, and outside build/,
- * which a class's hub closes to everyone but root, so that a worker running as nobody (see
- * `workerAccount`) can reach its own folder. A grader that is killed leaves its folder; the next one removes it.
+ * which a class's hub closes to everyone but root, so that a worker running as a uid of its own
+ * can reach its folder. A grader that is killed leaves its folder; the next one removes it.
  */
 export const gradingRoot = path.join(projectRoot, "node_modules", ".cache", "rollcall", "grading");
 const ownRoot = path.join(gradingRoot, String(process.pid));
@@ -133,7 +144,11 @@ function writeRuntimeModules(): void {
   const helpers = path.join(projectRoot, "dist", "src");
   writeFileSync(path.join(types, "package.json"), `${JSON.stringify({ name: "rollcall", private: true, types: "index.d.ts" })}\n`);
   for (const file of readdirSync(helpers)) if (file.endsWith(".d.ts")) copyFileSync(path.join(helpers, file), path.join(types, file));
+  // public types, for a worker of any uid to read, whatever the umask or the copies' modes
+  for (const dir of [runtimeModules, types]) chmodSync(dir, 0o755);
+  for (const file of readdirSync(types)) chmodSync(path.join(types, file), 0o644);
   mkdirSync(path.join(runtimeModules, "@types"));
+  chmodSync(path.join(runtimeModules, "@types"), 0o755);
   for (const name of readdirSync(path.join(projectModules, "@types")))
     symlinkSync(path.join(projectModules, "@types", name), path.join(runtimeModules, "@types", name));
 }
@@ -166,43 +181,80 @@ const networkless: readonly string[] = (() => {
 
 export const networkIsolated = (): boolean => networkless.length > 0;
 
-/**
- * Uids no account has (beyond any passwd or subordinate range a system hands out), one per worker
- * of this grader, so that workers are nobody's and no two are the same one.
- */
-const WORKER_UIDS = 3_000_000_000 + (process.pid % 1_000_000) * 1000;
+/** Where a worker's uid is drawn from, afresh for each worker: above any passwd or subordinate range a system hands out. */
+const WORKER_UIDS = [3_000_000_000, 4_000_000_000] as const;
+const freshUid = (): number => randomInt(WORKER_UIDS[0], WORKER_UIDS[1]);
+
+/** The command prefix that runs what follows as `uid`: no groups, and nothing it starts may gain a privilege. */
+const dropTo = (uid: number): readonly string[] => [
+  "setpriv",
+  `--reuid=${uid}`,
+  `--regid=${uid}`,
+  "--clear-groups",
+  "--no-new-privs",
+  "--",
+];
 
 /**
- * A grader run as root (on a class's hub, after collect) still runs each learner's code as nobody:
- * a uid of its own with no groups, so that nothing past the worker's other walls (the permission
- * model, the realm) is root's to touch, and no worker may signal another. That needs setpriv and a
- * kit that any user may read (the hub checks it): found out once, when the grader's folder is made,
- * by a process of such a uid reading what a worker reads first. Where it cannot, the worker runs
- * as the grader, and the grade command says so.
+ * Whose the workers' processes are. A grader run as root (on a class's hub, after collect) still
+ * runs each learner's code as nobody: a uid of its own that no account has, drawn afresh for each
+ * worker, so that nothing past the worker's other walls (the permission model, the realm) is
+ * root's to touch, and no worker may signal another. Where that cannot work (no setpriv, a kit
+ * other users cannot read, a container that maps no such uid) they are root's, and grade says why.
  */
-let workerAccount: ((n: number) => readonly string[]) | undefined;
+type WorkerAccounts =
+  { readonly kind: "the grader's" } | { readonly kind: "their own" } | { readonly kind: "root's"; readonly why: string };
+let accounts: WorkerAccounts = { kind: "the grader's" };
 
-const dropTo = (uid: number): readonly string[] => ["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--"];
-/** Workers' uids cycle through this many. */
-const WORKER_UID_COUNT = 999;
-
-function chooseWorkerAccount(): void {
-  workerAccount = undefined;
-  if (!isRoot) return;
-  const [program = "", ...args] = dropTo(WORKER_UIDS + WORKER_UID_COUNT);
-  const reads = [WORKER_SCRIPT, path.join(runtimeModules, "rollcall", "package.json")];
-  const probe = spawnSync(
-    program,
-    [...args, process.execPath, "-e", "for (const f of process.argv.slice(1)) require('fs').accessSync(f, 4)", ...reads],
-    {
-      stdio: "ignore",
-    },
-  );
-  if (probe.status === 0) workerAccount = (n) => dropTo(WORKER_UIDS + (n % WORKER_UID_COUNT));
+/** What a worker reads before it runs a learner's cell: each must be readable by a uid of no account. */
+function readFirst(): string[] {
+  const listed = (dir: string, ends: string): string[] =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith(ends))
+      .map((f) => path.join(dir, f));
+  const helpers = path.join(projectRoot, "dist", "src");
+  return [
+    path.join(projectRoot, "package.json"),
+    ...listed(helpers, ".js"),
+    ...listed(path.join(helpers, "engine"), ".js"),
+    ...listed(path.join(runtimeModules, "rollcall"), ""),
+    ...projectPackages().flatMap((p) => [p, path.join(p, "package.json")]),
+    path.join(projectModules, "sql.js", "dist", "sql-wasm.wasm"),
+  ];
 }
 
-/** Whether learners' code runs as root here (a grader run as root where it could not drop to nobody): the grade command says so. */
-export const workersRunAsRoot = (): boolean => isRoot && workerAccount === undefined;
+/** Why a process of a uid of no account could not read `files` (or could not be started as one), or undefined when it could. */
+export function cannotRunAsOwnUid(files: readonly string[]): string | undefined {
+  const [program = "", ...args] = dropTo(freshUid());
+  const check =
+    "for (const f of process.argv.slice(1)) { try { require('fs').accessSync(f, 4) } catch { console.error(`cannot read ${f}`); process.exit(1) } }";
+  const probe = spawnSync(program, [...args, process.execPath, "-e", check, ...files], { encoding: "utf8" });
+  if (probe.error) return `${program}: ${probe.error.message}`;
+  return probe.status === 0 ? undefined : probe.stderr.trim().split("\n").pop() || `exit code ${String(probe.status)}`;
+}
+
+/** Why learners' code runs as root here (a grader run as root that could not run it as nobody), or undefined: the grade command says so. */
+export const workersRunAsRoot = (): string | undefined => (accounts.kind === "root's" ? accounts.why : undefined);
+
+/**
+ * The grader's own folder, made afresh: the runtime node_modules in it, then whose the workers
+ * will be. Others may pass through it (0711) only when the workers are their own uids and need
+ * to; a scratch folder in it is root's and its worker's group's (0770), so that the learner's
+ * code, which may write there, cannot open it to anyone (only an owner may chmod). Otherwise it
+ * is 0700: a worker of root's must find nothing in its scratch that someone else put there.
+ */
+function makeOwnRoot(): void {
+  rmSync(ownRoot, { recursive: true, force: true });
+  mkdirSync(gradingRoot, { recursive: true });
+  mkdirSync(ownRoot, { mode: 0o700 });
+  chmodSync(ownRoot, 0o700);
+  writeRuntimeModules();
+  if (!isRoot) return;
+  chmodSync(ownRoot, 0o711);
+  const why = cannotRunAsOwnUid(readFirst());
+  accounts = why === undefined ? { kind: "their own" } : { kind: "root's", why };
+  if (why !== undefined) chmodSync(ownRoot, 0o700);
+}
 
 let nextWorker = 0;
 
@@ -274,12 +326,13 @@ export class GradingWorker implements GradingKernel {
 
   /** Starts a worker; `ready` settles once it has answered (or failed to start). */
   static start(limits: Limits, checks: readonly CompiledCheck[]): { worker: GradingWorker; ready: Promise<GradingWorker> } {
-    const n = nextWorker++;
-    const scratch = path.join(ownRoot, String(n));
-    mkdirSync(scratch, { recursive: true, mode: 0o700 });
-    const account = workerAccount?.(n);
-    const uid = WORKER_UIDS + (n % WORKER_UID_COUNT);
-    if (account) chownSync(scratch, uid, uid);
+    const scratch = path.join(ownRoot, String(nextWorker++));
+    mkdirSync(scratch, { mode: 0o700 }); // never one that was there already
+    const uid = accounts.kind === "their own" ? freshUid() : undefined;
+    if (uid !== undefined) {
+      chownSync(scratch, 0, uid);
+      chmodSync(scratch, 0o770);
+    }
     // Node 20 takes one path a flag; a folder ends in "/". dist/src only: dist/test and dist/bench hold right answers.
     const reads = readablePaths(scratch);
     const node = [
@@ -292,7 +345,7 @@ export class GradingWorker implements GradingKernel {
       "--no-warnings",
       WORKER_SCRIPT,
     ];
-    const [program, ...args] = [...networkless, ...(account ?? []), ...node];
+    const [program, ...args] = [...networkless, ...(uid === undefined ? [] : dropTo(uid)), ...node];
     const env = { PATH: process.env.PATH ?? "", HOME: scratch, TMPDIR: scratch, NODE_ENV: "production" };
     const child = spawn(program ?? process.execPath, args, { cwd: scratch, env, stdio: ["ignore", "pipe", "pipe", "pipe"] });
     const worker = new GradingWorker(child, scratch, limits);
@@ -452,8 +505,7 @@ export class WorkerPool {
     private readonly checks: readonly CompiledCheck[],
   ) {
     removeStaleScratch();
-    writeRuntimeModules();
-    chooseWorkerAccount();
+    makeOwnRoot();
     for (let i = 0; i < size; i++) this.spawnOne();
   }
 
