@@ -219,6 +219,10 @@ function readFirst(): string[] {
     ...listed(path.join(helpers, "engine"), ".js"),
     ...listed(path.join(runtimeModules, "rollcall"), ""),
     ...projectPackages().flatMap((p) => [p, path.join(p, "package.json")]),
+    ...listed(path.join(projectModules, "tslab", "dist"), ".js"),
+    ...listed(path.join(projectModules, "@tslab", "typescript-for-tslab", "lib"), ".d.ts"), // the cells' compiler
+    path.join(projectModules, "@tslab", "typescript-for-tslab", "lib", "typescript.js"),
+    path.join(projectModules, "ses", "package.json"),
     path.join(projectModules, "sql.js", "dist", "sql-wasm.wasm"),
   ];
 }
