@@ -9,8 +9,11 @@
  * one learner's warm cell spends the machine's CPU, part by part: the p95 under load is that cost
  * shared among every busy learner. The accounts are removed afterwards, even when the run fails.
  */
+import { copyFile } from "node:fs/promises";
 import { cpus } from "node:os";
+import path from "node:path";
 import { buildLesson } from "../src/engine/build.js";
+import { HUB_STATE_FILES } from "../src/engine/hub-config.js";
 import { hubApi, openKernel, startServer, type CellRun, type RemoteKernel } from "../src/engine/hub-client.js";
 import { JupyterKernel } from "../src/engine/kernel-client.js";
 import { tslabCommand, type KernelCommand } from "../src/engine/kernel-seam.js";
@@ -230,6 +233,9 @@ export async function benchClass(): Promise<Record<string, number>> {
     await Promise.all(kernels.map((k: RemoteKernel) => k.close()));
   } finally {
     process.off("SIGINT", interrupted);
+    // ROLLCALL_BENCH_HUB_LOG=FILE keeps JupyterHub's log (its learners' servers log there too): removing the class removes it
+    const keep = process.env["ROLLCALL_BENCH_HUB_LOG"];
+    if (keep) await copyFile(path.join(hub.stateDir, HUB_STATE_FILES.log), keep).catch(() => undefined);
     await hub.dispose();
   }
 

@@ -37,7 +37,8 @@ test("the config puts the state in its folder, PAM and local processes in charge
     'c.Authenticator.allowed_users = {"rc-ada", "rc-zoe-oneil"}',
     'c.Authenticator.admin_users = {"teacher"}',
     "c.JupyterHub.cleanup_servers = True",
-    'c.Spawner.environment = {"JUPYTER_PATH": "/usr/local/share/jupyter", "JUPYTER_CONFIG_PATH": "/usr/local/share/jupyter/rollcall-config", "ROLLCALL_SUBMIT_DIR": "/srv/rollcall/b1/inbound", "SETUPTOOLS_USE_DISTUTILS": "stdlib"}',
+    'c.Spawner.args = ["--KernelManager.transport=ipc"]',
+    'c.Spawner.environment = {"JUPYTER_PATH": "/usr/local/share/jupyter", "JUPYTER_CONFIG_PATH": "/usr/local/share/jupyter/rollcall-config", "JUPYTER_RUNTIME_DIR": _kernels_folder, "ROLLCALL_SUBMIT_DIR": "/srv/rollcall/b1/inbound", "SETUPTOOLS_USE_DISTUTILS": "stdlib"}',
   ]) {
     assert.ok(text.split("\n").includes(line), `missing: ${line}`);
   }

@@ -300,6 +300,46 @@ console.log(JSON.stringify({
   assert.equal(victimModel.servers[""]?.ready, true, "the other learner's server still runs");
 });
 
+test(
+  "a learner cannot hear another learner's kernel: no output channel of it listens where others can connect",
+  { skip: !asRoot },
+  async () => {
+    // A kernel's output channel (ZeroMQ PUB) has no password: whoever connects hears every output
+    // and every cell's code. Over TCP on loopback, any user finds its port in /proc/net/tcp.
+    const issued = (await admin.call("POST", `users/${victim.user}/tokens`, { note: "test" })).body as { token: string };
+    const victimsKernel = await openKernel(new URL(`user/${victim.user}/`, url).href, issued.token);
+    try {
+      assert.equal((await victimsKernel.execute("1 + 1")).text.trim(), "2", "the other learner's kernel answers, over ipc");
+      const zeromq = JSON.stringify(path.join(projectRoot, "node_modules", "zeromq"));
+      const listening = inMallorysKernel(`
+const zmq = require(${zeromq});
+const fs = require("fs");
+// every socket of the other learner's that listens on TCP: their server's port, and any kernel's
+const ports = fs.readFileSync("/proc/net/tcp", "utf8").split("\\n").slice(1).map((l: string) => l.trim().split(/\\s+/))
+  .filter((f: string[]) => f[3] === "0A" && Number(f[7]) === ${victim.uid}).map((f: string[]) => parseInt(f[1].split(":")[1], 16));
+const heard: string[] = [];
+const subs = ports.map((port: number) => {
+  const sub = new zmq.Subscriber({ linger: 0 });
+  sub.connect("tcp://127.0.0.1:" + port);
+  sub.subscribe();
+  (async () => { try { for await (const frames of sub) heard.push(frames.map(String).join(" ")); } catch {} })();
+  return sub;
+});
+await new Promise((r) => setTimeout(r, 6000));
+for (const sub of subs) sub.close();
+console.log(JSON.stringify({ ports: ports.length, heard: heard.join(" | ").includes("victors-secret") ? "the secret" : "nothing" }));`);
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // Mallory listens first
+      const said = await victimsKernel.execute('console.log("victors-" + "secret")');
+      assert.equal(said.text.trim(), "victors-secret", "the other learner's kernel ran the cell");
+      const seen = await listening;
+      assert.equal(seen["ports"], 1, "the other learner listens on TCP with their server alone: their kernel, on none");
+      assert.equal(seen["heard"], "nothing", `the other learner's output was heard on one of ${seen["ports"]} ports`);
+    } finally {
+      await victimsKernel.close();
+    }
+  },
+);
+
 test("a learner's own token cannot act for another learner on the hub", { skip: !asRoot }, async () => {
   const asMallory = hubApi(url, malloryToken);
   assert.equal((await asMallory.call("POST", `users/${victim.user}/tokens`, {})).status, 403);

@@ -5,12 +5,16 @@
  * changed since the snapshot was made is read as it is now.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { JupyterKernel } from "../src/engine/kernel-client.js";
+import { type AddressInfo, createServer } from "node:net";
+import { connectionText, couldNotBind, JupyterKernel } from "../src/engine/kernel-client.js";
+import { freePorts } from "../src/engine/free-ports.js";
+import { exitWithin } from "./support/browser.js";
 import { tslabCommand, type KernelCommand } from "../src/engine/kernel-seam.js";
 import { notebooksDir, projectRoot } from "../src/engine/paths.js";
 import { formatProblem } from "../src/engine/problem.js";
@@ -193,3 +197,32 @@ test(
     assert.match(await outcome(kitKernelCommand(projectRoot)), /\[\\"EAGAIN\\",\\"EAGAIN\\"\]/, "the kit: each send had its turn");
   },
 );
+
+test("a kit kernel whose port another process holds stops, saying so, instead of running on deaf", { timeout: 120_000 }, async () => {
+  assert.ok((await ensureTslabSnapshot(projectRoot)).ok);
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+  const port = (taken.address() as AddressInfo).port;
+  const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-taken-port-"));
+  try {
+    const [shell, stdin, control, hb] = await freePorts(4, [port]);
+    const connection = path.join(folder, "connection.json");
+    await writeFile(connection, connectionText("k", [shell, port, stdin, control, hb] as number[]));
+    const outcome = async (command: KernelCommand): Promise<{ code: number | null | undefined; said: string }> => {
+      const [program = "", ...args] = command.argv.map((a) => a.replace("{connection_file}", connection));
+      const child = spawn(program, args, { cwd: notebooksDir, stdio: ["ignore", "ignore", "pipe"] });
+      let said = "";
+      child.stderr?.on("data", (d: Buffer) => (said += d.toString()));
+      const code = await exitWithin(child, 30_000);
+      child.kill("SIGKILL");
+      return { code, said };
+    };
+    const kit = await outcome(kitKernelCommand(projectRoot));
+    assert.equal(kit.code, 1, kit.said);
+    assert.match(kit.said, new RegExp(`could not bind address: 'tcp://127\\.0\\.0\\.1:${port}' \\(EADDRINUSE`));
+    assert.ok(couldNotBind(kit.said.split("\n"), [port]), "the kit's own client starts it again on other ports");
+  } finally {
+    taken.close();
+    await rm(folder, { recursive: true, force: true });
+  }
+});

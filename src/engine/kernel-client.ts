@@ -60,6 +60,13 @@ export function couldNotBind(stderr: readonly string[], ports: readonly number[]
   );
 }
 
+/** A kernel's connection file over TCP on loopback: its key, and its shell, iopub, stdin, control and heartbeat ports in that order. */
+export function connectionText(key: string, ports: readonly number[]): string {
+  const [shell_port, iopub_port, stdin_port, control_port, hb_port] = ports;
+  const info = { ip: "127.0.0.1", transport: "tcp", signature_scheme: "hmac-sha256", key };
+  return JSON.stringify({ ...info, shell_port, iopub_port, stdin_port, control_port, hb_port });
+}
+
 export class JupyterKernel implements Kernel {
   private readonly session = randomUUID();
   private readonly pending = new Map<string, Pending>();
@@ -104,24 +111,10 @@ export class JupyterKernel implements Kernel {
   private static async startOnce(command: KernelCommand, options: StartOptions): Promise<JupyterKernel> {
     const folder = await mkdtemp(path.join(os.tmpdir(), "rollcall-kernel-"));
     const ports = await freePorts(5);
-    const [shell, iopub, stdin, control, hb] = ports as [number, number, number, number, number];
+    const [shell, iopub] = ports as [number, number];
     const key = randomUUID();
     const connectionFile = path.join(folder, "connection.json");
-    await writeFile(
-      connectionFile,
-      JSON.stringify({
-        ip: "127.0.0.1",
-        transport: "tcp",
-        signature_scheme: "hmac-sha256",
-        key,
-        shell_port: shell,
-        iopub_port: iopub,
-        stdin_port: stdin,
-        control_port: control,
-        hb_port: hb,
-      }),
-      { mode: 0o600 },
-    ).catch((error: unknown) => {
+    await writeFile(connectionFile, connectionText(key, ports), { mode: 0o600 }).catch((error: unknown) => {
       givePortsBack(ports); // never handed to a kernel
       throw error;
     });

@@ -67,18 +67,21 @@ const stampOf = (file: string): string => {
  * place, and a snapshot works only with the Node that made it), so the command checks when
  * Jupyter starts a kernel that the snapshot is still there and Node is still the same file
  * (its size and time, by GNU stat; where there is none, plain tslab), and starts plain tslab when either is not.
- * Either way the kernel runs with KERNEL_V8_FLAGS.
+ * Either way the kernel runs with KERNEL_V8_FLAGS and `kernel-preload.cjs` (ipc addresses as
+ * Jupyter makes them, and a kernel that could not bind a port stops instead of running on deaf).
  */
 export function kitKernelCommand(projectRoot: string): KernelCommand {
   const plain = tslabCommand(projectRoot);
+  const [node = process.execPath, tslab = "", ...rest] = plain.argv;
+  const preload = path.join(projectRoot, "src", "engine", "tslab-snapshot", "kernel-preload.cjs");
   const blob = snapshotFile(projectRoot);
-  if (process.platform === "win32" || !existsSync(blob)) return plain;
-  const [node = process.execPath, tslab = ""] = plain.argv;
+  if (process.platform === "win32") return plain;
+  if (!existsSync(blob)) return { ...plain, argv: [node, "-r", preload, tslab, ...rest] };
   const flags = KERNEL_V8_FLAGS.join(" "); // plain words: no quoting needed in sh
   const choose =
-    `if [ -r "$1" ] && [ "$(stat -Lc "%s %Y" "$0" 2>/dev/null)" = "$4" ]; then exec "$0" ${flags} --snapshot-blob "$1" kernel --config-path "$2"; fi; ` +
-    `exec "$0" ${flags} "$3" kernel --config-path "$2"`;
-  return { ...plain, argv: ["/bin/sh", "-c", choose, node, blob, "{connection_file}", tslab, stampOf(node)] };
+    `if [ -r "$1" ] && [ "$(stat -Lc "%s %Y" "$0" 2>/dev/null)" = "$4" ]; then exec "$0" ${flags} -r "$5" --snapshot-blob "$1" kernel --config-path "$2"; fi; ` +
+    `exec "$0" ${flags} -r "$5" "$3" kernel --config-path "$2"`;
+  return { ...plain, argv: ["/bin/sh", "-c", choose, node, blob, "{connection_file}", tslab, stampOf(node), preload] };
 }
 
 /** Makes a snapshot at `blob` in which the declaration files listed (a JSON array) in `list` are parsed and bound. */
