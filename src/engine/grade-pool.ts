@@ -250,8 +250,8 @@ export const workersRunAsRoot = (): string | undefined => (accounts.kind === "ro
 function makeOwnRoot(): void {
   rmSync(ownRoot, { recursive: true, force: true });
   mkdirSync(gradingRoot, { recursive: true });
-  mkdirSync(ownRoot, { mode: 0o700 });
-  chmodSync(ownRoot, 0o700);
+  mkdirSync(ownRoot);
+  chmodSync(ownRoot, 0o700); // whatever the umask
   writeRuntimeModules();
   if (!isRoot) return;
   chmodSync(ownRoot, 0o711);

@@ -56,9 +56,10 @@ async function isLocked(lock: string): Promise<boolean> {
 /**
  * The classes folder of a JupyterHub of this class that runs from another folder than
  * `classesDir` (its `-f DIR/NAME-hub/jupyterhub_config.py`, in a process whose every uid is
- * root's: a learner's look-alike must not stop the instructor's start or --remove), with its pid. The lock is per
- * classes folder, but the class's accounts are the machine's: a `--remove` given the wrong folder
- * (or none, where `sudo` dropped ROLLCALL_CLASSES) would remove a live class's learners.
+ * root's: a learner's look-alike must not stop the instructor's start or --remove), with its
+ * pid. The lock is per classes folder, but the class's accounts are the machine's: a
+ * `--remove` given the wrong folder (or none, where `sudo` dropped ROLLCALL_CLASSES) would
+ * remove a live class's learners.
  */
 async function runningFromElsewhere(classesDir: string, className: string): Promise<{ dir: string; pid: number } | undefined> {
   const config = path.join(`${className}-hub`, HUB_STATE_FILES.config);

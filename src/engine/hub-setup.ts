@@ -4,14 +4,15 @@
  * reach, learners, Unix names, the class not running, the port) and changes nothing;
  * `setUpHub` then makes the accounts, the logins file, the hub's private state, its
  * config, the kernelspec, and hands out the notebooks, and (with `--pulse URL`) each
- * learner's pulse settings. `removeHub`
- * undoes the accounts, and only the marked ones, and puts the class's submissions away.
+ * learner's pulse settings. `removeHub` undoes the accounts, and only the marked ones,
+ * and puts the class's submissions away.
  *
- * What a learner can read of the project: node_modules/ and dist/src/ (the kernel and
- * the helper module need them) and the learner notebooks. Not: classes/ (class
- * files, logins, the hub's state: 0700), lessons/, build/, test/, bench/, their
- * compiled dist/test/ and dist/bench/, and .git/ (the solutions, hidden tests and
- * answers the tests and the bench write), which lose every permission for others.
+ * What a learner can read of the project: the kit's own code (node_modules/, dist/src/,
+ * src/, scripts/, deploy/: the kernel and the helper module run from there, and no answer
+ * is in any of them) and the learner notebooks. Not: classes/ (class files, logins, the
+ * hub's state: 0700), lessons/, build/, test/, bench/, their compiled dist/test/ and
+ * dist/bench/, and .git/ (the solutions, hidden tests and answers the tests and the
+ * bench write), which lose every permission for others.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";

@@ -48,8 +48,10 @@ async function api(route, body) {
   return answer;
 }
 
+const kernelStatus = () => document.querySelector("[data-kernel-status]");
+
 function setKernelStatus(text) {
-  const status = document.querySelector("[data-kernel-status]");
+  const status = kernelStatus();
   if (status) status.textContent = text;
 }
 
@@ -218,8 +220,7 @@ async function run(id) {
     }
   }
   // a stale run leaves Restart's words, but not a "busy" that no run is left to clear
-  const status = document.querySelector("[data-kernel-status]");
-  if (![...pending.values()].some(Boolean) && (!stale || status?.textContent === "busy")) setKernelStatus("");
+  if (![...pending.values()].some(Boolean) && (!stale || kernelStatus()?.textContent === "busy")) setKernelStatus("");
 }
 
 function runShownDemos() {
